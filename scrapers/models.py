@@ -1,0 +1,100 @@
+"""Records passed between pipeline stages.
+
+Small frozen dataclasses: every stage takes and returns these, so each stage can be
+tested alone. All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Language = Literal["en", "ja", "ru"]
+LANGUAGES: tuple[str, ...] = ("en", "ja", "ru")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One feed from the source catalog."""
+
+    name: str
+    url: str
+    language: str
+    kind: str = "rss"  # "rss" (an outlet's own feed) or "search" (a search-engine feed)
+    outlet: str | None = None  # display name of the outlet; defaults to `name`
+    enabled: bool = True
+
+    @property
+    def outlet_name(self) -> str:
+        return self.outlet or self.name
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a parsed feed, before its article page is fetched."""
+
+    url: str
+    title: str
+    summary: str
+    published_at: datetime | None
+    guid: str
+    outlet: str | None = None  # publisher named by the entry itself (e.g. <source> in search feeds)
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Article:
+    """What extraction makes of one article page."""
+
+    url: str
+    title: str
+    text: str
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    summary: str = ""
+    site_name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One matched rule term and where it was found."""
+
+    term: str
+    field: str  # "title", "summary" or "body"
+    group: str  # the rule group that matched, e.g. "japan", "russia", "bilateral"
+    weight: float
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """A relevance decision with the evidence behind it."""
+
+    score: float  # 0..1
+    relevant: bool
+    matched: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One HTTP fetch: body bytes plus what conditional GET needs next time."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
