@@ -1,0 +1,66 @@
+"""Content hashes: notice when an article or a feed entry really changed.
+
+A page re-fetched an hour later often differs only in whitespace or letter case (a
+re-run of extraction, a CMS re-render); those must not count as edits. Both hashes are
+pure functions of their input, so reruns of a task produce the same keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from scrapers.models import FeedEntry
+
+LOGGER = logging.getLogger(__name__)
+
+# \s in a str pattern covers Unicode spaces too (NBSP, the ideographic space U+3000...).
+_WHITESPACE_RE = re.compile(r"\s+")
+# Invisible characters that CMSs insert and remove at will.
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def normalize_for_hash(text: str) -> str:
+    """NFC, drop zero-width characters, collapse whitespace, strip and case-fold."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE_RE.sub("", text)
+    text = _WHITESPACE_RE.sub(" ", text).strip()
+    # Case folding can itself denormalise (e.g. U+01F0), so normalise once more.
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+def _sha256(*parts: str) -> str:
+    # After normalisation no part contains "\n", so joining on it is unambiguous.
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def content_hash(title: str, text: str) -> str:
+    """Return the sha256 hex of normalised ``title + "\\n" + text``.
+
+    Differences only in whitespace, letter case, Unicode composition or zero-width
+    characters give the same hash; any other edit does not.
+    """
+    return _sha256(normalize_for_hash(title), normalize_for_hash(text))
+
+
+def entry_fingerprint(entry: FeedEntry) -> str:
+    """Return a hash of what a feed may silently change in an entry: title, summary, date.
+
+    Compared against the stored fingerprint of the same GUID to notice an updated entry.
+
+    :raises ValueError: if `entry.published_at` is a naive datetime.
+    """
+    published = ""
+    if entry.published_at is not None:
+        published = _utc_iso(entry.published_at)
+    return _sha256(normalize_for_hash(entry.title), normalize_for_hash(entry.summary), published)
+
+
+def _utc_iso(moment: datetime) -> str:
+    """Same instant, same string, whatever zone it was given in."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: records carry aware UTC times")
+    return moment.astimezone(UTC).isoformat()

@@ -1,0 +1,487 @@
+"""Feed parsing: RSS 0.9x/2.0, RSS 1.0 (RDF) and Atom bytes to `FeedEntry` records.
+
+feedparser does the XML work; this module decides what an entry *is* for us: plain-text
+title and summary, an absolute http(s) link, a stable GUID and an aware UTC date. Entries
+that cannot become records are not dropped silently: `parse_feed_detailed` returns them
+with a reason, so the caller can count drops per reason.
+
+No I/O happens here: the bytes come from `scrapers.http`. feedparser is handed a stream,
+never a string: it fetches a ``str`` that looks like a URL, and tries ``open()`` on any
+``str`` or ``bytes`` (as a file path) before treating it as a document.
+
+Choices that differ from feedparser's defaults, and why:
+
+- The document's own declaration (BOM, then XML prolog, else UTF-8) decides the encoding;
+  an HTTP ``Content-Type`` is not consulted. feedparser given no content type falls back
+  to ISO-8859-1 (silent mojibake for an undeclared UTF-8 Japanese feed), and given
+  ``text/xml`` without a charset it must use US-ASCII.
+- Relative links are resolved here against the feed URL, not by feedparser. Handing
+  feedparser the feed URL as base would also rewrite every permalink GUID that is not a
+  URL (``<guid>12345</guid>``) into ``<feed dir>/12345``: a fake article URL, and a GUID
+  that changes whenever the feed URL does.
+- Dates are parsed here from the entry's own string first. feedparser reads unknown
+  zone names such as ``JST`` or ``MSK`` as UTC (hours off for exactly our sources) and
+  its ISO 8601 parser fills a partial date such as ``2025/03/03`` from today's date
+  (it becomes the 1st of the current month).
+- A malformed feed whose trouble is a bare ``&`` ("Q&A", "M&A") is parsed again with those
+  ampersands escaped: feedparser's lenient fallback parser would return "Q&A;".
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from bs4 import BeautifulSoup
+
+from scrapers.dedup import content_hash
+from scrapers.models import FeedEntry
+
+LOGGER = logging.getLogger(__name__)
+
+#: Default bound on the entries read from one feed.
+MAX_ENTRIES = 500
+
+# Reasons an entry is skipped; the caller counts drops per reason.
+SKIP_NO_LINK = "no_link"
+SKIP_BAD_LINK = "bad_link"
+SKIP_DUPLICATE_GUID = "duplicate_guid"
+SKIP_OVER_LIMIT = "over_max_entries"
+
+_HTTP_SCHEMES = frozenset({"http", "https"})
+
+# Passed instead of real response headers: "application/xml" makes feedparser follow the
+# XML rules (BOM, then prolog, else UTF-8) and stops it flagging every feed as bozo for
+# "no Content-type specified".
+_RESPONSE_HEADERS: Mapping[str, str] = {"content-type": "application/xml"}
+
+# Labels of Japanese encodings whose real-world content is a superset (WHATWG maps all of
+# them to windows-31j); Python's strict shift_jis codec rejects ①, ㈱ or NEC/IBM kanji.
+_ENCODING_SUPERSETS: Mapping[str, str] = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "csshiftjis": "cp932",
+    "windows-31j": "cp932",
+}
+_XML_DECL_ENCODING_RE = re.compile(
+    rb"""\A<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"""
+)
+_XML_DECL_RE = re.compile(r"\A<\?xml[^>]{0,200}?\?>")
+
+# A CDATA section (kept as it is), or an "&" that begins no reference (to escape).
+_BARE_AMPERSAND_RE = re.compile(
+    rb"(<!\[CDATA\[.*?\]\]>)"
+    rb"|&(?!(?:[A-Za-z_][A-Za-z0-9._-]{0,40}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)",
+    re.DOTALL,
+)
+
+_WHITESPACE_RE = re.compile(r"\s+")
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "li", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+)  # fmt: skip
+_DROP_TAGS = ("script", "style", "noscript", "template")
+_PLAIN_TYPES = frozenset({"text/plain"})
+
+# Zone names seen in our sources' feeds that feedparser and email.utils do not know.
+_ZONE_OFFSETS: Mapping[str, str] = {
+    "JST": "+0900",
+    "KST": "+0900",
+    "MSK": "+0300",
+    "MSD": "+0400",
+    "UTC": "+0000",
+    "CET": "+0100",
+    "CEST": "+0200",
+    "EET": "+0200",
+    "EEST": "+0300",
+    "HKT": "+0800",
+}
+_ZONE_NAME_RE = re.compile(r"\s\(?([A-Za-z]{2,5})\)?\s*\Z")
+_COLON_OFFSET_RE = re.compile(r"([+-]\d{2}):(\d{2})\s*\Z")
+_JAPANESE_DATE_RE = re.compile(
+    r"(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日"
+    r"(?:\s*[（(][^)）]*[)）])?"  # weekday such as （月）
+    r"(?:\s*(\d{1,2})[時:：](\d{1,2})分?(?:\s*(\d{1,2})秒)?)?"
+)
+_JST = timezone(timedelta(hours=9), "JST")
+# feedparser's own result is trusted only for dates spelt with an English month name
+# (asctime, day/month swapped RFC 822...), never for all-numeric partial dates.
+_MONTH_NAME_RE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)
+
+
+class FeedParseError(ValueError):
+    """The bytes are not an RSS, RDF or Atom feed, or are too broken to yield any entry."""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A parsed feed: its entries, and every entry not kept with the reason why."""
+
+    entries: list[FeedEntry]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail)
+    title: str = ""
+    language: str | None = None
+    version: str = ""  # feedparser's name for the format: "rss20", "rss10", "atom10"...
+    encoding: str | None = None
+    bozo: bool = False  # the document was not well-formed; entries are what was recovered
+    bozo_exception: str | None = None
+
+
+def parse_feed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES) -> list[FeedEntry]:
+    """Parse feed bytes into entries; see `parse_feed_detailed` for what is skipped and why.
+
+    :param data: the response body, undecoded.
+    :param url: the feed URL, used to resolve relative links.
+    :param max_entries: read at most this many entries, in document order.
+    :raises FeedParseError: if `data` is not a feed.
+    """
+    return parse_feed_detailed(data, url, max_entries=max_entries).entries
+
+
+def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES) -> ParsedFeed:
+    """Parse feed bytes into entries, keeping the reason for every entry left out.
+
+    A well-formed feed without items gives no entries; a malformed feed gives the entries
+    that could be recovered, with ``bozo`` set.
+
+    :param data: the response body, undecoded.
+    :param url: the feed URL, used to resolve relative links.
+    :param max_entries: read at most this many entries, in document order; the rest are
+        reported as skipped with reason ``over_max_entries``.
+    :raises FeedParseError: if `data` is empty, is not RSS/RDF/Atom (an HTML page, a
+        sitemap, JSON), or is malformed before its first entry.
+    """
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"feed data must be bytes, not {type(data).__name__}")
+    if max_entries < 0:
+        raise ValueError(f"max_entries must be >= 0, got {max_entries}")
+    if not data.strip():
+        raise FeedParseError(f"empty document at {url}")
+
+    data, encoding_used = _transcode_superset(bytes(data))
+    parsed = _feedparser_parse(data)
+    bozo = bool(parsed.get("bozo"))
+    error_text = _error_text(parsed)  # of the document as given, for the record
+    if _is_fatal(parsed):
+        # The commonest breakage is a bare "&" ("Q&A", "M&A"). feedparser's fallback
+        # parser would turn it into "Q&A;", so escape such ampersands and parse again.
+        repaired = _escape_bare_ampersands(data)
+        if repaired != data:
+            parsed = _feedparser_parse(repaired)
+    fatal = _is_fatal(parsed)
+    version = parsed.get("version") or ""
+    raw_entries = parsed.get("entries") or []
+    if not version:
+        detail = f" ({_error_text(parsed)})" if fatal else ""
+        raise FeedParseError(f"not an RSS, RDF or Atom feed at {url}{detail}")
+    if fatal and not raw_entries:
+        raise FeedParseError(
+            f"malformed {version} feed at {url} yielded no entries: {_error_text(parsed)}"
+        )
+    if bozo:
+        LOGGER.warning(
+            "Feed %s parsed with a problem (%s); %d entries recovered",
+            url,
+            error_text,
+            len(raw_entries),
+        )
+
+    entries: list[FeedEntry] = []
+    skipped: list[tuple[str, str]] = []
+    seen_guids: set[str] = set()
+    for index, raw in enumerate(raw_entries):
+        if index >= max_entries:
+            skipped.append((SKIP_OVER_LIMIT, _describe(raw)))
+            continue
+        entry, reason = _make_entry(raw, url)
+        if entry is None:
+            skipped.append((reason, _describe(raw)))
+            continue
+        if entry.guid in seen_guids:
+            skipped.append((SKIP_DUPLICATE_GUID, entry.guid))
+            continue
+        seen_guids.add(entry.guid)
+        entries.append(entry)
+
+    feed = parsed.get("feed") or {}
+    language = _clean_text(feed.get("language") or "").lower() or None
+    return ParsedFeed(
+        entries=entries,
+        skipped=skipped,
+        title=_text_of(feed.get("title"), feed.get("title_detail")),
+        language=language,
+        version=version,
+        encoding=encoding_used or parsed.get("encoding") or None,
+        bozo=bozo,
+        bozo_exception=error_text,
+    )
+
+
+def _feedparser_parse(data: bytes) -> Any:
+    return feedparser.parse(
+        io.BytesIO(data),  # a stream: never let feedparser treat data as a path or URL
+        response_headers=dict(_RESPONSE_HEADERS),
+        resolve_relative_uris=False,  # summaries become plain text; their links are unused
+        sanitize_html=True,  # drops <script>/<style> bodies before text extraction
+    )
+
+
+def _is_fatal(parsed: Any) -> bool:
+    """Did parsing stop early? Encoding notes (declared X, decoded as Y) lose nothing."""
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    return error is not None and not isinstance(error, feedparser.ThingsNobodyCaresAboutButMe)
+
+
+def _error_text(parsed: Any) -> str | None:
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    return f"{type(error).__name__}: {error}" if error is not None else None
+
+
+def _escape_bare_ampersands(data: bytes) -> bytes:
+    """Escape each "&" that starts no entity or character reference, outside CDATA.
+
+    Only for ASCII-compatible encodings (in UTF-8, windows-1251 or Shift_JIS an 0x26
+    byte is always "&"); UTF-16/32 documents are returned unchanged.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        return data
+    return _BARE_AMPERSAND_RE.sub(_escape_ampersand, data)
+
+
+def _escape_ampersand(match: re.Match[bytes]) -> bytes:
+    return match.group(0) if match.group(1) else b"&amp;"
+
+
+def _transcode_superset(data: bytes) -> tuple[bytes, str | None]:
+    """Decode a Shift_JIS-labelled feed as windows-31j, as browsers do.
+
+    :return: the bytes (re-encoded as UTF-8 if transcoded) and the codec used, else None.
+    """
+    match = _XML_DECL_ENCODING_RE.match(data)
+    if not match:
+        return data, None
+    superset = _ENCODING_SUPERSETS.get(match.group(1).decode("ascii").lower())
+    if superset is None:
+        return data, None
+    try:
+        text = data.decode(superset)
+    except UnicodeDecodeError:
+        return data, None  # not even windows-31j: leave it to feedparser's fallbacks
+    text = _XML_DECL_RE.sub("", text, count=1)
+    return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode("utf-8"), superset
+
+
+def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None, str]:
+    """Build one record, or return None and the reason it cannot be one."""
+    title = _text_of(raw.get("title"), raw.get("title_detail"))
+    summary = _text_of(raw.get("summary"), raw.get("summary_detail") or _first_content(raw))
+    source = raw.get("source") or {}
+    outlet = _clean_text(source.get("title") or "") or None
+    if outlet:
+        # Search feeds repeat the publisher after the headline (and the description is
+        # just "headline publisher"); left in, the name would match relevance terms for
+        # every item of, say, "The Japan Times".
+        title = _strip_outlet_suffix(title, outlet, " - ")
+        bare_summary = _strip_outlet_suffix(summary, outlet, " ")
+        if bare_summary.casefold() == title.casefold():
+            summary = bare_summary
+
+    link, reason = _entry_link(raw, feed_url)
+    guid = _clean_text(raw.get("id") or "") or link or _hash_guid(title, summary)
+    if link is None:
+        return None, reason
+    return (
+        FeedEntry(
+            url=link,
+            title=title,
+            summary=summary,
+            published_at=_entry_date(raw),
+            guid=guid,
+            outlet=outlet,
+            authors=_unique(_author_names(raw)),
+            tags=_unique(_tag_names(raw)),
+        ),
+        "",
+    )
+
+
+def _entry_link(raw: Mapping[str, Any], feed_url: str) -> tuple[str | None, str]:
+    """Return the entry's absolute http(s) link, or None and why there is none."""
+    link = (raw.get("link") or "").strip()
+    if not link:
+        for candidate in raw.get("links") or []:
+            if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+                link = candidate["href"].strip()
+                break
+    if not link:
+        return None, SKIP_NO_LINK
+    # feedparser copies a permalink <guid> into `link` when there is no <link>; RSS says
+    # such a GUID is a full URL, so a relative one is an id, not a page address.
+    from_guid = bool(raw.get("guidislink")) and link == (raw.get("id") or "").strip()
+    if not from_guid:
+        link = urljoin(feed_url, link)
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return None, SKIP_BAD_LINK
+    if parts.scheme.lower() not in _HTTP_SCHEMES or not parts.hostname:
+        return None, SKIP_BAD_LINK
+    return link, ""
+
+
+def _hash_guid(title: str, summary: str) -> str:
+    """A GUID for an entry that has neither id nor link: stable while its text is."""
+    return f"sha256:{content_hash(title, summary)}"
+
+
+def _strip_outlet_suffix(text: str, outlet: str, separator: str) -> str:
+    """Drop a trailing ``<separator><outlet>``, as in "Headline - Publisher"."""
+    suffix = separator + outlet
+    if len(text) > len(suffix) and text.casefold().endswith(suffix.casefold()):
+        return text[: -len(suffix)].strip()
+    return text
+
+
+def _first_content(raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    content = raw.get("content") or []
+    return content[0] if content else None
+
+
+def _text_of(value: str | None, detail: Mapping[str, Any] | None) -> str:
+    """Plain text of a feed text construct, whatever markup it was declared with."""
+    if not value:
+        return ""
+    content_type = (detail or {}).get("type") or "text/html"
+    if content_type in _PLAIN_TYPES:
+        return _clean_text(value)
+    return _html_to_text(value)
+
+
+def _html_to_text(markup: str) -> str:
+    """Tags removed, entities decoded, one space where a block element ended."""
+    if "<" not in markup:
+        return _clean_text(html.unescape(markup))
+    soup = BeautifulSoup(markup, "lxml")
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before(" ")
+        tag.insert_after(" ")
+    return _clean_text(soup.get_text())
+
+
+def _clean_text(text: str) -> str:
+    """NFC, zero-width characters removed, whitespace runs collapsed to one space."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE_RE.sub("", text)
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+def _author_names(raw: Mapping[str, Any]) -> Iterable[str]:
+    authors = raw.get("authors") or []
+    if authors:
+        return (_clean_text(author.get("name") or "") for author in authors)
+    return [_clean_text(raw.get("author") or "")]
+
+
+def _tag_names(raw: Mapping[str, Any]) -> Iterable[str]:
+    return (_clean_text(tag.get("term") or tag.get("label") or "") for tag in raw.get("tags") or [])
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    """Non-empty values, first occurrence kept, order preserved."""
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def _describe(raw: Mapping[str, Any]) -> str:
+    """A short, human-readable handle for a skipped entry."""
+    for key in ("id", "link", "title"):
+        value = raw.get(key)
+        if value:
+            return _clean_text(str(value))[:200]
+    return "(entry without id, link or title)"
+
+
+def _entry_date(raw: Mapping[str, Any]) -> datetime | None:
+    """Publication time as aware UTC: `published`, else `updated`, else None."""
+    for key in ("published", "updated"):
+        text = raw.get(key)
+        if not text:
+            continue
+        moment = parse_date(text, raw.get(f"{key}_parsed"))
+        if moment is not None:
+            return moment
+    return None
+
+
+def parse_date(text: str, fallback: Any = None) -> datetime | None:
+    """Parse a feed date string to aware UTC; a date without a zone is taken as UTC.
+
+    :param text: the date as written in the feed.
+    :param fallback: feedparser's UTC ``struct_time`` for `text`, used only for spellings
+        with an English month name that the parsers here do not read.
+    """
+    text = _clean_text(text)
+    if not text:
+        return None
+    moment = _parse_iso(text) or _parse_rfc822(text) or _parse_japanese(text)
+    if moment is None and fallback is not None and _MONTH_NAME_RE.search(text):
+        try:
+            year, month, day, hour, minute, second = fallback[:6]
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        except (TypeError, ValueError, OverflowError):
+            moment = None
+    if moment is None:
+        LOGGER.debug("Unparseable feed date %r", text)
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if not text[:4].isdigit():
+        return None
+    candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        return datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+
+
+def _parse_rfc822(text: str) -> datetime | None:
+    zone = _ZONE_NAME_RE.search(text)
+    if zone and zone.group(1).upper() in _ZONE_OFFSETS:
+        text = text[: zone.start()] + " " + _ZONE_OFFSETS[zone.group(1).upper()]
+    text = _COLON_OFFSET_RE.sub(r"\1\2", text)  # "+09:00" -> "+0900"
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _parse_japanese(text: str) -> datetime | None:
+    """``2025年3月3日 10時00分``: Japanese-script dates are Japan time."""
+    match = _JAPANESE_DATE_RE.search(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=_JST)
+    except ValueError:
+        return None

@@ -1,0 +1,199 @@
+"""URL canonicalisation: one spelling per article, so the same story is stored once.
+
+Feeds, search engines and share buttons hand out the same article under many spellings
+(``http`` vs ``https``, ``utm_*`` tails, ``#comments``, ``%7e`` vs ``~``, Unicode hosts).
+`canonicalize_url` maps them to one string that serves as a dedup key. It is pure and
+uses only `urllib.parse`: no network, no redirects followed (a later stage does that).
+
+Deliberately *not* done here: stripping ``www.``/``m.`` and lower-casing paths, because
+whether two such spellings name the same page is a per-site fact that needs evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
+
+LOGGER = logging.getLogger(__name__)
+
+#: Query parameters that only say how a reader arrived, never which page they read.
+#: Matched case-insensitively on the decoded key. The first group is the agreed list;
+#: the second adds unambiguous ad-click identifiers of the same kind.
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "yclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "igshid",
+        "ref_src",
+        "cmpid",
+        "ocid",
+        "spm",
+        "at_medium",
+        "at_campaign",
+        # click ids of other ad networks and mailers
+        "gclsrc",
+        "gbraid",
+        "wbraid",
+        "twclid",
+        "ttclid",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+    }
+)
+#: Any parameter whose key starts with one of these is tracking (``utm_source``, ``utm_id``...).
+TRACKING_PREFIXES: tuple[str, ...] = ("utm_",)
+
+ALLOWED_SCHEMES: frozenset[str] = frozenset({"http", "https"})
+CANONICAL_SCHEME = "https"
+DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
+
+# RFC 3986 character classes.
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_SUB_DELIMS = "!$&'()*+,;="
+# Characters left as they are in a path; everything else (bar valid escapes) is encoded.
+_PATH_SAFE = _UNRESERVED + _SUB_DELIMS + ":@/"
+# In a query key or value '&' separates pairs, so it must stay encoded inside one.
+_QUERY_PART_SAFE = _UNRESERVED + _SUB_DELIMS.replace("&", "") + ":@/?"
+
+
+def _escape_pattern(safe: str) -> re.Pattern[str]:
+    """Match a percent-escape, or one character that is not allowed raw."""
+    return re.compile(r"%[0-9A-Fa-f]{2}|[^" + re.escape(safe) + "]")
+
+
+_PATH_TOKEN_RE = _escape_pattern(_PATH_SAFE)
+_QUERY_TOKEN_RE = _escape_pattern(_QUERY_PART_SAFE)
+# Characters WHATWG URL parsing drops anywhere in a URL.
+_INNER_STRIP_RE = re.compile(r"[\t\n\r]")
+# What an ASCII host may contain (RFC 3986 reg-name, plus '_' which real sites use).
+_HOST_RE = re.compile(r"[a-z0-9\-._~!$&'()*+,;=]+")
+
+
+def _fix_token(match: re.Match[str]) -> str:
+    """Normalise one token: decode unreserved escapes, upper-case the rest, encode raw bytes."""
+    token = match.group(0)
+    if token.startswith("%") and len(token) == 3:
+        char = chr(int(token[1:], 16))
+        return char if char in _UNRESERVED else token.upper()
+    # A raw character that must be escaped ('%' without hex digits, space, non-ASCII...).
+    return quote(token, safe="", errors="strict")
+
+
+def _normalize_escapes(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(_fix_token, text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4: ``/a/./b/../c`` is ``/a/c``."""
+    if "." not in path:
+        return path
+    output: list[str] = []
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if len(output) > 1:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    result = "/".join(output)
+    return result if result.startswith("/") else "/" + result
+
+
+def _is_tracking(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _canonical_query(query: str) -> str:
+    """Drop tracking pairs, normalise escapes, sort by key; keep repeats and blank values."""
+    if not query:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        key, sep, value = piece.partition("=")
+        key = _normalize_escapes(key, _QUERY_TOKEN_RE)
+        if _is_tracking(unquote_plus(key)):
+            continue
+        # Keep "key" and "key=" apart: some servers treat them differently.
+        pairs.append((key, sep + _normalize_escapes(value, _QUERY_TOKEN_RE)))
+    pairs.sort(key=lambda pair: pair[0])  # stable: repeated keys keep their order
+    return "&".join(key + rest for key, rest in pairs)
+
+
+def _split(url: str) -> SplitResult:
+    """Split a URL after stripping whitespace, refusing anything but absolute http(s)."""
+    if not isinstance(url, str):
+        raise TypeError(f"URL must be str, not {type(url).__name__}")
+    cleaned = _INNER_STRIP_RE.sub("", url.strip())
+    parts = urlsplit(cleaned)
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return parts._replace(scheme=scheme)
+
+
+def _canonical_host(parts: SplitResult, original: str) -> str:
+    """Lower-case, drop the trailing dot, and encode an IDN host as punycode."""
+    host = parts.hostname  # lower-cased, brackets of an IPv6 literal removed
+    if not host:
+        raise ValueError(f"URL has no host: {original!r}")
+    host = host.rstrip(".")
+    if not host:
+        raise ValueError(f"URL has no host: {original!r}")
+    if ":" in host:  # IPv6 literal
+        return f"[{host}]"
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise ValueError(f"invalid international host in {original!r}: {exc}") from exc
+    host = host.lower()
+    if not _HOST_RE.fullmatch(host):
+        raise ValueError(f"invalid host in {original!r}")
+    return host
+
+
+def canonicalize_url(url: str) -> str:
+    """Return the one spelling of `url` used as its identity.
+
+    :param url: an absolute ``http`` or ``https`` URL (surrounding whitespace is ignored).
+    :raises ValueError: if the URL is not absolute http(s), has no host, or a bad port.
+    """
+    parts = _split(url)
+    host = _canonical_host(parts, url)
+    try:
+        port = parts.port
+    except ValueError as exc:  # non-numeric or out of range
+        raise ValueError(f"bad port in {url!r}: {exc}") from exc
+    if port is not None and port != DEFAULT_PORTS[parts.scheme]:
+        host = f"{host}:{port}"
+    # Credentials are never part of an article's identity and must not be stored.
+    path = _remove_dot_segments(_normalize_escapes(parts.path, _PATH_TOKEN_RE)) or "/"
+    query = _canonical_query(parts.query)
+    return urlunsplit((CANONICAL_SCHEME, host, path, query, ""))
+
+
+def host_of(url: str) -> str:
+    """Return the canonical host of `url` (no port), e.g. to group articles by site.
+
+    :raises ValueError: like `canonicalize_url`.
+    """
+    parts = _split(url)
+    return _canonical_host(parts, url)
