@@ -1,0 +1,179 @@
+"""Turn the bytes of an HTML page into text.
+
+Japanese and Russian outlets still serve Shift_JIS, EUC-JP, windows-1251 and KOI8-R pages, and
+many of them declare the charset only in the HTTP header, only in a ``<meta>`` tag, or not at
+all. Decoding with the wrong codec yields mojibake that no later stage can repair, so this
+module looks at every statement a page makes before it guesses.
+
+Order of evidence (first that decodes the bytes cleanly wins):
+
+1. a byte-order mark: unambiguous, and the HTML standard lets it override every declaration;
+2. the charset of the HTTP ``Content-Type`` header;
+3. ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` in the first 4 KB;
+4. strict UTF-8 (a cheap test that is almost never wrong when it passes);
+5. detection with charset-normalizer;
+6. UTF-8 with ``errors="replace"``, so decoding never raises.
+
+A header stating ISO-8859-1/ASCII is a common server default rather than a statement about the
+page, so bytes that are valid UTF-8 are read as UTF-8 in spite of it.
+
+Pure function, no I/O.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+
+from charset_normalizer import from_bytes
+
+LOGGER = logging.getLogger(__name__)
+
+#: How far into the document ``<meta>`` charset declarations are looked for.
+META_SCAN_BYTES = 4096
+#: How much of a large document is handed to charset-normalizer (head and tail).
+DETECTION_SAMPLE_BYTES = 16384
+
+HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^\s"';,]+)""", re.IGNORECASE)
+# Matches both <meta charset="x"> and <meta http-equiv="Content-Type" content="...; charset=x">.
+META_CHARSET = re.compile(
+    rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
+)
+
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# Labels as browsers read them (WHATWG Encoding Standard), where Python's codec differs:
+# pages labelled Shift_JIS are in practice Windows-31J (NEC/IBM extensions, e.g. ①), and
+# Latin-1/ASCII labels mean windows-1252.
+CHARSET_ALIASES: dict[str, str] = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "csshiftjis": "cp932",
+    "windows-31j": "cp932",
+    "x-euc-jp": "euc_jp",
+    "cseucpkdfmtjapanese": "euc_jp",
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "koi8": "koi8_r",
+    "koi": "koi8_r",
+    "x-mac-cyrillic": "mac_cyrillic",
+    # A document that is being parsed as text cannot be UTF-16 in a <meta>; browsers use UTF-8.
+    "utf-16": "utf-8",
+    "utf-16le": "utf-8",
+    "utf-16be": "utf-8",
+    "unicode": "utf-8",
+    "unicode-1-1-utf-8": "utf-8",
+    "utf8": "utf-8",
+}
+# Header labels servers send by default, which say nothing about the page itself.
+DEFAULT_HEADER_CHARSETS = frozenset({"cp1252"})
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> str:
+    """Decode an HTML body using what the page and server state, then detection.
+
+    :param data: the response body as received.
+    :param content_type: the HTTP ``Content-Type`` header, if any.
+    :return: the document as text; undecodable bytes become U+FFFD, never an exception.
+    """
+    if not data:
+        return ""
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+
+    header = charset_from_content_type(content_type)
+    meta = charset_from_meta(data)
+    if header in DEFAULT_HEADER_CHARSETS and meta is None and not data.isascii():
+        text = _try_decode(data, "utf-8")
+        if text is not None:
+            return text
+
+    candidates = [c for c in (header, meta) if c]
+    for codec in candidates:
+        text = _try_decode(data, codec)
+        if text is not None:
+            return text
+        LOGGER.debug("declared charset %s does not decode the page", codec)
+
+    text = _try_decode(data, "utf-8")
+    if text is not None:
+        return text
+
+    detected = _detect(data)
+    if detected:
+        text = _try_decode(data, detected)
+        if text is not None:
+            return text
+
+    fallback = candidates[0] if candidates else detected or "utf-8"
+    LOGGER.debug("no clean decoding, falling back to %s with replacement", fallback)
+    return data.decode(fallback, errors="replace")
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """Map a charset label to a Python codec name, or None if Python does not know it.
+
+    :param label: a label as found in a header or ``<meta>``, e.g. ``"Shift_JIS"``.
+    """
+    if not label:
+        return None
+    key = label.strip().strip("\"'").lower()
+    key = CHARSET_ALIASES.get(key, key)
+    try:
+        return codecs.lookup(key).name
+    except LookupError:
+        LOGGER.debug("unknown charset label %r", label)
+        return None
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """Return the codec named by an HTTP ``Content-Type`` header, if any."""
+    if not content_type:
+        return None
+    match = HEADER_CHARSET.search(content_type)
+    return normalize_charset(match.group(1)) if match else None
+
+
+def charset_from_meta(data: bytes) -> str | None:
+    """Return the codec declared by the first ``<meta>`` charset in the first 4 KB, if any."""
+    match = META_CHARSET.search(data[:META_SCAN_BYTES])
+    if not match:
+        return None
+    return normalize_charset(match.group(1).decode("ascii", errors="ignore"))
+
+
+def _try_decode(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _detect(data: bytes) -> str | None:
+    """Guess the charset of undeclared, non-UTF-8 bytes with charset-normalizer."""
+    sample = data
+    if len(data) > 2 * DETECTION_SAMPLE_BYTES:
+        sample = data[:DETECTION_SAMPLE_BYTES] + data[-DETECTION_SAMPLE_BYTES:]
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    return normalize_charset(best.encoding)

@@ -1,0 +1,556 @@
+"""Turn one article page into an :class:`~scrapers.models.Article`.
+
+Main text comes from trafilatura, which is good at finding the article body; metadata comes
+from what the page states explicitly (``<link rel=canonical>``, Open Graph and article meta tags,
+JSON-LD ``NewsArticle``), read from the same lxml tree, so the page is parsed once (trafilatura
+works on its own copy of that tree, not a second parse).
+
+Two measured choices (130 readability test pages, token F1 against the reference text):
+trafilatura's default balanced mode beats ``favor_precision`` (0.921 vs 0.908), and its own
+metadata pass is skipped: it costs ~60% on top of text extraction and guesses dates from page
+text, where we want only what the page declares.
+
+The text is then cleaned (:mod:`scrapers.clean`): interface text, bylines and photo captions
+leave the body; captions are returned apart, once each.
+
+Pure function, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from scrapers.clean import clean_text, normalize_line
+from scrapers.encoding import decode_html
+from scrapers.models import Article
+
+LOGGER = logging.getLogger(__name__)
+
+
+class ExtractionError(ValueError):
+    """The input is empty or is not an HTML document at all."""
+
+
+# -- input checks -----------------------------------------------------------------------------
+#: Some tag an HTML document or fragment cannot do without.
+HTML_MARKUP = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|main|section|span|h[1-6]|a"
+    r"|br|table|ul|ol|script|link|header|footer|nav)\b",
+    re.IGNORECASE,
+)
+#: Magic numbers of binary formats servers send in place of a page.
+BINARY_SIGNATURES: tuple[bytes, ...] = (
+    b"%PDF-",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"RIFF",
+    b"ID3",
+    b"OggS",
+    b"\x00\x00\x00",
+)
+#: MIME types that may carry HTML (octet-stream: servers that do not know; the body decides).
+#: A body declared as anything else (PDF, image, JSON, ...) is refused.
+HTML_MIME = re.compile(
+    r"^\s*(?:text/[\w.+-]+|[\w.+-]+/(?:[\w.+-]*\+)?(?:x?html|xml)\b|[\w-]+/octet-stream\b)",
+    re.IGNORECASE,
+)
+
+# -- metadata ---------------------------------------------------------------------------------
+ARTICLE_LD_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "reviewnewsarticle",
+        "blogposting",
+        "liveblogposting",
+        "report",
+        "socialmediaposting",
+    }
+)
+DATE_META_KEYS: tuple[str, ...] = (
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "cxenseparse:recs:publishtime",  # cXense, common on Japanese news sites
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "article.published",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.issued",
+    "dcterms.created",
+    "date",
+)
+AUTHOR_META_KEYS: tuple[str, ...] = (
+    "author",
+    "article:author",
+    "og:article:author",
+    "byl",
+    "dc.creator",
+    "parsely-author",
+    "sailthru.author",
+)
+TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+|\s*[｜|]\s*|\s*::\s*")
+AUTHOR_SEPARATORS = re.compile(r"\s*(?:[;,、]|\s+and\s+|\s+&\s+|\s+и\s+)\s*", re.IGNORECASE)
+BYLINE_PREFIX = re.compile(r"^(?:by|автор|текст|文|記者)\s*[:：]?\s+", re.IGNORECASE)
+TAG_SEPARATORS = re.compile(r"\s*[,;、，]\s*")
+SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})")
+SPACE_BEFORE_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2}|Z)$")
+#: Figure captions: <figcaption>, or a "caption" class next to an image (not "share-caption").
+CAPTION_XPATH = (
+    "//figcaption|//*[contains(@class,'caption') and not(contains(@class,'share'))]"
+    "[not(ancestor::figcaption)][ancestor::figure or ../img or ../picture or ../*//img]"
+)
+MAX_BYLINE_CHARS = 80
+MAX_CAPTION_CHARS = 500
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+# -- language ---------------------------------------------------------------------------------
+LANGUAGE_CODE = re.compile(r"^([a-z]{2,3})(?:[-_].*)?$")
+THREE_LETTER_LANGUAGES = {"jpn": "ja", "rus": "ru", "eng": "en"}
+KANA_CHARS = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+HAN_CHARS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+CYRILLIC_CHARS = re.compile(r"[\u0400-\u04ff]")
+LATIN_CHARS = re.compile(r"[A-Za-z\u00c0-\u024f]")
+LANGUAGE_SAMPLE_CHARS = 3000
+#: Han characters with no kana among this many are Chinese: Japanese prose always has kana.
+MIN_HAN_FOR_CHINESE = 50
+
+
+def extract_article(html: str | bytes, url: str, content_type: str | None = None) -> Article:
+    """Extract text and stated metadata from an article page.
+
+    ``published_at`` is the publication time the page states (JSON-LD ``datePublished``, then
+    ``article:published_time`` and similar meta tags), ISO 8601 or RFC 2822, converted to UTC
+    from the offset the page gives. Two simplifications, to be refined later: a date without a
+    time is returned as midnight UTC of that date, and a time without an offset is taken as UTC.
+
+    :param html: the page, as received bytes (decoded with :func:`decode_html`) or text.
+    :param url: the URL the page was fetched from; relative links resolve against it.
+    :param content_type: the HTTP ``Content-Type`` header, used for the charset and to refuse
+        bodies that are not HTML.
+    :raises ExtractionError: the input is empty or not HTML at all. A page that is HTML but has
+        no article text gives an Article with ``text == ""``.
+    """
+    tree = parse_html(html, content_type)
+    meta = PageMetadata(tree, url)
+
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        include_tables=False,
+        with_metadata=False,
+    )
+    raw_text = getattr(document, "text", None) or ""
+    site_name = meta.site_name()
+    title = meta.title(site_name)
+    cleaned = clean_text(raw_text, title=title, site_name=site_name, known_captions=meta.captions())
+    return Article(
+        url=url,
+        title=title,
+        text=cleaned.text,
+        authors=meta.authors(),
+        published_at=meta.published_at(),
+        language=meta.language(f"{title}\n{cleaned.text}"),
+        canonical_url=meta.canonical_url(),
+        summary=meta.summary(),
+        site_name=site_name,
+        tags=meta.tags(),
+        captions=list(cleaned.captions),
+    )
+
+
+def parse_html(html: str | bytes, content_type: str | None = None) -> HtmlElement:
+    """Decode and parse a page into an lxml tree, refusing input that is not HTML.
+
+    :raises ExtractionError: empty input, a non-HTML content type, binary data, or text
+        without any HTML markup.
+    """
+    if content_type and not HTML_MIME.match(content_type):
+        raise ExtractionError(f"not an HTML content type: {content_type}")
+    if isinstance(html, bytes):
+        if html.lstrip()[:8].startswith(BINARY_SIGNATURES):
+            raise ExtractionError("binary data, not HTML")
+        text = decode_html(html, content_type)
+    else:
+        text = html
+    if not text.strip():
+        raise ExtractionError("empty document")
+    if not HTML_MARKUP.search(text):
+        raise ExtractionError("no HTML markup in document")
+    tree = load_html(text)
+    if tree is None:
+        # trafilatura refuses fragments without an <html> tag; they are HTML all the same
+        tree = load_html(f"<html><body>{text}</body></html>")
+    if tree is None:
+        raise ExtractionError("document could not be parsed as HTML")
+    return tree
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """Parse an ISO 8601 or RFC 2822 date as stated by a page into an aware UTC datetime.
+
+    A date alone becomes midnight UTC and a time without an offset is taken as UTC (see
+    :func:`extract_article`). Unparseable or implausible values give None.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    iso = SLASH_DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", value)
+    iso = SPACE_BEFORE_OFFSET.sub(r"\1\2", iso)
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            LOGGER.debug("unparseable date %r", value)
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def normalize_language(value: str | None) -> str | None:
+    """Reduce a declared language (``ja-JP``, ``ru_RU``, ``jpn``) to a two-letter code."""
+    if not value:
+        return None
+    match = LANGUAGE_CODE.match(value.strip().lower())
+    if not match:
+        return None
+    code = match.group(1)
+    if len(code) == 3:
+        return THREE_LETTER_LANGUAGES.get(code)
+    return code
+
+
+def detect_language(text: str) -> str | None:
+    """Guess the language from the dominant script: kana/kanji → ja, Cyrillic → ru, else en.
+
+    One refinement: a long text of Han characters without a single kana is Chinese ("zh"),
+    not Japanese. Returns None when the text has no letters at all.
+    """
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
+    kana = len(KANA_CHARS.findall(sample))
+    han = len(HAN_CHARS.findall(sample))
+    counts = {
+        "ja": kana + han,
+        "ru": len(CYRILLIC_CHARS.findall(sample)),
+        "en": len(LATIN_CHARS.findall(sample)),
+    }
+    best = max(counts, key=counts.__getitem__)
+    if counts[best] == 0:
+        return None
+    if best == "ja" and kana == 0 and han >= MIN_HAN_FOR_CHINESE:
+        return "zh"
+    return best
+
+
+class PageMetadata:
+    """Metadata a page states about itself, read from one parsed tree.
+
+    The tree is scanned once for ``<meta>``, ``<link>`` and JSON-LD; the accessors then pick
+    from those in order of reliability.
+    """
+
+    def __init__(self, tree: HtmlElement, url: str) -> None:
+        self.tree = tree
+        self.url = url
+        self.meta: dict[str, list[str]] = {}
+        self.links: list[HtmlElement] = []
+        self.base_url = url
+        ld_scripts: list[str] = []
+        for element in tree.iter("meta", "link", "script", "base"):
+            tag = element.tag
+            if tag == "meta":
+                content = element.get("content")
+                if content is None or not content.strip():
+                    continue
+                for attr in ("property", "name", "itemprop", "http-equiv"):
+                    key = element.get(attr)
+                    if key:
+                        self.meta.setdefault(key.strip().lower(), []).append(content.strip())
+            elif tag == "link":
+                self.links.append(element)
+            elif tag == "script":
+                if (element.get("type") or "").strip().lower() == "application/ld+json":
+                    ld_scripts.append(element.text or "")
+            elif tag == "base" and element.get("href"):
+                self.base_url = _resolve(url, element.get("href", "").strip()) or url
+        self.ld = _article_ld(ld_scripts)
+
+    # -- helpers --
+    def first_meta(self, *keys: str) -> str | None:
+        """The first non-empty content among meta tags named/propertied ``keys``, in order."""
+        for key in keys:
+            for value in self.meta.get(key, ()):
+                text = normalize_line(value)
+                if text:
+                    return text
+        return None
+
+    def ld_value(self, key: str) -> Any:
+        return self.ld.get(key) if self.ld else None
+
+    # -- fields --
+    def canonical_url(self) -> str | None:
+        """``<link rel=canonical>`` resolved against the page URL; None if not http(s)."""
+        for link in self.links:
+            rel = (link.get("rel") or "").lower().split()
+            href = (link.get("href") or "").strip()
+            if "canonical" in rel and href:
+                return _resolve(self.base_url, href)
+        return None
+
+    def site_name(self) -> str | None:
+        name = self.first_meta("og:site_name", "application-name")
+        if name:
+            return name
+        publisher = self.ld_value("publisher")
+        names = list(_ld_names(publisher))
+        return names[0] if names else None
+
+    def title(self, site_name: str | None) -> str:
+        """og:title, then JSON-LD headline, then ``<title>`` (or the h1 it starts with)."""
+        candidates: list[str | None] = [
+            self.first_meta("og:title", "twitter:title"),
+            _ld_text(self.ld_value("headline")),
+        ]
+        h1 = self._first_text("h1")
+        page_title = self._first_text("title")
+        if page_title and h1 and page_title.startswith(h1):
+            # "<h1> | Some Site": the h1 is the title without the (unnamed) site suffix
+            if TITLE_SEPARATORS.match(page_title, len(h1)):
+                candidates.append(h1)
+        candidates.extend([page_title, h1])
+        for candidate in candidates:
+            if candidate:
+                return _strip_site_name(normalize_line(candidate), site_name)
+        return ""
+
+    def authors(self) -> list[str]:
+        """JSON-LD author names, else meta author tags, else a rel=author or byline element."""
+        names = list(_ld_names(self.ld_value("author")))
+        if not names:
+            for key in AUTHOR_META_KEYS:
+                for value in self.meta.get(key, ()):
+                    names.extend(AUTHOR_SEPARATORS.split(value))
+        if not names:
+            names = self._byline_names()
+        return _unique(n for n in (_clean_author(n) for n in names) if n)
+
+    def published_at(self) -> datetime | None:
+        for value in self._date_candidates():
+            parsed = parse_date(value)
+            if parsed is not None:
+                return parsed
+        return None
+
+    def language(self, text: str) -> str | None:
+        """The declared language, else the script of the text.
+
+        A declared ``en`` is overridden by Japanese or Cyrillic text: templates often keep an
+        English default in ``<html lang>``.
+        """
+        declared = (
+            normalize_language(self.tree.get("lang"))
+            or normalize_language(self.tree.get("{http://www.w3.org/XML/1998/namespace}lang"))
+            or normalize_language(self.first_meta("content-language", "language"))
+            or normalize_language(self.first_meta("og:locale"))
+            or normalize_language(_ld_text(self.ld_value("inLanguage")))
+        )
+        detected = detect_language(text)
+        if declared is None or (declared == "en" and detected in ("ja", "ru")):
+            return detected
+        return declared
+
+    def summary(self) -> str:
+        return self.first_meta(
+            "og:description", "description", "twitter:description"
+        ) or normalize_line(_ld_text(self.ld_value("description")) or "")
+
+    def tags(self) -> list[str]:
+        """meta keywords and article:tag, then JSON-LD keywords and articleSection."""
+        tags: list[str] = []
+        for value in self.meta.get("keywords", []) + self.meta.get("news_keywords", []):
+            tags.extend(TAG_SEPARATORS.split(value))
+        tags.extend(self.meta.get("article:tag", ()))
+        for key in ("keywords", "articleSection"):
+            value = self.ld_value(key)
+            if isinstance(value, str):
+                tags.extend(TAG_SEPARATORS.split(value))
+            elif isinstance(value, list):
+                tags.extend(v for v in value if isinstance(v, str))
+        return _unique(normalize_line(t) for t in tags)
+
+    def captions(self) -> list[str]:
+        """Texts the page marks up as figure captions, to recognise them in the body."""
+        found = []
+        for element in self.tree.xpath(CAPTION_XPATH):
+            text = normalize_line(element.text_content())
+            if text and len(text) <= MAX_CAPTION_CHARS:
+                found.append(text)
+        return found
+
+    # -- internals --
+    def _first_text(self, tag: str) -> str | None:
+        for element in self.tree.iter(tag):
+            text = normalize_line(element.text_content())
+            if text:
+                return text
+        return None
+
+    def _date_candidates(self) -> Iterator[str]:
+        ld_date = _ld_text(self.ld_value("datePublished"))
+        if ld_date:
+            yield ld_date
+        for key in DATE_META_KEYS:
+            yield from self.meta.get(key, ())
+        for element in self.tree.xpath(
+            "//time[@itemprop='datePublished' or @pubdate]|//*[@itemprop='datePublished']"
+        ):
+            value = element.get("datetime") or element.get("content")
+            if value:
+                yield value
+
+    def _byline_names(self) -> list[str]:
+        names = []
+        for element in self.tree.xpath(
+            "//*[@rel='author']|//*[contains(concat(' ',normalize-space(@class),' '),' byline ')]"
+        ):
+            text = normalize_line(element.text_content())
+            if text and len(text) <= MAX_BYLINE_CHARS and not any(c.isdigit() for c in text):
+                names.extend(AUTHOR_SEPARATORS.split(BYLINE_PREFIX.sub("", text)))
+        return names
+
+
+def _article_ld(scripts: Iterable[str]) -> dict[str, Any] | None:
+    """The first JSON-LD node typed as an article, else the first node with a headline."""
+    fallback = None
+    for script in scripts:
+        payload = script.strip()
+        if payload.startswith("<!--"):
+            payload = payload.removeprefix("<!--").removesuffix("-->").strip()
+        try:
+            data = json.loads(payload, strict=False)
+        except ValueError:
+            LOGGER.debug("invalid JSON-LD skipped")
+            continue
+        for node in _ld_nodes(data):
+            types = node.get("@type")
+            type_list = types if isinstance(types, list) else [types]
+            if any(isinstance(t, str) and t.lower() in ARTICLE_LD_TYPES for t in type_list):
+                return node
+            if fallback is None and "headline" in node:
+                fallback = node
+    return fallback
+
+
+def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
+    """Top-level JSON-LD objects, looking into lists, ``@graph`` and ``mainEntity``."""
+    if isinstance(data, list):
+        for item in data:
+            yield from _ld_nodes(item)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity"):
+            if key in data:
+                yield from _ld_nodes(data[key])
+
+
+def _ld_text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _ld_names(value: Any) -> Iterator[str]:
+    """Names out of a JSON-LD author/publisher: string, object with ``name``, or a list."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _ld_names(item)
+    elif isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str) and name.strip():
+            yield normalize_line(name)
+    elif isinstance(value, str) and value.strip():
+        yield normalize_line(value)
+
+
+def _resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; None unless it is a well-formed http(s) URL."""
+    try:
+        resolved = urljoin(base, href)
+        parts = urlsplit(resolved)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return None
+    return resolved if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _clean_author(name: str) -> str | None:
+    name = normalize_line(BYLINE_PREFIX.sub("", normalize_line(name)))
+    if not name or "://" in name or name.startswith("www.") or len(name) > MAX_BYLINE_CHARS:
+        return None
+    return name
+
+
+def _strip_site_name(title: str, site_name: str | None) -> str:
+    """Drop a leading or trailing "| Site" (or "| Site Section") from a title."""
+    if not site_name:
+        return title
+    parts = TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    if _names_site(parts[-1], site_name):
+        return title[: title.rfind(parts[-1])].rstrip(" |-–—:·•»｜").strip() or title
+    if _names_site(parts[0], site_name):
+        return title[len(parts[0]) :].lstrip(" |-–—:·•»｜").strip() or title
+    return title
+
+
+def _names_site(part: str, site_name: str) -> bool:
+    """True for "CNN" or a section of it ("CNN Politics") when the site is "CNN"."""
+    part, site = part.casefold().strip(), site_name.casefold().strip()
+    return part == site or part.startswith(site + " ")
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    """Non-empty values in first-seen order, compared case-insensitively."""
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        key = value.casefold()
+        if value and key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out

@@ -1,0 +1,252 @@
+"""clean_text: interface text, bylines and captions out of the body; captions kept once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scrapers.clean import CleanedText, clean_text, is_byline, is_caption, is_chrome
+
+SEED = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "seed"
+    / "cgtn-2019-05-31-japan-russia-joint-economic-activities.txt"
+)
+
+CAPTION = (
+    "Japanese Prime Minister Shinzo Abe (R2) speaks at a meeting to seek the return of four "
+    "Russian-held, Japanese-claimed islands off Hokkaido, in Tokyo, Japan, February 7, 2019. "
+    "/VCG Photo"
+)
+# The shape of the seed scrape: title, outlet, tag array, chrome, paragraphs, a doubled caption.
+SCRAPED = f"""Japan, Russia discuss joint economic activities on disputed islands
+CGTN
+["china"]
+Share
+Copied
+Error loading player: No playable sources found
+01:00
+Japanese and Russian foreign ministers on Friday held talks in Tokyo.
+"We confirmed that we will go forward in a flexible and constructive manner," Kono said.
+{CAPTION}
+{CAPTION}
+Lavrov, for his part, highlighted the fact that differences still remain."""
+
+
+def test_seed_shaped_scrape() -> None:
+    cleaned = clean_text(
+        SCRAPED,
+        title="Japan, Russia discuss joint economic activities on disputed islands",
+        site_name="CGTN",
+    )
+    assert cleaned.paragraphs == (
+        "Japanese and Russian foreign ministers on Friday held talks in Tokyo.",
+        '"We confirmed that we will go forward in a flexible and constructive manner," Kono said.',
+        "Lavrov, for his part, highlighted the fact that differences still remain.",
+    )
+    assert cleaned.captions == (CAPTION,)
+    assert cleaned.text == "\n\n".join(cleaned.paragraphs)
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="shared seed directory not mounted")
+def test_the_seed_file_itself() -> None:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    cleaned = clean_text("\n".join(lines[1:]), title=lines[0], site_name="CGTN")
+    article = [line for line in lines[7:] if not line.endswith("/VCG Photo")]
+    assert cleaned.text == "\n\n".join(article)
+    assert len(cleaned.captions) == 2
+    assert all(c.endswith("/VCG Photo") for c in cleaned.captions)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # en
+        "Share",
+        "SHARE",
+        "Share:",
+        "Share this article",
+        "Share on Facebook",
+        "Copied",
+        "Link copied to clipboard",
+        "Print",
+        "Subscribe",
+        "Subscribe now",
+        "Read more",
+        "Read more »",
+        "Read more: Japan extends sanctions on Russian banks",
+        "READ MORE: Tokyo summons Russian envoy",
+        "Related",
+        "Related Articles",
+        "See also: Kuril Islands explained",
+        "Advertisement",
+        "Tweet",
+        "Error loading player: No playable sources found",
+        "This video file cannot be played.(Error Code: 224003)",
+        "01:00",
+        "1:02:03",
+        "We use cookies to improve your experience. By continuing you agree to our policy.",
+        "This website uses cookies",
+        "Accept all cookies",
+        '["china"]',
+        # ja
+        "シェア",
+        "シェアする",
+        "印刷",
+        "印刷する",
+        "関連記事",
+        "関連記事：北方領土の墓参、見送り",
+        "ツイート",
+        "動画を再生",
+        "スポンサーリンク",
+        "当サイトではCookieを使用しています。",
+        # ru
+        "Поделиться",
+        "Поделиться в Telegram",
+        "Скопировано",
+        "Ссылка скопирована",
+        "Печать",
+        "Версия для печати",
+        "Подписаться",
+        "Подписывайтесь на наш канал в Telegram",
+        "Читайте также",
+        "Читайте также: Япония продлила санкции",
+        "Реклама",
+        "Мы используем файлы cookie",
+    ],
+)
+def test_chrome_lines(line: str) -> None:
+    assert is_chrome(line)
+    assert clean_text(f"Tokyo and Moscow held talks.\n{line}").paragraphs == (
+        "Tokyo and Moscow held talks.",
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share prices in Tokyo fell after the announcement.",
+        "Related talks on fishing quotas will resume in May.",
+        "Print and broadcast media in Russia covered the visit widely.",
+        "The meeting began at 01:00 GMT and lasted two hours.",
+        "Subscribers to the fishing cooperative met on Tuesday.",
+        "More than 500 troops took part in the drills.",
+        "シェアの拡大を目指す日本企業も多い。",
+        "Поделиться опытом приехали рыбаки с Хоккайдо.",
+        "Реклама японских товаров исчезла с улиц Южно-Сахалинска.",
+    ],
+)
+def test_article_sentences_are_not_chrome(line: str) -> None:
+    assert not is_chrome(line)
+    assert not is_caption(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        CAPTION,
+        "Lavrov speaks in Tokyo, Japan, May 31, 2019. /VCG Photo",
+        "Kono and Lavrov shake hands in Tokyo. /Reuters",
+        "Russian servicemen on Kunashiri island. / Xinhua",
+        "Photo: Kyodo",
+        "Kono and Lavrov in Tokyo. Photo: Kyodo",
+        "Drills on Kunashiri island. (Photo by Russian Defense Ministry/Handout)",
+        "Photos: Getty Images",
+        "Фото: пресс-служба Сахалинской области",
+        "Министр на встрече в Токио. Фото: архив редакции",
+        "写真：会談に臨む日本の外相（１０日夜、外務省）",
+        "会談に臨む両外相（写真：共同）",
+        "記者会見するロシア外務省の報道官＝５月３１日、モスクワ、ロイター",
+    ],
+)
+def test_caption_lines(line: str) -> None:
+    assert is_caption(line)
+    cleaned = clean_text(f"First paragraph.\n{line}\n{line}\nSecond paragraph.")
+    assert cleaned.paragraphs == ("First paragraph.", "Second paragraph.")
+    assert cleaned.captions == (line,)
+
+
+def test_caption_seen_twice_far_apart_is_returned_once() -> None:
+    cleaned = clean_text(f"A.\n{CAPTION}\nB.\n{CAPTION}\nC.")
+    assert cleaned.paragraphs == ("A.", "B.", "C.")
+    assert cleaned.captions == (CAPTION,)
+
+
+def test_known_captions_without_credit() -> None:
+    caption = "Fishing boats moored in the port of Nemuro."
+    cleaned = clean_text(f"A.\n{caption}\n{caption}\nB.", known_captions=[f" {caption} "])
+    assert cleaned.paragraphs == ("A.", "B.")
+    assert cleaned.captions == (caption,)
+
+
+def test_line_repeated_immediately_survives_once() -> None:
+    assert clean_text("A.\nA.\n\nA.\nB.").paragraphs == ("A.", "B.")
+
+
+def test_repetition_further_apart_is_kept() -> None:
+    # a repeated refrain in a quote-heavy story is text, not a printing accident
+    assert clean_text("A.\nB.\nA.").paragraphs == ("A.", "B.", "A.")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By Kenji Morita",
+        "By KENJI MORITA and LAURA FENWICK",
+        "By Taro Yamada, Kyodo",
+        "By Anna Ivanova | Reuters",
+        "Автор: Ирина Волкова",
+        "Текст: Алексей Смирнов",
+        "文：鈴木美咲",
+        "【モスクワ支局＝佐藤健一記者】",
+    ],
+)
+def test_leading_bylines_are_removed(line: str) -> None:
+    assert is_byline(line)
+    assert clean_text(f"{line}\nThe talks ended without agreement.").paragraphs == (
+        "The talks ended without agreement.",
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By Sunday, the talks had collapsed.",
+        "By the end of May, both sides had exchanged proposals.",
+        "By most accounts the visit went well.",
+        "Автор проекта рассказал о планах.",
+    ],
+)
+def test_sentences_starting_like_bylines_are_kept(line: str) -> None:
+    assert not is_byline(line)
+    assert clean_text(line).paragraphs == (line,)
+
+
+def test_byline_in_the_middle_is_kept() -> None:
+    # only a byline opening the body is one; later it may be a quoted line or sign-off
+    assert clean_text("First.\nBy Kenji Morita").paragraphs == ("First.", "By Kenji Morita")
+
+
+def test_title_and_site_name_opening_the_body_are_dropped() -> None:
+    cleaned = clean_text(
+        "Islands talks\nCGTN\nBody.\nIslands talks", title="Islands talks", site_name="CGTN"
+    )
+    assert cleaned.paragraphs == ("Body.", "Islands talks")
+
+
+def test_title_opening_the_body_is_not_mistaken_for_a_caption() -> None:
+    title = "動画：ナイジェリアで自爆攻撃"
+    cleaned = clean_text(f"{title}\n本文です。", title=title)
+    assert cleaned == CleanedText(paragraphs=("本文です。",), captions=())
+
+
+def test_unicode_and_whitespace_normalisation() -> None:
+    text = "Cafe\u0301\u00a0 in\tTokyo\u200b.\r\n\r\n\u3000北方領土\u3000問題\n   \n•\n"
+    assert clean_text(text).paragraphs == ("Café in Tokyo.", "北方領土 問題")
+
+
+def test_empty_text() -> None:
+    assert clean_text("") == CleanedText(paragraphs=(), captions=())
+    assert clean_text("").text == ""

@@ -1,0 +1,471 @@
+"""extract_article on saved pages (each fixture carries its expectation) and on small cases.
+
+Fixtures live in tests/fixtures/pages: ``<name>.html`` (bytes as served, in the page's own
+charset) beside ``<name>.expected.json`` with ``url``, ``content_type``, ``fields`` (Article
+fields asserted for equality; ``paragraphs`` stands for ``text``) and optional
+``must_contain`` / ``must_not_contain`` strings checked against the text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapers.extract import (
+    ExtractionError,
+    detect_language,
+    extract_article,
+    normalize_language,
+    parse_date,
+)
+from scrapers.models import Article
+
+PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+PAGE_FILES = sorted(PAGES.glob("*.html"))
+SEED = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "seed"
+    / "cgtn-2019-05-31-japan-russia-joint-economic-activities.txt"
+)
+URL = "https://news.example.com/politics/2024/05/10/story.html"
+
+BODY = (
+    "<p>Japanese and Russian diplomats met in Tokyo on Friday for the first round of talks on "
+    "fishing quotas since relations soured, officials from both sides said afterwards.</p>"
+    "<p>The talks covered salmon and trout catches in the waters off the disputed islands, which "
+    "Japan calls the Northern Territories and Russia the Southern Kurils.</p>"
+    "<p>Neither side announced an agreement, but both said they would meet again next month.</p>"
+)
+BODY_PARAGRAPHS = [
+    "Japanese and Russian diplomats met in Tokyo on Friday for the first round of talks on "
+    "fishing quotas since relations soured, officials from both sides said afterwards.",
+    "The talks covered salmon and trout catches in the waters off the disputed islands, which "
+    "Japan calls the Northern Territories and Russia the Southern Kurils.",
+    "Neither side announced an agreement, but both said they would meet again next month.",
+]
+
+
+def page(head: str = "", body: str = BODY, html_attrs: str = "") -> str:
+    return (
+        f"<!DOCTYPE html><html{html_attrs}><head><meta charset='utf-8'>{head}</head>"
+        f"<body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>Fishing talks</h1>{body}</article>"
+        f"<footer><p>&copy; 2024 Example News</p></footer></body></html>"
+    )
+
+
+def load_case(html_path: Path) -> dict[str, Any]:
+    expected = html_path.with_name(html_path.stem + ".expected.json")
+    case: dict[str, Any] = json.loads(expected.read_text(encoding="utf-8"))
+    return case
+
+
+def field_value(article: Article, name: str) -> Any:
+    if name == "paragraphs":
+        return article.text.split("\n\n") if article.text else []
+    value = getattr(article, name)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# -- fixture pages ----------------------------------------------------------------------------
+
+
+def test_every_page_has_an_expectation_and_vice_versa() -> None:
+    assert PAGE_FILES, "no fixture pages found"
+    stems = {p.stem for p in PAGE_FILES}
+    expectations = {p.name.removesuffix(".expected.json") for p in PAGES.glob("*.expected.json")}
+    assert stems == expectations
+
+
+@pytest.mark.parametrize("html_path", PAGE_FILES, ids=lambda p: p.stem)
+def test_fixture_page(html_path: Path) -> None:
+    case = load_case(html_path)
+    article = extract_article(html_path.read_bytes(), case["url"], case.get("content_type"))
+
+    for name, expected in case["fields"].items():
+        assert field_value(article, name) == expected, name
+    if "paragraphs" in case["fields"]:
+        assert article.text == "\n\n".join(case["fields"]["paragraphs"])
+    for needle in case.get("must_contain", []):
+        assert needle in article.text, needle
+    for needle in case.get("must_not_contain", []):
+        assert needle not in article.text, needle
+
+
+@pytest.mark.parametrize("html_path", PAGE_FILES, ids=lambda p: p.stem)
+def test_fixture_page_invariants(html_path: Path) -> None:
+    case = load_case(html_path)
+    article = extract_article(html_path.read_bytes(), case["url"], case.get("content_type"))
+
+    paragraphs = article.text.split("\n\n")
+    assert all(p and p == p.strip() and "\n" not in p for p in paragraphs)
+    assert all(a != b for a, b in zip(paragraphs, paragraphs[1:], strict=False))
+    assert len(set(article.captions)) == len(article.captions)
+    assert not any(c in article.text for c in article.captions)
+    assert article.published_at is None or article.published_at.utcoffset() is not None
+    assert article.published_at is None or article.published_at.tzinfo == UTC
+    assert article.url == case["url"]
+
+
+def test_str_and_bytes_give_the_same_article() -> None:
+    html_path = PAGES / "cgtn_seed.html"
+    case = load_case(html_path)
+    from_bytes = extract_article(html_path.read_bytes(), case["url"])
+    from_text = extract_article(html_path.read_text(encoding="utf-8"), case["url"])
+    assert from_bytes == from_text
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="shared seed directory not mounted")
+def test_cgtn_fixture_holds_exactly_the_seed_article() -> None:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    article_lines = [line for line in lines[7:] if not line.endswith("/VCG Photo")]
+    case = load_case(PAGES / "cgtn_seed.html")
+    assert case["fields"]["paragraphs"] == article_lines
+    assert case["fields"]["title"] == lines[0]
+
+
+# -- refusing input ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (b"", None),
+        ("   \n\t", None),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", None),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", None),
+        ("Just a line of plain text about Japan and Russia.", None),
+        ('{"title": "Japan and Russia", "items": []}', None),
+        (page(), "application/pdf"),
+        (page(), "image/jpeg"),
+        (page(), "application/json"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "application/octet-stream"),
+    ],
+)
+def test_not_html_raises(data: str | bytes, content_type: str | None) -> None:
+    with pytest.raises(ExtractionError):
+        extract_article(data, URL, content_type)
+
+
+def test_extraction_error_is_a_value_error() -> None:
+    assert issubclass(ExtractionError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/html",
+        "TEXT/HTML; charset=UTF-8",
+        "application/xhtml+xml; charset=utf-8",
+        "text/plain",
+        "application/octet-stream",
+        None,
+    ],
+)
+def test_html_content_types_are_accepted(content_type: str | None) -> None:
+    assert extract_article(page(), URL, content_type).text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<div id='app'></div><script>window.render({page: 'story'});</script>",
+        "<nav><a href='/'>Home</a></nav>",
+        "",
+    ],
+)
+def test_html_without_article_text_gives_empty_text(body: str) -> None:
+    html = f"<html><head><title>Page not found</title></head><body>{body}</body></html>"
+    article = extract_article(html, URL)
+    assert article.text == ""
+    assert article.title == "Page not found"
+    assert article.captions == []
+
+
+def test_fragment_without_html_tag() -> None:
+    article = extract_article(BODY, URL)
+    assert article.text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+# -- metadata ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        (
+            '<link rel="canonical" href="/politics/story.html">',
+            "https://news.example.com/politics/story.html",
+        ),
+        ('<link rel="canonical" href="//m.example.com/a">', "https://m.example.com/a"),
+        (
+            '<link rel="Canonical" href=" https://example.org/x?id=1 ">',
+            "https://example.org/x?id=1",
+        ),
+        ('<link rel="canonical" href="javascript:void(0)">', None),
+        ('<link rel="canonical" href="mailto:desk@example.com">', None),
+        ('<link rel="canonical" href="">', None),
+        ('<link rel="canonical" href="http://[::1/broken">', None),
+        ('<link rel="alternate" href="https://example.org/amp">', None),
+        (
+            '<base href="https://cdn.example.net/base/"><link rel="canonical" href="page.html">',
+            "https://cdn.example.net/base/page.html",
+        ),
+    ],
+)
+def test_canonical_url(link: str, expected: str | None) -> None:
+    assert extract_article(page(head=link), URL).canonical_url == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            '<meta property="og:title" content="OG title"><title>Page | Example News</title>',
+            "OG title",
+        ),
+        (
+            '<meta property="og:site_name" content="Example News"><title>Fishing talks resume | '
+            "Example News</title>",
+            "Fishing talks resume",
+        ),
+        (
+            '<meta property="og:site_name" content="Example News"><title>Example News - Fishing '
+            "talks resume</title>",
+            "Fishing talks resume",
+        ),
+        ("<title>Fishing talks | Example News</title>", "Fishing talks"),
+        (
+            '<meta property="og:title" content="Fishing talks resume | Example News World">'
+            '<meta property="og:site_name" content="Example News">',
+            "Fishing talks resume",
+        ),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "LD headline"}'
+            "</script><title>Other</title>",
+            "LD headline",
+        ),
+        ("", "Fishing talks"),
+    ],
+)
+def test_title(head: str, expected: str) -> None:
+    assert extract_article(page(head=head), URL).title == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            '<meta property="article:published_time" content="2024-05-10T19:30:00+09:00">',
+            datetime(2024, 5, 10, 10, 30, tzinfo=UTC),
+        ),
+        (
+            '<meta name="pubdate" content="Fri, 10 May 2024 19:30:00 +0900">',
+            datetime(2024, 5, 10, 10, 30, tzinfo=UTC),
+        ),
+        ('<meta name="date" content="2024-05-10">', datetime(2024, 5, 10, tzinfo=UTC)),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2024-05-10T07:00:00Z"}</script>'
+            '<meta property="article:published_time" content="2023-01-01T00:00:00Z">',
+            datetime(2024, 5, 10, 7, 0, tzinfo=UTC),
+        ),
+        (
+            '<meta name="date" content="not a date">'
+            '<meta property="article:published_time" content="2024-05-10T10:00:00+03:00">',
+            datetime(2024, 5, 10, 7, 0, tzinfo=UTC),
+        ),
+        ("", None),
+    ],
+)
+def test_published_at(head: str, expected: datetime | None) -> None:
+    assert extract_article(page(head=head), URL).published_at == expected
+
+
+def test_published_at_from_time_element() -> None:
+    body = '<time itemprop="datePublished" datetime="2024-05-10T19:30:00+09:00">May 10</time>'
+    article = extract_article(page(body=body + BODY), URL)
+    assert article.published_at == datetime(2024, 5, 10, 10, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019-05-31", datetime(2019, 5, 31, tzinfo=UTC)),
+        ("2019-05-31T15:02:00+08:00", datetime(2019, 5, 31, 7, 2, tzinfo=UTC)),
+        ("2019-05-31T15:02:00.123Z", datetime(2019, 5, 31, 15, 2, 0, 123000, tzinfo=UTC)),
+        ("2019-05-31T15:02:00+0800", datetime(2019, 5, 31, 7, 2, tzinfo=UTC)),
+        ("2019-05-31 15:02:00 +08:00", datetime(2019, 5, 31, 7, 2, tzinfo=UTC)),
+        ("2019-05-31T15:02:00", datetime(2019, 5, 31, 15, 2, tzinfo=UTC)),
+        ("2019/05/31 15:02", datetime(2019, 5, 31, 15, 2, tzinfo=UTC)),
+        ("Fri, 31 May 2019 15:02:00 +0300", datetime(2019, 5, 31, 12, 2, tzinfo=UTC)),
+        ("Fri, 31 May 2019 15:02:00 GMT", datetime(2019, 5, 31, 15, 2, tzinfo=UTC)),
+        ("31-May-2019", None),
+        ("0001-01-01T00:00:00Z", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_date(value: str | None, expected: datetime | None) -> None:
+    assert parse_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+            '[{"@type": "Person", "name": "Kenji Morita"}, {"name": "Anna Ivanova"}]}</script>',
+            ["Kenji Morita", "Anna Ivanova"],
+        ),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "author": "Kenji Morita"}'
+            "</script>",
+            ["Kenji Morita"],
+        ),
+        (
+            '<meta name="author" content="Kenji Morita and Anna Ivanova">',
+            ["Kenji Morita", "Anna Ivanova"],
+        ),
+        ('<meta property="article:author" content="https://facebook.com/somebody">', []),
+        (
+            '<meta name="author" content="By Kenji Morita">'
+            '<meta name="author" content="kenji morita">',
+            ["Kenji Morita"],
+        ),
+        ("", []),
+    ],
+)
+def test_authors(head: str, expected: list[str]) -> None:
+    assert extract_article(page(head=head), URL).authors == expected
+
+
+def test_author_from_byline_element() -> None:
+    body = '<p class="byline">By Kenji Morita</p>' + BODY
+    assert extract_article(page(body=body), URL).authors == ["Kenji Morita"]
+
+
+def test_json_ld_in_graph_and_comment_wrapped_and_invalid() -> None:
+    head = (
+        '<script type="application/ld+json">{not json</script>'
+        '<script type="application/ld+json"><!--{"@context": "https://schema.org", "@graph": ['
+        '{"@type": "WebPage", "name": "page"},'
+        '{"@type": ["NewsArticle"], "headline": "Graph headline", "keywords": "Japan, Russia",'
+        ' "articleSection": ["Politics"], "publisher": {"@type": "Organization", '
+        '"name": "Example News"}, "datePublished": "2024-05-10"}]}--></script>'
+    )
+    article = extract_article(page(head=head), URL)
+    assert article.title == "Graph headline"
+    assert article.tags == ["Japan", "Russia", "Politics"]
+    assert article.site_name == "Example News"
+    assert article.published_at == datetime(2024, 5, 10, tzinfo=UTC)
+
+
+def test_tags_are_merged_without_duplicates() -> None:
+    head = (
+        '<meta name="keywords" content="Japan, Russia,  Kuril Islands">'
+        '<meta property="article:tag" content="russia">'
+        '<meta property="article:tag" content="Diplomacy">'
+    )
+    assert extract_article(page(head=head), URL).tags == [
+        "Japan",
+        "Russia",
+        "Kuril Islands",
+        "Diplomacy",
+    ]
+
+
+def test_summary_and_site_name() -> None:
+    head = (
+        '<meta property="og:site_name" content="Example News">'
+        '<meta name="description" content="  Talks on   fishing quotas resumed. ">'
+    )
+    article = extract_article(page(head=head), URL)
+    assert article.site_name == "Example News"
+    assert article.summary == "Talks on fishing quotas resumed."
+
+
+# -- language ---------------------------------------------------------------------------------
+
+JA_BODY = "".join(
+    f"<p>{s}</p>"
+    for s in (
+        "日本とロシアの外相が１０日夜、電話で会談し、北方領土での共同経済活動の進め方について"
+        "意見を交わしました。",
+        "ロシア側は、日本の制裁が対話の障害になっていると主張しました。",
+        "政府は平和条約を締結するという基本方針を堅持するとしています。",
+    )
+)
+RU_BODY = "".join(
+    f"<p>{s}</p>"
+    for s in (
+        "Россия готова продолжать консультации с Японией по вопросам промысла у южных Курил.",
+        "Переговоры о мирном договоре остаются замороженными с 2022 года.",
+        "Японская сторона называет острова северными территориями.",
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("html_attrs", "head", "body", "expected"),
+    [
+        (' lang="ja-JP"', "", JA_BODY, "ja"),
+        ("", '<meta property="og:locale" content="ru_RU">', RU_BODY, "ru"),
+        ("", '<meta http-equiv="Content-Language" content="ja">', JA_BODY, "ja"),
+        ("", "", JA_BODY, "ja"),
+        ("", "", RU_BODY, "ru"),
+        ("", "", BODY, "en"),
+        (' lang="en"', "", JA_BODY, "ja"),  # template default contradicted by the text
+        (' lang="en-US"', "", RU_BODY, "ru"),
+        (' lang="fr"', "", BODY, "fr"),  # a stated language other than ours is kept
+    ],
+)
+def test_language(html_attrs: str, head: str, body: str, expected: str) -> None:
+    article = extract_article(page(head=head, body=body, html_attrs=html_attrs), URL)
+    assert article.language == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("ja-JP", "ja"), ("ru_RU", "ru"), ("EN", "en"), ("jpn", "ja"), ("x", None), (None, None)],
+)
+def test_normalize_language(value: str | None, expected: str | None) -> None:
+    assert normalize_language(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("北方領土", "ja"),
+        ("ひらがなとカタカナ", "ja"),
+        ("Курилы", "ru"),
+        ("Kuril Islands", "en"),
+        ("Lavrov said «нет» twice in the English report about the talks", "en"),
+        ("12345 !!!", None),
+        ("日露外相会談", "ja"),  # short all-kanji: the stated rule (kanji → ja) holds
+        ("港特首梁振英就住宅违建事件道歉。" * 5, "zh"),  # long Han text without kana
+    ],
+)
+def test_detect_language(text: str, expected: str | None) -> None:
+    assert detect_language(text) == expected
+
+
+# -- cleaning is applied ----------------------------------------------------------------------
+
+
+def test_chrome_and_captions_inside_the_article_container_are_cleaned() -> None:
+    caption = "Kono and Lavrov in Tokyo, May 31, 2019. /VCG Photo"
+    body = (
+        "<p>Share</p><p>Copied</p><p>Error loading player: No playable sources found</p>"
+        f"<p>01:00</p>{BODY}<p>{caption}</p><p>{caption}</p><p>Read more: Kuril talks</p>"
+    )
+    article = extract_article(page(body=body), URL)
+    assert article.text == "\n\n".join(BODY_PARAGRAPHS)
+    assert article.captions == [caption]
