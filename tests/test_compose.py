@@ -1,0 +1,182 @@
+"""docker-compose.yml: validity under docker-compose v1 (and v2 where present) and its wiring.
+
+No Docker engine is needed: `docker-compose config` only reads and validates the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.compose
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+
+AIRFLOW_SERVICES = (
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+)
+ALL_SERVICES = ("postgres", "news-db", *AIRFLOW_SERVICES)
+LONG_RUNNING = AIRFLOW_SERVICES[1:]
+
+
+def _clean_env() -> dict[str, str]:
+    """An environment without the variables the compose file interpolates, so that a developer's
+    shell settings cannot change what is checked."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+def _docker_compose() -> str:
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.fail(
+            "docker-compose (v1) is not installed, so docker-compose.yml cannot be validated. "
+            "`make test` installs it; by hand: "
+            "apt-get install -y --no-install-recommends docker-compose"
+        )
+    return exe
+
+
+def _run_config(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    # An empty --env-file keeps a local .env (real secrets, other passwords) out of the check.
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    return subprocess.run(
+        [_docker_compose(), "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", *extra],
+        cwd=REPO,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    """The file as written (YAML anchors and merge keys resolved by PyYAML, no interpolation)."""
+    data = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_docker_compose_v1_validates(tmp_path: Path) -> None:
+    proc = _run_config(tmp_path, "-q")
+    assert proc.returncode == 0, f"docker-compose config -q failed:\n{proc.stderr}{proc.stdout}"
+
+
+def test_docker_compose_v2_validates(tmp_path: Path) -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI: compose v2 not checked (v1 is, above)")
+    probe = subprocess.run(
+        [docker, "compose", "version"], capture_output=True, text=True, timeout=60
+    )
+    if probe.returncode != 0:
+        pytest.skip("docker CLI has no compose v2 plugin: v2 not checked (v1 is, above)")
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    proc = subprocess.run(
+        [docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", "-q"],
+        cwd=REPO,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"docker compose config -q failed:\n{proc.stderr}{proc.stdout}"
+
+
+def test_resolved_defaults(tmp_path: Path) -> None:
+    """With no .env and no variables set, the defaults give a working local setup."""
+    proc = _run_config(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    services = yaml.safe_load(proc.stdout)["services"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["NICHIRO_DB_URL"] == "postgresql://nichiro:nichiro@news-db:5432/nichiro"
+        assert env["AIRFLOW_CONN_NICHIRO_DB"] == "postgres://nichiro:nichiro@news-db:5432/nichiro"
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+            "postgresql+psycopg2://airflow:airflow@postgres/airflow"
+        )
+        assert services[name]["user"] == "50000:0"
+        assert services[name]["image"] == "nichiro-airflow:latest"
+    assert services["news-db"]["environment"]["POSTGRES_PASSWORD"] == "nichiro"
+
+
+def test_services_exist(raw: dict[str, Any]) -> None:
+    assert set(ALL_SERVICES) <= set(raw["services"])
+    # LocalExecutor: no Celery machinery.
+    assert not {"redis", "airflow-worker", "flower"} & set(raw["services"])
+
+
+def test_ports_bound_to_loopback_only(raw: dict[str, Any]) -> None:
+    services = raw["services"]
+    assert services["airflow-apiserver"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert services["news-db"]["ports"] == ["127.0.0.1:5433:5432"]
+    published = {name: s.get("ports") for name, s in services.items() if s.get("ports")}
+    assert set(published) == {"airflow-apiserver", "news-db"}, published
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_airflow_services_environment(raw: dict[str, Any]) -> None:
+    for name in AIRFLOW_SERVICES:
+        env = raw["services"][name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        assert env["NICHIRO_DB_URL"].startswith("postgresql://nichiro:"), name
+        assert env["NICHIRO_DB_URL"].endswith("@news-db:5432/nichiro"), name
+        assert env["AIRFLOW_CONN_NICHIRO_DB"].startswith("postgres://nichiro:"), name
+        assert env["AIRFLOW_CONN_NICHIRO_DB"].endswith("@news-db:5432/nichiro"), name
+        assert env["NICHIRO_SOURCES"] == "/opt/nichiro/sources.toml", name
+        assert env["PYTHONPATH"] == "/opt/nichiro", name
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
+            "http://airflow-apiserver:8080/execution/"
+        ), name
+        # Secrets shared by all components must come from the environment.
+        for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"):
+            assert env[key].startswith("${"), (name, key)
+        volumes = raw["services"][name]["volumes"]
+        targets = {v.split(":")[1] for v in volumes}
+        assert {
+            "/opt/airflow/dags",
+            "/opt/airflow/plugins",
+            "/opt/airflow/logs",
+            "/opt/nichiro/scrapers",
+            "/opt/nichiro/sql",
+            "/opt/nichiro/sources.toml",
+        } <= targets, name
+
+
+def test_start_order(raw: dict[str, Any]) -> None:
+    services = raw["services"]
+    init_deps = services["airflow-init"]["depends_on"]
+    assert init_deps["postgres"]["condition"] == "service_healthy"
+    assert init_deps["news-db"]["condition"] == "service_healthy"
+    for name in LONG_RUNNING:
+        deps = services[name]["depends_on"]
+        assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
+        assert "healthcheck" in services[name], name
+    for name in ("postgres", "news-db"):
+        assert "pg_isready" in services[name]["healthcheck"]["test"], name
+    api_health = " ".join(services["airflow-apiserver"]["healthcheck"]["test"])
+    assert "/api/v2/" in api_health
+    assert services["airflow-apiserver"]["command"] == "api-server"
+
+
+def test_init_runs_both_migrations(raw: dict[str, Any]) -> None:
+    script = " ".join(str(part) for part in raw["services"]["airflow-init"]["command"])
+    assert "airflow db migrate" in script
+    assert "python -m scrapers.migrate" in script
+    assert script.index("airflow db migrate") < script.index("python -m scrapers.migrate")
