@@ -1,0 +1,57 @@
+# Nichiro — see README.md. Every target sets up what it needs; all are safe to re-run.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+ENV := source scripts/env.sh &&
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup venv db run once demo test lint clean-local
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+# The venv is rebuilt only when the lock file or pyproject changes.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --python $(BIN)/python --quiet requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)
+
+db: $(STAMP) ## make sure PostgreSQL answers and the databases exist and are migrated
+	@mkdir -p .local
+	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$$NICHIRO_DB_URL" --db "$$NICHIRO_AIRFLOW_DB_URL"
+	@$(ENV) $(BIN)/python -m scrapers.migrate
+	@$(ENV) airflow db migrate > .local/airflow-db-migrate.log 2>&1 || { cat .local/airflow-db-migrate.log; exit 1; }
+	@echo "databases ready: $${NICHIRO_DB_URL:-postgresql://postgres@127.0.0.1:5432/nichiro} (news), nichiro_airflow (Airflow)"
+
+setup: venv db ## create .venv from the lock file, start/find PostgreSQL, migrate
+
+run: setup ## start Airflow (UI on http://localhost:8080) with nichiro_ingest unpaused
+	@$(ENV) scripts/run.sh
+
+once: setup ## one run of nichiro_ingest now, then the per-source summary
+	@$(ENV) scripts/once.sh
+
+demo: venv ## one run against the bundled offline sample, then a few rows of articles
+	@scripts/demo.sh
+
+test: venv ## set up and run the whole test suite
+	@scripts/ensure_compose.sh
+	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_TEST_DB_URL:-$${NICHIRO_DB_URL%/*}/nichiro_test}"
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff and mypy
+	$(BIN)/ruff check dags plugins scrapers tests scripts
+	$(BIN)/mypy scrapers
+
+clean-local: ## stop the private PostgreSQL (if any) and delete .local/
+	-$(BIN)/python scripts/dbctl.py stop
+	rm -rf .local

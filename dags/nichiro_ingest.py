@@ -1,0 +1,138 @@
+"""
+### nichiro_ingest — Japan–Russia news into PostgreSQL
+
+Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
+
+1. **migrate** — applies pending SQL migrations to the news database (`nichiro_db`).
+2. **load_sources** — syncs the source catalog (`sources.toml`, or `NICHIRO_SOURCES`)
+   into the `sources` table and returns the enabled sources.
+3. **source.fetch_feed** — one mapped copy per source, labelled with its name: conditional
+   GET of the feed, parse, score each entry's title/summary for relevance, record the
+   attempt in `feed_fetches`. A failing source fails alone and is retried on transport
+   errors.
+4. **source.fetch_articles** — fetches the pages of relevant entries, extracts and cleans
+   them, rescoring relevance with the body; results wait in `staged_articles`.
+5. **load** — upserts the run's staged articles into `articles` keyed by canonical URL.
+6. **summary** — logs a per-source table: entries, relevant, fetched, new, updated,
+   duplicates, errors.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import dag, get_current_context, task, task_group
+
+SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
+RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("NICHIRO_RETRY_DELAY_SECONDS", "60")))
+
+
+def _label(source: dict[str, Any]) -> None:
+    """Name this mapped task instance after its source in the grid."""
+    get_current_context()["source_name"] = source["name"]  # type: ignore[typeddict-unknown-key]
+
+
+@dag(
+    dag_id="nichiro_ingest",
+    schedule=SCHEDULE,
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["nichiro", "ingest"],
+    default_args={
+        "owner": "nichiro",
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+    },
+)
+def nichiro_ingest() -> None:
+    @task
+    def migrate() -> list[str]:
+        """Apply pending migrations (advisory-locked, so concurrent runs are safe)."""
+        from nichiro_db import news_db
+        from scrapers.migrate import migrate as apply_migrations
+
+        with news_db() as conn:
+            return apply_migrations(conn)
+
+    @task
+    def load_sources() -> list[dict[str, Any]]:
+        """Sync the catalog into `sources`; returns [{id, name}] of enabled sources."""
+        from nichiro_db import news_db
+        from scrapers.catalog import load_catalog
+        from scrapers.pipeline import sync_catalog
+
+        with news_db() as conn:
+            return sync_catalog(conn, load_catalog())
+
+    @task_group(group_id="source")
+    def per_source(source: dict[str, Any]) -> None:
+        @task(map_index_template="{{ source_name }}")
+        def fetch_feed(source: dict[str, Any]) -> dict[str, Any]:
+            """Fetch, parse and score one feed; failures are recorded, then raised."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from nichiro_db import news_db
+            from scrapers.http import Fetcher
+            from scrapers.pipeline import fetch_feed as run_fetch_feed
+
+            _label(source)
+            run_id = get_current_context()["run_id"]
+            with news_db() as conn, Fetcher() as fetcher:
+                try:
+                    return run_fetch_feed(conn, source["id"], run_id, fetcher)
+                except Exception as exc:
+                    if getattr(exc, "retryable", True):
+                        raise
+                    raise AirflowFailException(f"{source['name']}: {exc}") from exc
+
+        @task(map_index_template="{{ source_name }}")
+        def fetch_articles(feed: dict[str, Any]) -> dict[str, Any]:
+            """Fetch and extract the pages of the feed's relevant entries into staging."""
+            from nichiro_db import news_db
+            from scrapers.http import Fetcher
+            from scrapers.pipeline import fetch_articles as run_fetch_articles
+
+            _label({"name": feed["source"]})
+            run_id = get_current_context()["run_id"]
+            with news_db() as conn, Fetcher() as fetcher:
+                return run_fetch_articles(
+                    conn, feed["source_id"], run_id, feed["fetch_id"], fetcher
+                )
+
+        fetch_articles(fetch_feed(source))
+
+    @task(trigger_rule="all_done")
+    def load() -> dict[str, int]:
+        """Upsert this run's staged articles into `articles` in one transaction."""
+        from nichiro_db import news_db
+        from scrapers.pipeline import load_run
+
+        with news_db() as conn:
+            return load_run(conn, get_current_context()["run_id"])
+
+    @task(trigger_rule="all_done")
+    def summary() -> list[dict[str, Any]]:
+        """Log the per-source table of this run."""
+        from nichiro_db import news_db
+        from scrapers.pipeline import format_summary
+        from scrapers.store import run_summary
+
+        with news_db() as conn:
+            rows = run_summary(conn, get_current_context()["run_id"])
+        print(format_summary(rows))
+        return [{k: v for k, v in r.items() if k != "error"} for r in rows]
+
+    sources = load_sources()
+    migrate() >> sources
+    groups = per_source.expand(source=sources)
+    groups >> load() >> summary()
+
+
+nichiro_ingest()

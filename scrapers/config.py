@@ -1,0 +1,69 @@
+"""Settings read from the environment, in one place.
+
+Every knob an operator may turn is an environment variable with a documented default
+(see README, "Environment variables"). Functions, not module constants, so tests and
+tasks see the environment of the moment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/nichiro"
+DEFAULT_USER_AGENT = (
+    "NichiroBot/0.1 (+https://github.com/nichiro-monitor/nichiro; news monitor for "
+    "Japan-Russia relations; contact: see URL)"
+)
+
+
+def db_url() -> str:
+    """The news database as a libpq URL (`NICHIRO_DB_URL`)."""
+    return os.environ.get("NICHIRO_DB_URL") or DEFAULT_DB_URL
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Limits of the one HTTP seam; see scrapers.http."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 20.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    allow_private_hosts: bool = False
+
+    @classmethod
+    def from_env(cls) -> HttpSettings:
+        return cls(
+            user_agent=os.environ.get("NICHIRO_USER_AGENT") or DEFAULT_USER_AGENT,
+            connect_timeout_s=_float("NICHIRO_CONNECT_TIMEOUT", 10.0),
+            read_timeout_s=_float("NICHIRO_READ_TIMEOUT", 20.0),
+            max_bytes=int(_float("NICHIRO_MAX_BYTES", 10 * 1024 * 1024)),
+            max_redirects=int(_float("NICHIRO_MAX_REDIRECTS", 5)),
+            allow_private_hosts=_flag("NICHIRO_ALLOW_PRIVATE_HOSTS"),
+        )
+
+
+def refetch_window_hours() -> float:
+    """How long after first sight an article page is re-fetched to catch edits."""
+    return _float("NICHIRO_REFETCH_HOURS", 72.0)
+
+
+def max_articles_per_source() -> int:
+    """Upper bound on article pages fetched from one feed in one run (bounded work)."""
+    return int(_float("NICHIRO_MAX_ARTICLES_PER_SOURCE", 50))

@@ -1,0 +1,195 @@
+"""The one network seam: every byte Nichiro reads from the web comes through `fetch`.
+
+Why hand-rolled redirects: each hop's host is checked against the private-address
+policy before we connect, which a client's automatic redirect following would skip.
+Bodies are streamed and cut at a size cap *after* content decoding, so a gzip bomb
+stops at the cap too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Mapping
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from scrapers.config import HttpSettings
+from scrapers.models import FetchResult
+
+LOGGER = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+# 5xx and 429 may heal by themselves: worth an Airflow retry. 4xx will not.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class FetchError(Exception):
+    """A fetch that produced no usable response."""
+
+    retryable: bool = True
+
+    def __init__(self, url: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{message} [{url}]")
+        self.url = url
+        self.status = status
+
+
+class BlockedURLError(FetchError):
+    """The URL's scheme or address is not allowed (private hosts, file:, ...)."""
+
+    retryable = False
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status."""
+
+    def __init__(self, url: str, status: int, reason: str = "") -> None:
+        super().__init__(url, f"HTTP {status} {reason}".strip(), status)
+        self.retryable = status in RETRYABLE_STATUSES
+
+
+class ResponseTooLargeError(FetchError):
+    """The body passed the configured size cap."""
+
+    retryable = False
+
+
+class TooManyRedirectsError(FetchError):
+    """More redirects than allowed, or a redirect loop."""
+
+    retryable = False
+
+
+class NetworkError(FetchError):
+    """Connect/read timeout, refused connection, DNS failure, broken transfer."""
+
+
+def check_url_allowed(url: str, allow_private_hosts: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise BlockedURLError(url, f"scheme {parts.scheme!r} is not allowed")
+    host = parts.hostname
+    if not host:
+        raise BlockedURLError(url, "URL has no host")
+    if allow_private_hosts:
+        return
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NetworkError(url, f"cannot resolve host {host!r}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise BlockedURLError(
+                url,
+                f"host {host!r} resolves to non-public address {address} "
+                "(set NICHIRO_ALLOW_PRIVATE_HOSTS=1 to allow)",
+            )
+
+
+class Fetcher:
+    """An HTTP client with Nichiro's limits; one per task, closed after use."""
+
+    def __init__(self, settings: HttpSettings | None = None) -> None:
+        self.settings = settings or HttpSettings.from_env()
+        timeout = httpx.Timeout(
+            self.settings.read_timeout_s, connect=self.settings.connect_timeout_s
+        )
+        self._client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            headers={
+                "User-Agent": self.settings.user_agent,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            trust_env=False,
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+    ) -> FetchResult:
+        """GET `url`; a 304 comes back as a FetchResult with status 304 and no body."""
+        started = time.monotonic()
+        headers: dict[str, str] = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        seen: set[str] = set()
+        for _ in range(self.settings.max_redirects + 1):
+            check_url_allowed(current, self.settings.allow_private_hosts)
+            seen.add(current)
+            status, response_headers, body = self._get_once(current, headers)
+            if status in REDIRECT_STATUSES:
+                location = response_headers.get("location")
+                if not location:
+                    raise HTTPStatusError(current, status, "redirect without Location")
+                target = urljoin(current, location)
+                if target in seen:
+                    raise TooManyRedirectsError(url, f"redirect loop at {target}")
+                current = target
+                continue
+            if status == 304:
+                body = b""
+            elif status >= 400:
+                raise HTTPStatusError(current, status)
+            return FetchResult(
+                url=url,
+                final_url=current,
+                status=status,
+                body=body,
+                content_type=response_headers.get("content-type"),
+                etag=response_headers.get("etag"),
+                last_modified=response_headers.get("last-modified"),
+                elapsed_s=time.monotonic() - started,
+            )
+        raise TooManyRedirectsError(url, f"more than {self.settings.max_redirects} redirects")
+
+    def _get_once(
+        self, url: str, headers: Mapping[str, str]
+    ) -> tuple[int, httpx.Headers, bytes]:
+        cap = self.settings.max_bytes
+        try:
+            with self._client.stream("GET", url, headers=dict(headers)) as response:
+                if response.status_code in REDIRECT_STATUSES or response.status_code >= 300:
+                    return response.status_code, response.headers, b""
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > cap:
+                    raise ResponseTooLargeError(
+                        url, f"Content-Length {declared} exceeds the cap of {cap} bytes"
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise ResponseTooLargeError(
+                            url, f"body exceeds the cap of {cap} bytes (after decoding)"
+                        )
+                    chunks.append(chunk)
+                return response.status_code, response.headers, b"".join(chunks)
+        except httpx.TimeoutException as exc:
+            raise NetworkError(url, f"timeout: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:  # connect errors, protocol errors, decoding errors
+            raise NetworkError(url, f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,313 @@
+"""The pipeline's steps, each a function the DAG calls with a connection and a fetcher.
+
+    sync_catalog -> fetch_feed (per source) -> fetch_articles (per source) -> load_run
+    -> run_summary
+
+Each step commits its own work, so a failure of one source or one page leaves what
+others did in place, and each step can be re-run: every write is an upsert.
+Transport and database errors raise (Airflow retries them); content problems become
+rows with a reason (`staged_articles.status = 'rejected'`, `feed_fetches.error`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scrapers import config, store
+from scrapers.dedup import content_hash, entry_fingerprint
+from scrapers.extract import extract_article
+from scrapers.feeds import parse_feed_detailed
+from scrapers.http import Fetcher, FetchError
+from scrapers.models import Article, FeedEntry, Relevance, Source
+from scrapers.relevance import score_relevance
+from scrapers.urls import canonicalize_url
+
+LOGGER = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+MIN_BODY_CHARS = 1  # pages with no extractable text at all are rejected, not stored
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def sync_catalog(conn: Any, sources: Sequence[Source]) -> list[dict[str, Any]]:
+    """Bring `sources` in line with the catalog; returns the enabled sources to fetch."""
+    rows = store.sync_sources(conn, sources)
+    conn.commit()
+    return rows
+
+
+def is_candidate(relevance: Relevance) -> bool:
+    """Whether a feed entry's title/summary justify fetching its page."""
+    return relevance.relevant
+
+
+def fetch_feed(
+    conn: Any, source_id: int, run_id: str, fetcher: Fetcher, now: datetime | None = None
+) -> dict[str, Any]:
+    """Fetch and parse one source's feed, store its entries; returns counts for XCom.
+
+    The feed_fetches row is committed before the request, and its outcome after, so a
+    failure is on record even when the task then fails.
+    """
+    started = _now(now)
+    source = store.get_source(conn, source_id)
+    fetch_id = store.start_feed_fetch(conn, source_id, run_id, source["url"], started)
+    conn.commit()
+    status: int | None = None
+    try:
+        result = fetcher.fetch(
+            source["url"], etag=source["etag"], last_modified=source["last_modified"],
+            accept=FEED_ACCEPT,
+        )
+        status = result.status
+        if result.not_modified:
+            store.finish_feed_fetch(
+                conn, fetch_id, finished_at=_now(now), http_status=304, not_modified=True,
+                nbytes=0, entries=0, relevant=0, skipped=0,
+            )
+            store.record_source_success(conn, source_id, started, None, None)
+            conn.commit()
+            LOGGER.info("%s: not modified (304)", source["name"])
+            return {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
+                    "status": 304, "entries": 0, "candidates": 0}
+        parsed = parse_feed_detailed(result.body, result.final_url)
+        candidates = 0
+        for entry in parsed.entries:
+            candidates += _store_entry(conn, source, entry, fetch_id, started)
+        store.finish_feed_fetch(
+            conn, fetch_id, finished_at=_now(now), http_status=result.status,
+            nbytes=len(result.body), entries=len(parsed.entries), relevant=candidates,
+            skipped=len(parsed.skipped),
+        )
+        store.record_source_success(conn, source_id, started, result.etag, result.last_modified)
+        conn.commit()
+    except Exception as exc:
+        conn.rollback()
+        message = f"{type(exc).__name__}: {exc}"
+        store.finish_feed_fetch(
+            conn, fetch_id, finished_at=_now(now), http_status=getattr(exc, "status", status),
+            error_class=type(exc).__name__, error=message[:2000],
+        )
+        store.record_source_failure(conn, source_id, started, message[:2000])
+        conn.commit()
+        LOGGER.error("%s: feed fetch failed: %s", source["name"], message)
+        raise
+    LOGGER.info(
+        "%s: %d entries, %d candidates, %d skipped",
+        source["name"], len(parsed.entries), candidates, len(parsed.skipped),
+    )
+    return {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
+            "status": result.status, "entries": len(parsed.entries), "candidates": candidates}
+
+
+def _store_entry(
+    conn: Any, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime
+) -> int:
+    relevance = score_relevance(entry.title, "", source["language"], summary=entry.summary)
+    candidate = is_candidate(relevance)
+    try:
+        url = canonicalize_url(entry.url)
+    except ValueError:
+        return 0
+    store.upsert_feed_entry(conn, {
+        "source_id": source["id"], "guid": entry.guid, "link": entry.url, "url": url,
+        "title": entry.title, "summary": entry.summary, "published_at": entry.published_at,
+        "outlet": entry.outlet, "fingerprint": entry_fingerprint(entry),
+        "relevance_score": relevance.score, "candidate": candidate,
+        "matched_terms": store.evidence_json(relevance.evidence), "now": now,
+        "fetch_id": fetch_id,
+    })
+    return int(candidate)
+
+
+def fetch_articles(
+    conn: Any,
+    source_id: int,
+    run_id: str,
+    fetch_id: int,
+    fetcher: Fetcher,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Fetch and extract the pages of one feed fetch's candidate entries into staging.
+
+    A page is fetched when its story is not stored yet, or was first seen within the
+    re-fetch window (to catch edits; conditional GET keeps that cheap). A failing page
+    is recorded with its reason and does not stop the others.
+    """
+    started = _now(now)
+    source = store.get_source(conn, source_id)
+    window = timedelta(hours=config.refetch_window_hours())
+    limit = config.max_articles_per_source()
+    counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
+    for entry in store.candidate_entries(conn, fetch_id)[:limit]:
+        known_id = entry["known_article_id"]
+        if known_id is not None and entry["article_first_seen_at"] < started - window:
+            _stage(conn, run_id, source_id, entry, "known", None, {"article_id": known_id})
+            counts["known"] += 1
+            continue
+        try:
+            result = fetcher.fetch(
+                entry["link"], etag=entry["article_etag"],
+                last_modified=entry["article_last_modified"], accept=PAGE_ACCEPT,
+            )
+        except FetchError as exc:
+            _stage(conn, run_id, source_id, entry, "error", f"{type(exc).__name__}: {exc}", None)
+            counts["errors"] += 1
+            LOGGER.warning("%s: page fetch failed: %s", source["name"], exc)
+            continue
+        if result.not_modified:
+            _stage(conn, run_id, source_id, entry, "not_modified", None, {"article_id": known_id})
+            counts["not_modified"] += 1
+            continue
+        try:
+            article = extract_article(result.body, result.final_url, result.content_type)
+        except ValueError as exc:
+            _stage(conn, run_id, source_id, entry, "rejected", f"unextractable: {exc}", None)
+            counts["rejected"] += 1
+            continue
+        record, reason = build_record(source, entry, article, result.etag,
+                                      result.last_modified, started)
+        if reason:
+            _stage(conn, run_id, source_id, entry, "rejected", reason, record)
+            counts["rejected"] += 1
+        else:
+            _stage(conn, run_id, source_id, entry, "extracted", None, record)
+            counts["fetched"] += 1
+    LOGGER.info("%s: pages %s", source["name"], counts)
+    return {"source": source["name"], "source_id": source_id, **counts}
+
+
+def _stage(
+    conn: Any, run_id: str, source_id: int, entry: dict[str, Any], status: str,
+    reason: str | None, record: dict[str, Any] | None,
+) -> None:
+    store.stage_article(conn, {
+        "run_id": run_id, "source_id": source_id, "entry_id": entry["id"], "url": entry["url"],
+        "status": status, "reason": reason,
+        "record": json.dumps(record, ensure_ascii=False, default=str) if record else None,
+    })
+    conn.commit()
+
+
+def build_record(
+    source: dict[str, Any], entry: dict[str, Any], article: Article, etag: str | None,
+    last_modified: str | None, fetched_at: datetime,
+) -> tuple[dict[str, Any], str | None]:
+    """Merge feed entry and extracted page into an `articles` row; reason if rejected."""
+    url = entry["url"]
+    if article.canonical_url:
+        try:
+            canonical = canonicalize_url(article.canonical_url)
+        except ValueError:
+            canonical = None
+        # A rel=canonical pointing at a site's front page is a template bug, not identity.
+        if canonical and canonical.split("/", 3)[3:] not in ([], [""]):
+            url = canonical
+    title = article.title or entry["title"]
+    body = article.text
+    language = article.language or source["language"]
+    relevance = score_relevance(title, body, language, summary=entry["summary"])
+    record = {
+        "url": url,
+        "original_url": entry["link"],
+        "title": title,
+        "body": body,
+        "summary": entry["summary"] or article.summary,
+        "authors": list(article.authors),
+        "published_at": (article.published_at or entry["published_at"]),
+        "fetched_at": fetched_at,
+        "language": language,
+        "source": entry["outlet"] or source["outlet"],
+        "source_id": source["id"],
+        "guid": entry["guid"],
+        "tags": list(article.tags),
+        "captions": list(article.captions),
+        "relevance_score": relevance.score,
+        "relevant": relevance.relevant,
+        "matched_terms": [
+            {"term": e.term, "field": e.field, "group": e.group, "weight": e.weight}
+            for e in relevance.evidence
+        ],
+        "content_hash": content_hash(title, body),
+        "etag": etag,
+        "last_modified": last_modified,
+    }
+    if len(body.strip()) < MIN_BODY_CHARS:
+        return record, "no article text found on the page"
+    if not relevance.relevant:
+        return record, f"not relevant with body: {relevance.reason}"
+    return record, None
+
+
+def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
+    """Upsert a run's staged records into `articles` in one transaction.
+
+    Direct feeds are loaded before search feeds, so an outlet's own entry wins; the
+    second copy of a story within the run counts as a duplicate.
+    """
+    loaded_at = _now(now)
+    counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
+    touched: set[int] = set()
+    try:
+        for staged in store.pending_staged(conn, run_id):
+            record = staged["record"] or {}
+            if staged["status"] == "extracted":
+                params = dict(record)
+                params["matched_terms"] = json.dumps(record["matched_terms"], ensure_ascii=False)
+                article_id, outcome = store.upsert_article(conn, params)
+            else:
+                article_id = record.get("article_id")
+                outcome = "unchanged"
+            if outcome == "unchanged" and article_id in touched:
+                outcome = "duplicate"
+            if article_id is not None:
+                touched.add(article_id)
+            store.mark_loaded(conn, staged["id"], staged["entry_id"], article_id, outcome,
+                              loaded_at)
+            counts[outcome] += 1
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    LOGGER.info("load %s: %s", run_id, counts)
+    return counts
+
+
+SUMMARY_COLUMNS = ("source", "entries", "relevant", "fetched", "new", "updated",
+                   "duplicates", "errors")
+
+
+def format_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of per-source counts, with a total line and failing sources."""
+    table = [list(SUMMARY_COLUMNS)]
+    totals = dict.fromkeys(SUMMARY_COLUMNS[1:], 0)
+    for row in rows:
+        table.append([str(row[c]) for c in SUMMARY_COLUMNS])
+        for c in totals:
+            totals[c] += int(row[c])
+    table.append(["TOTAL", *(str(totals[c]) for c in SUMMARY_COLUMNS[1:])])
+    widths = [max(len(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    out = [line(table[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in table[1:-1]]
+    out += ["  ".join("-" * w for w in widths), line(table[-1])]
+    failures = [r for r in rows if r.get("error")]
+    for r in failures:
+        out.append(f"FAILED {r['source']}: {r['error']}")
+    return "\n".join(out)

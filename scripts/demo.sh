@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make demo`: serve the bundled sample site on 127.0.0.1, run nichiro_ingest once against
+# it into the separate database `nichiro_demo`, and show the summary and a few rows.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$REPO"
+base_db="${NICHIRO_DB_URL:-postgresql://postgres@127.0.0.1:5432/nichiro}"
+export NICHIRO_DB_URL="${NICHIRO_DEMO_DB_URL:-${base_db%/*}/nichiro_demo}"
+source scripts/env.sh
+export NICHIRO_ALLOW_PRIVATE_HOSTS=1 NICHIRO_TASK_RETRIES=0
+mkdir -p .local/demo
+
+.venv/bin/python scripts/dbctl.py ensure --db "$NICHIRO_DB_URL" --db "$NICHIRO_AIRFLOW_DB_URL"
+airflow db migrate > .local/airflow-db-migrate.log 2>&1 || { cat .local/airflow-db-migrate.log; exit 1; }
+
+.venv/bin/python -m scrapers.devserver tests/fixtures/site > .local/demo/server.out 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do [ -s .local/demo/server.out ] && break; sleep 0.1; done
+base="$(head -n1 .local/demo/server.out)"
+curl -fsS "$base/catalog.toml" > .local/demo/catalog.toml
+export NICHIRO_SOURCES="$REPO/.local/demo/catalog.toml"
+echo "sample site at $base; catalog $NICHIRO_SOURCES; news database $NICHIRO_DB_URL"
+NICHIRO_REPORT_ARTICLES=8 scripts/once.sh || true

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make once`: one nichiro_ingest run in-process (`airflow dags test`), then the summary.
+set -euo pipefail
+: "${AIRFLOW_HOME:?source scripts/env.sh first}"
+mkdir -p "$AIRFLOW_HOME/once-logs"
+log="$AIRFLOW_HOME/once-logs/$(date -u +%Y%m%dT%H%M%SZ).log"
+echo "running nichiro_ingest once (full log: $log) ..."
+status=0
+airflow dags test nichiro_ingest >"$log" 2>&1 || status=$?
+python -m scrapers.report --articles "${NICHIRO_REPORT_ARTICLES:-0}"
+if [ "$status" -ne 0 ] || grep -q "state=failed\|DagRunState.FAILED" "$log"; then
+  echo
+  echo "the run finished with failed tasks (failing sources are listed above); details in $log"
+fi
+exit "$status"

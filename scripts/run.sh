@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: Airflow 3 in the foreground (api-server + UI, scheduler, dag-processor,
+# triggerer via `airflow standalone`), nichiro_ingest unpaused. Ctrl-C stops it all.
+set -euo pipefail
+: "${AIRFLOW_HOME:?source scripts/env.sh first}"
+mkdir -p "$AIRFLOW_HOME"
+# Login is required: the simple auth manager's user `admin` with a generated password.
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=False
+url="http://localhost:${AIRFLOW__API__PORT}"
+
+airflow standalone &
+airflow_pid=$!
+stop() { trap - INT TERM; echo; echo "stopping Airflow..."; kill -TERM "$airflow_pid" 2>/dev/null || true; wait "$airflow_pid" 2>/dev/null || true; }
+trap stop INT TERM
+
+for _ in $(seq 1 120); do
+  curl -fsS "$url/api/v2/monitor/health" >/dev/null 2>&1 && break
+  kill -0 "$airflow_pid" 2>/dev/null || { echo "Airflow exited during start-up" >&2; exit 1; }
+  sleep 2
+done
+# The DAG must be parsed before it can be unpaused.
+for _ in $(seq 1 60); do
+  airflow dags unpause nichiro_ingest >/dev/null 2>&1 && break
+  sleep 3
+done
+passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
+cat <<MSG
+
+==============================================================================
+ Nichiro is running.  Airflow UI: $url  (listening on 127.0.0.1 only)
+ Log in as: admin   password: $(python -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin","(see file)"))' "$passwords" 2>/dev/null || echo "see $passwords")
+ (passwords file: $passwords)
+ DAG nichiro_ingest is unpaused; schedule: ${NICHIRO_SCHEDULE:-*/30 * * * *}
+ News database: $NICHIRO_DB_URL   — Ctrl-C stops everything.
+==============================================================================
+
+MSG
+wait "$airflow_pid"

@@ -1,0 +1,27 @@
+-- Analysts' views (repeatable: re-applied whenever this file changes).
+-- A view only gains columns at the end; renames go through a versioned migration.
+
+CREATE OR REPLACE VIEW daily_article_counts AS
+SELECT (coalesce(published_at, first_seen_at) AT TIME ZONE 'UTC')::date AS day,
+       source,
+       language,
+       count(*) AS articles
+FROM articles
+WHERE relevant
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW daily_article_counts IS 'Relevant articles per UTC day, outlet and language.';
+
+CREATE OR REPLACE VIEW source_health AS
+SELECT s.name,
+       s.language,
+       s.enabled,
+       s.last_success_at,
+       s.last_fetched_at,
+       s.consecutive_failures,
+       s.last_error,
+       (SELECT count(*) FROM articles a
+         WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '1 day') AS articles_24h,
+       (SELECT count(*) FROM articles a
+         WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '7 days') AS articles_7d
+FROM sources s;
+COMMENT ON VIEW source_health IS 'One row per source: last success, failure streak, recent yield.';

@@ -1,0 +1,83 @@
+"""Migrations against a real PostgreSQL: order, idempotence, checksums, rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from scrapers.migrate import MigrationError, migrate
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def scratch(news_db_url: str) -> Any:
+    """A connection inside a throwaway schema, so these tests leave the real one alone."""
+    conn = psycopg2.connect(news_db_url)
+    with conn.cursor() as cur:
+        cur.execute("DROP SCHEMA IF EXISTS migtest CASCADE; CREATE SCHEMA migtest")
+        cur.execute("SET search_path TO migtest")
+    conn.commit()
+    yield conn
+    conn.rollback()
+    with conn.cursor() as cur:
+        cur.execute("DROP SCHEMA migtest CASCADE")
+    conn.commit()
+    conn.close()
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+
+
+def test_project_migrations_applied_and_recorded(news_db_url: str) -> None:
+    conn = psycopg2.connect(news_db_url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT version FROM schema_migrations ORDER BY version")
+        versions = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT to_regclass('articles'), to_regclass('daily_article_counts')")
+        assert all(cur.fetchone())
+    assert versions[0] == "001" and "R:analyst_views" in versions
+    assert migrate(conn) == []  # idempotent: nothing pending
+    conn.close()
+
+
+def test_order_idempotence_and_views(scratch: Any, tmp_path: Path) -> None:
+    write(tmp_path, "migrations/V002__add_col.sql", "ALTER TABLE t ADD COLUMN b int;")
+    write(tmp_path, "migrations/V001__create.sql", "CREATE TABLE t (a int);")
+    write(tmp_path, "views/R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT a, b FROM t;")
+    assert migrate(scratch, tmp_path) == ["V001__create.sql", "V002__add_col.sql", "R__v.sql"]
+    assert migrate(scratch, tmp_path) == []
+    write(tmp_path, "views/R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT a, b, 1 AS c FROM t;")
+    assert migrate(scratch, tmp_path) == ["R__v.sql"]
+
+
+def test_edited_applied_migration_is_refused(scratch: Any, tmp_path: Path) -> None:
+    write(tmp_path, "migrations/V001__create.sql", "CREATE TABLE t (a int);")
+    migrate(scratch, tmp_path)
+    write(tmp_path, "migrations/V001__create.sql", "CREATE TABLE t (a bigint);")
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        migrate(scratch, tmp_path)
+
+
+def test_failing_migration_rolls_back_whole(scratch: Any, tmp_path: Path) -> None:
+    write(tmp_path, "migrations/V001__create.sql", "CREATE TABLE t (a int);")
+    write(tmp_path, "migrations/V002__bad.sql", "CREATE TABLE u (a int); SELECT nonsense;")
+    with pytest.raises(MigrationError, match="V002__bad.sql failed"):
+        migrate(scratch, tmp_path)
+    with scratch.cursor() as cur:
+        cur.execute("SELECT to_regclass('migtest.t') IS NOT NULL, to_regclass('migtest.u')")
+        assert cur.fetchone() == (True, None)
+        cur.execute("SELECT version FROM schema_migrations")
+        assert [r[0] for r in cur.fetchall()] == ["001"]
+
+
+def test_badly_named_file_is_refused(scratch: Any, tmp_path: Path) -> None:
+    write(tmp_path, "migrations/create.sql", "SELECT 1;")
+    with pytest.raises(MigrationError, match="V001__description"):
+        migrate(scratch, tmp_path)
