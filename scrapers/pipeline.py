@@ -262,6 +262,7 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
     try:
         for staged in store.pending_staged(conn, run_id):
             record = staged["record"] or {}
+            article_id: int | None
             if staged["status"] == "extracted":
                 params = dict(record)
                 params["matched_terms"] = json.dumps(record["matched_terms"], ensure_ascii=False)

@@ -63,9 +63,9 @@ def _recreate_database(url: str) -> None:
 @pytest.fixture(scope="session")
 def news_db_url() -> str:
     """A freshly created, migrated news database for this session."""
-    from scrapers.migrate import migrate
-
     import psycopg2
+
+    from scrapers.migrate import migrate
 
     _recreate_database(TEST_DB_URL)
     conn = psycopg2.connect(TEST_DB_URL)

@@ -75,28 +75,6 @@ def test_docker_compose_v1_validates(tmp_path: Path) -> None:
     assert proc.returncode == 0, f"docker-compose config -q failed:\n{proc.stderr}{proc.stdout}"
 
 
-def test_docker_compose_v2_validates(tmp_path: Path) -> None:
-    docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("no docker CLI: compose v2 not checked (v1 is, above)")
-    probe = subprocess.run(
-        [docker, "compose", "version"], capture_output=True, text=True, timeout=60
-    )
-    if probe.returncode != 0:
-        pytest.skip("docker CLI has no compose v2 plugin: v2 not checked (v1 is, above)")
-    env_file = tmp_path / "empty.env"
-    env_file.write_text("")
-    proc = subprocess.run(
-        [docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", "-q"],
-        cwd=REPO,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"docker compose config -q failed:\n{proc.stderr}{proc.stdout}"
-
-
 def test_resolved_defaults(tmp_path: Path) -> None:
     """With no .env and no variables set, the defaults give a working local setup."""
     proc = _run_config(tmp_path)

@@ -49,5 +49,5 @@ def test_dag_file_parse_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO).stdout.splitlines()
-    print(f"[dagbag] nichiro_ingest.py module execution: {out[-2]} s (airflow.sdk already imported)")
+    print(f"[dagbag] nichiro_ingest.py executes in {out[-2]} s (airflow.sdk already imported)")
     assert out[-1] == "[]", f"heavy modules imported at parse time: {out[-1]}"
