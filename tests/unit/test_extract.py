@@ -122,7 +122,6 @@ def test_str_and_bytes_give_the_same_article() -> None:
     assert from_bytes == from_text
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="shared seed directory not mounted")
 def test_cgtn_fixture_holds_exactly_the_seed_article() -> None:
     lines = SEED.read_text(encoding="utf-8").splitlines()
     article_lines = [line for line in lines[7:] if not line.endswith("/VCG Photo")]
