@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -285,6 +286,11 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
     return counts
 
 
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two, so Japanese names line up."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 SUMMARY_COLUMNS = ("source", "entries", "relevant", "fetched", "new", "updated",
                    "duplicates", "errors")
 
@@ -298,10 +304,10 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
         for c in totals:
             totals[c] += int(row[c])
     table.append(["TOTAL", *(str(totals[c]) for c in SUMMARY_COLUMNS[1:])])
-    widths = [max(len(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
+    widths = [max(display_width(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
 
     def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
+        first = cells[0] + " " * (widths[0] - display_width(cells[0]))
         rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
         return "  ".join([first, *rest])
 

@@ -1,0 +1,96 @@
+"""Pipeline steps against the sample site and a real PostgreSQL, without Airflow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from scrapers import pipeline
+from scrapers.catalog import load_catalog
+from scrapers.config import HttpSettings
+from scrapers.http import Fetcher, HTTPStatusError
+from scrapers.models import Source
+
+pytestmark = pytest.mark.integration
+
+
+def one(db: Any, query: str, *args: Any) -> Any:
+    with db.cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchone()
+
+
+def run_all(db: Any, run_id: str) -> dict[str, int]:
+    sources = pipeline.sync_catalog(db, load_catalog())
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+        for source in sources:
+            try:
+                feed = pipeline.fetch_feed(db, source["id"], run_id, fetcher)
+            except HTTPStatusError:
+                continue
+            pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
+    return pipeline.load_run(db, run_id)
+
+
+def test_run_load_is_idempotent_and_counts(db: Any, site: Any) -> None:
+    counts = run_all(db, "run-1")
+    assert counts == {"new": 10, "updated": 0, "unchanged": 0, "duplicate": 2}
+    assert pipeline.load_run(db, "run-1") == {"new": 0, "updated": 0, "unchanged": 0,
+                                              "duplicate": 0}
+    assert one(db, "SELECT count(*) FROM articles")[0] == 10
+    # every entry that became an article points at it
+    assert one(db, "SELECT count(*) FROM feed_entries WHERE candidate AND article_id IS NULL"
+               )[0] == 0
+
+
+def test_failed_fetch_is_recorded_before_raising(db: Any, site: Any) -> None:
+    broken = Source(name="Broken", url=f"{site.base_url}/status/503", language="en")
+    [row] = pipeline.sync_catalog(db, [broken])
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher, \
+            pytest.raises(HTTPStatusError):
+        pipeline.fetch_feed(db, row["id"], "run-x", fetcher)
+    status, error, error_class = one(
+        db, "SELECT http_status, error, error_class FROM feed_fetches WHERE run_id = 'run-x'")
+    assert (status, error_class) == (503, "HTTPStatusError") and "HTTP 503" in error
+    failures, last_error = one(
+        db, "SELECT consecutive_failures, last_error FROM sources WHERE id = %s", row["id"])
+    assert failures == 1 and "HTTP 503" in last_error
+
+
+def test_html_where_feed_expected_is_a_clear_error(db: Any, site: Any) -> None:
+    page = Source(name="Not a feed", url=f"{site.base_url}/en/articles/arakawa-lavrov-tokyo.html",
+                  language="en")
+    [row] = pipeline.sync_catalog(db, [page])
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher, pytest.raises(ValueError):
+        pipeline.fetch_feed(db, row["id"], "run-h", fetcher)
+    assert one(db, "SELECT error_class FROM feed_fetches WHERE run_id = 'run-h'")[0] == (
+        "FeedParseError")
+
+
+def test_catalog_sync_disables_removed_sources_and_resets_validators(db: Any) -> None:
+    a = Source(name="A", url="https://a.example/feed", language="en")
+    b = Source(name="B", url="https://b.example/feed", language="ja")
+    pipeline.sync_catalog(db, [a, b])
+    with db.cursor() as cur:
+        cur.execute("UPDATE sources SET etag = '\"x\"' WHERE name = 'A'")
+    db.commit()
+    enabled = pipeline.sync_catalog(db, [Source(name="A", url="https://a.example/new",
+                                                language="en")])
+    assert [r["name"] for r in enabled] == ["A"]
+    assert one(db, "SELECT enabled FROM sources WHERE name = 'B'") == (False,)
+    assert one(db, "SELECT etag, url FROM sources WHERE name = 'A'") == (
+        None, "https://a.example/new")
+
+
+def test_report_cli_prints_latest_run(db: Any, site: Any, news_db_url: str) -> None:
+    run_all(db, "run-report")
+    out = subprocess.run(
+        [sys.executable, "-m", "scrapers.report", "--articles", "3"], check=True,
+        capture_output=True, text=True, env={**os.environ, "NICHIRO_DB_URL": news_db_url},
+    ).stdout
+    assert "run run-report" in out and "TOTAL" in out and "Pacific Wire" in out
+    assert "newest 3 rows of articles" in out
