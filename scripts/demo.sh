@@ -6,6 +6,9 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 base_db="${NICHIRO_DB_URL:-postgresql://postgres@127.0.0.1:5432/nichiro}"
 export NICHIRO_DB_URL="${NICHIRO_DEMO_DB_URL:-${base_db%/*}/nichiro_demo}"
+# The demo keeps its own Airflow home and metadata database, out of the operator's history.
+export AIRFLOW_HOME="$REPO/.local/airflow-demo"
+export NICHIRO_AIRFLOW_DB_URL="${base_db%/*}/nichiro_airflow_demo"
 source scripts/env.sh
 export NICHIRO_ALLOW_PRIVATE_HOSTS=1 NICHIRO_TASK_RETRIES=0
 mkdir -p .local/demo
@@ -22,3 +25,9 @@ curl -fsS "$base/catalog.toml" > .local/demo/catalog.toml
 export NICHIRO_SOURCES="$REPO/.local/demo/catalog.toml"
 echo "sample site at $base; catalog $NICHIRO_SOURCES; news database $NICHIRO_DB_URL"
 NICHIRO_REPORT_ARTICLES=8 scripts/once.sh || true
+stored="$(.venv/bin/python -c 'import os, psycopg2
+cur = psycopg2.connect(os.environ["NICHIRO_DB_URL"]).cursor()
+cur.execute("SELECT count(*) FROM articles"); print(cur.fetchone()[0])')"
+echo
+echo "articles in $NICHIRO_DB_URL: $stored  (the sample's \"Broken Feed\" fails on purpose: HTTP 500)"
+[ "$stored" -gt 0 ]

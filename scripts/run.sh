@@ -9,10 +9,20 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MA
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=False
 url="http://localhost:${AIRFLOW__API__PORT}"
 
-airflow standalone &
+# Own process group, so that stopping reaches every component standalone started.
+setsid airflow standalone &
 airflow_pid=$!
-stop() { trap - INT TERM; echo; echo "stopping Airflow..."; kill -TERM "$airflow_pid" 2>/dev/null || true; wait "$airflow_pid" 2>/dev/null || true; }
-trap stop INT TERM
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "stopping Airflow (scheduler, dag-processor, api-server, triggerer)..."
+  kill -INT "$airflow_pid" 2>/dev/null || true          # standalone's own clean shutdown
+  for _ in $(seq 1 20); do kill -0 -- "-$airflow_pid" 2>/dev/null || break; sleep 1; done
+  kill -TERM -- "-$airflow_pid" 2>/dev/null || true     # whatever is left of the group
+  sleep 2
+  kill -KILL -- "-$airflow_pid" 2>/dev/null || true
+  echo "stopped."
+}
+trap stop INT TERM EXIT
 
 for _ in $(seq 1 120); do
   curl -fsS "$url/api/v2/monitor/health" >/dev/null 2>&1 && break
@@ -36,4 +46,4 @@ cat <<MSG
 ==============================================================================
 
 MSG
-wait "$airflow_pid"
+wait "$airflow_pid" || true
