@@ -73,6 +73,7 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
     states = task_states(run.run_id)
     assert states[("source.fetch_feed", "Broken Feed")] == "failed"
     assert states[("source.fetch_feed", "Pacific Wire")] == "success"
+    assert states[("source.fetch_articles", "北海新報")] == "success"
     assert states[("load", None)] == "success" and states[("summary", None)] == "success"
 
     # 2. Rerun: nothing new, nothing changed (not even fetched_at).
