@@ -45,6 +45,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from scrapers.dedup import content_hash
+from scrapers.encoding import CHARSET_ALIASES
 from scrapers.models import FeedEntry
 
 LOGGER = logging.getLogger(__name__)
@@ -67,14 +68,9 @@ _RESPONSE_HEADERS: Mapping[str, str] = {"content-type": "application/xml"}
 
 # Labels of Japanese encodings whose real-world content is a superset (WHATWG maps all of
 # them to windows-31j); Python's strict shift_jis codec rejects ①, ㈱ or NEC/IBM kanji.
+# Derived from the one charset table in scrapers.encoding.
 _ENCODING_SUPERSETS: Mapping[str, str] = {
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "ms_kanji": "cp932",
-    "csshiftjis": "cp932",
-    "windows-31j": "cp932",
+    label: codec for label, codec in CHARSET_ALIASES.items() if codec == "cp932"
 }
 _XML_DECL_ENCODING_RE = re.compile(
     rb"""\A<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"""
