@@ -25,8 +25,9 @@ import psycopg2
 from psycopg2 import sql
 
 REPO = Path(__file__).resolve().parents[1]
-PGDATA = REPO / ".local" / "pgdata"
-PGLOG = REPO / ".local" / "postgres.log"
+# NICHIRO_PGDATA moves the private cluster (the tests start one in a temporary folder).
+PGDATA = Path(os.environ.get("NICHIRO_PGDATA") or REPO / ".local" / "pgdata").resolve()
+PGLOG = PGDATA.parent / "postgres.log"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 
 
@@ -76,7 +77,7 @@ def start_private_cluster(port: int) -> None:
     print(f"dbctl: starting the private cluster on 127.0.0.1:{port}", flush=True)
     subprocess.run(_as_postgres_user([
         _pg_bin("pg_ctl"), "-D", str(PGDATA), "-l", str(PGLOG), "-w", "-t", "60",
-        "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k /tmp", "start",
+        "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {PGDATA.parent}", "start",
     ]), check=True)
 
 
