@@ -59,6 +59,12 @@ class Article:
     site_name: str | None = None
     tags: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
+    # "datetime": published_at carries a stated time; "date": the page states only a day
+    # (published_at is then that day at 00:00 UTC and must not be read as a time).
+    published_precision: str = "datetime"
+    page_kind: str = "article"  # "article", or "listing" for index pages with no body
+    truncated: bool = False  # body shorter than a complete article (teaser, stub)
+    paywalled: bool = False  # the page says the rest is behind a paywall / login
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ class Relevance:
     matched: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     reason: str = ""
+    # Normalised analyst tags, "kind:id" in snake_case, the same across languages:
+    # "theme:peace_treaty", "place:kuril_islands", "person:sergei_lavrov", "org:gazprom".
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
