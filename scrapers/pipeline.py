@@ -226,7 +226,7 @@ def build_record(
         "body": body,
         "summary": entry["summary"] or article.summary,
         "authors": list(article.authors),
-        "published_at": (article.published_at or entry["published_at"]),
+        "published_at": article.published_at or entry["published_at"],
         "fetched_at": fetched_at,
         "language": language,
         "source": entry["outlet"] or source["outlet"],
@@ -240,15 +240,28 @@ def build_record(
             {"term": e.term, "field": e.field, "group": e.group, "weight": e.weight}
             for e in relevance.evidence
         ],
+        "topic_tags": list(relevance.tags),
         "content_hash": content_hash(title, body),
         "etag": etag,
         "last_modified": last_modified,
+        "published_precision": _published_precision(article, entry["published_at"]),
+        "truncated": article.truncated,
+        "paywalled": article.paywalled,
     }
+    if article.page_kind == "listing":
+        return record, "listing page (many headlines, no article body)"
     if len(body.strip()) < MIN_BODY_CHARS:
         return record, "no article text found on the page"
     if not relevance.relevant:
         return record, f"not relevant with body: {relevance.reason}"
     return record, None
+
+
+def _published_precision(article: Article, feed_published_at: datetime | None) -> str:
+    """How much of `published_at` is stated: the page's own precision, else the feed's."""
+    if article.published_at is not None:
+        return article.published_precision
+    return "datetime" if feed_published_at is not None else "none"
 
 
 def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
@@ -268,6 +281,8 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
                 params = dict(record)
                 params["matched_terms"] = json.dumps(record["matched_terms"], ensure_ascii=False)
                 article_id, outcome = store.upsert_article(conn, params)
+                if outcome != "unchanged":
+                    store.replace_article_tags(conn, article_id, record.get("topic_tags", []))
             else:
                 article_id = record.get("article_id")
                 outcome = "unchanged"

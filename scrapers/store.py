@@ -208,11 +208,13 @@ def pending_staged(conn: Any, run_id: str) -> list[Row]:
 UPSERT_ARTICLE = """
 INSERT INTO articles (url, original_url, title, body, summary, authors, published_at,
     fetched_at, first_seen_at, language, source, source_id, guid, tags, captions,
-    relevance_score, relevant, matched_terms, content_hash, etag, last_modified)
+    relevance_score, relevant, matched_terms, content_hash, etag, last_modified,
+    published_precision, truncated, paywalled)
 VALUES (%(url)s, %(original_url)s, %(title)s, %(body)s, %(summary)s, %(authors)s,
     %(published_at)s, %(fetched_at)s, %(fetched_at)s, %(language)s, %(source)s,
     %(source_id)s, %(guid)s, %(tags)s, %(captions)s, %(relevance_score)s, %(relevant)s,
-    %(matched_terms)s, %(content_hash)s, %(etag)s, %(last_modified)s)
+    %(matched_terms)s, %(content_hash)s, %(etag)s, %(last_modified)s,
+    %(published_precision)s, %(truncated)s, %(paywalled)s)
 ON CONFLICT (url) DO UPDATE SET
     title = EXCLUDED.title, body = EXCLUDED.body, summary = EXCLUDED.summary,
     authors = EXCLUDED.authors, published_at = coalesce(EXCLUDED.published_at,
@@ -221,7 +223,8 @@ ON CONFLICT (url) DO UPDATE SET
     relevance_score = EXCLUDED.relevance_score, relevant = EXCLUDED.relevant,
     matched_terms = EXCLUDED.matched_terms, content_hash = EXCLUDED.content_hash,
     etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
-    updated_count = articles.updated_count + 1
+    published_precision = EXCLUDED.published_precision, truncated = EXCLUDED.truncated,
+    paywalled = EXCLUDED.paywalled, updated_count = articles.updated_count + 1
 WHERE articles.content_hash IS DISTINCT FROM EXCLUDED.content_hash
 RETURNING id, (xmax = 0) AS inserted
 """
@@ -236,6 +239,21 @@ def upsert_article(conn: Any, record: Row) -> tuple[int, str]:
             return int(row[0]), ("new" if row[1] else "updated")
         cur.execute("SELECT id FROM articles WHERE url = %s", (record["url"],))
         return int(cur.fetchone()[0]), "unchanged"
+
+
+def replace_article_tags(conn: Any, article_id: int, tags: Sequence[str]) -> None:
+    """Make the article's analyst tags exactly `tags` (no writes when already so)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM article_tags WHERE article_id = %s AND NOT (tag = ANY(%s))",
+            (article_id, list(tags)),
+        )
+        for tag in tags:
+            cur.execute(
+                "INSERT INTO article_tags (article_id, tag) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (article_id, tag),
+            )
 
 
 def article_id_by_url(conn: Any, url: str) -> int | None:

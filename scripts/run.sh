@@ -7,6 +7,10 @@ mkdir -p "$AIRFLOW_HOME"
 # Login is required: the simple auth manager's user `admin` with a generated password.
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=False
+# A stable, long signing key for the UI's tokens (Airflow would make a short one per start).
+secret_file="$AIRFLOW_HOME/jwt_secret"
+[ -s "$secret_file" ] || (umask 077; python -c 'import secrets; print(secrets.token_urlsafe(64))' > "$secret_file")
+export AIRFLOW__API_AUTH__JWT_SECRET="${AIRFLOW__API_AUTH__JWT_SECRET:-$(cat "$secret_file")}"
 url="http://localhost:${AIRFLOW__API__PORT}"
 
 # Own process group, so that stopping reaches every component standalone started.
@@ -24,16 +28,19 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+healthy() { python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$url/api/v2/monitor/health" >/dev/null 2>&1; }
 for _ in $(seq 1 120); do
-  curl -fsS "$url/api/v2/monitor/health" >/dev/null 2>&1 && break
+  healthy && break
   kill -0 "$airflow_pid" 2>/dev/null || { echo "Airflow exited during start-up" >&2; exit 1; }
   sleep 2
 done
 # The DAG must be parsed before it can be unpaused.
+unpaused=no
 for _ in $(seq 1 60); do
-  airflow dags unpause nichiro_ingest >/dev/null 2>&1 && break
+  airflow dags unpause nichiro_ingest >/dev/null 2>&1 && { unpaused=yes; break; }
   sleep 3
 done
+[ "$unpaused" = yes ] || echo "WARNING: could not unpause nichiro_ingest (import error? see the UI's DAG import errors)" >&2
 passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 cat <<MSG
 

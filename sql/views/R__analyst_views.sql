@@ -25,3 +25,16 @@ SELECT s.name,
          WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '7 days') AS articles_7d
 FROM sources s;
 COMMENT ON VIEW source_health IS 'One row per source: last success, failure streak, recent yield.';
+
+CREATE OR REPLACE VIEW weekly_tag_counts AS
+SELECT date_trunc('week', coalesce(a.published_at, a.first_seen_at) AT TIME ZONE 'UTC')::date
+           AS week,
+       t.kind,
+       t.tag,
+       a.language,
+       count(*) AS articles
+FROM article_tags t
+JOIN articles a ON a.id = t.article_id
+WHERE a.relevant
+GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW weekly_tag_counts IS 'Relevant articles per ISO week (Monday, UTC), tag and language.';
