@@ -7,7 +7,7 @@ FROM apache/airflow:3.3.2-python3.11
 ARG AIRFLOW_PIN=3.3.2
 # The runtime dependencies of pyproject.toml's [project].dependencies, apart from Airflow itself.
 # Keep this list in sync with pyproject.toml; every name must be pinned in requirements.lock.
-ARG NICHIRO_PACKAGES="apache-airflow-providers-postgres apache-airflow-providers-standard feedparser beautifulsoup4 lxml psycopg2-binary httpx trafilatura charset-normalizer"
+ARG NICHIRO_PACKAGES="apache-airflow-providers-postgres apache-airflow-providers-standard feedparser beautifulsoup4 lxml psycopg2-binary httpx trafilatura charset-normalizer datasketch tqdm"
 
 # The official image installs Python packages as the `airflow` user (pip refuses to run as root).
 USER airflow
