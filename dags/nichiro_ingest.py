@@ -112,7 +112,7 @@ def nichiro_ingest() -> None:
     def load() -> dict[str, int]:
         """Upsert this run's staged articles into `articles` in one transaction."""
         from nichiro_db import news_db
-        from scrapers.pipeline import load_run
+        from scrapers.loader import load_run
 
         with news_db() as conn:
             return load_run(conn, get_current_context()["run_id"])

@@ -67,3 +67,18 @@ def refetch_window_hours() -> float:
 def max_articles_per_source() -> int:
     """Upper bound on article pages fetched from one feed in one run (bounded work)."""
     return int(_float("NICHIRO_MAX_ARTICLES_PER_SOURCE", 50))
+
+
+def raw_retention_days() -> float:
+    """How long fetched HTML is kept for re-extraction (`make reprocess`)."""
+    return _float("NICHIRO_RAW_RETENTION_DAYS", 180.0)
+
+
+def staged_retention_days() -> float:
+    """How long loaded staging rows (the per-run audit trail) are kept."""
+    return _float("NICHIRO_STAGED_RETENTION_DAYS", 30.0)
+
+
+def same_content_window_days() -> float:
+    """An outlet republishing identical text within this window is the same story."""
+    return _float("NICHIRO_SAME_CONTENT_DAYS", 7.0)

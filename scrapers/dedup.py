@@ -7,6 +7,7 @@ pure functions of their input, so reruns of a task produce the same keys.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import re
@@ -64,3 +65,36 @@ def _utc_iso(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: records carry aware UTC times")
     return moment.astimezone(UTC).isoformat()
+
+
+def diff_summary(old_title: str, old_body: str, new_title: str, new_body: str) -> str:
+    """A one-line account of an edit, for analysts: what changed, in paragraphs.
+
+    Paragraphs are compared after the same normalisation as the content hash, so a
+    re-rendered but identical paragraph does not count as changed.
+    """
+    parts: list[str] = []
+    if normalize_for_hash(old_title) != normalize_for_hash(new_title):
+        parts.append("title changed")
+    old = [normalize_for_hash(p) for p in old_body.split("\n\n") if p.strip()]
+    new = [normalize_for_hash(p) for p in new_body.split("\n\n") if p.strip()]
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    added = removed = changed = 0
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "insert":
+            added += j2 - j1
+        elif tag == "delete":
+            removed += i2 - i1
+        elif tag == "replace":
+            common = min(i2 - i1, j2 - j1)
+            changed += common
+            added += (j2 - j1) - common
+            removed += (i2 - i1) - common
+    if added or removed or changed:
+        counts = [f"{n} paragraph{'s' if n != 1 else ''} {what}"
+                  for n, what in ((changed, "changed"), (added, "added"), (removed, "removed"))
+                  if n]
+        parts.append(", ".join(counts))
+    delta = len(new_body) - len(old_body)
+    parts.append(f"body {'+' if delta >= 0 else ''}{delta} chars")
+    return "; ".join(parts)

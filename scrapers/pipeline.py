@@ -1,7 +1,7 @@
 """The pipeline's steps, each a function the DAG calls with a connection and a fetcher.
 
-    sync_catalog -> fetch_feed (per source) -> fetch_articles (per source) -> load_run
-    -> run_summary
+    sync_catalog -> fetch_feed (per source) -> fetch_articles (per source)
+    -> scrapers.loader.load_run -> run_summary
 
 Each step commits its own work, so a failure of one source or one page leaves what
 others did in place, and each step can be re-run: every write is an upsert.
@@ -11,6 +11,7 @@ rows with a reason (`staged_articles.status = 'rejected'`, `feed_fetches.error`)
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import unicodedata
@@ -23,7 +24,7 @@ from scrapers.dedup import content_hash, entry_fingerprint
 from scrapers.extract import extract_article
 from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
-from scrapers.models import Article, FeedEntry, Relevance, Source
+from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
 from scrapers.relevance import score_relevance
 from scrapers.urls import canonicalize_url
 
@@ -183,7 +184,7 @@ def fetch_articles(
             _stage(conn, run_id, source_id, entry, "rejected", reason, record)
             counts["rejected"] += 1
         else:
-            _stage(conn, run_id, source_id, entry, "extracted", None, record)
+            _stage(conn, run_id, source_id, entry, "extracted", None, record, result)
             counts["fetched"] += 1
     LOGGER.info("%s: pages %s", source["name"], counts)
     return {"source": source["name"], "source_id": source_id, **counts}
@@ -191,12 +192,15 @@ def fetch_articles(
 
 def _stage(
     conn: Any, run_id: str, source_id: int, entry: dict[str, Any], status: str,
-    reason: str | None, record: dict[str, Any] | None,
+    reason: str | None, record: dict[str, Any] | None, page: FetchResult | None = None,
 ) -> None:
     store.stage_article(conn, {
         "run_id": run_id, "source_id": source_id, "entry_id": entry["id"], "url": entry["url"],
         "status": status, "reason": reason,
         "record": json.dumps(record, ensure_ascii=False, default=str) if record else None,
+        "raw_gz": gzip.compress(page.body, compresslevel=6) if page else None,
+        "raw_url": page.final_url if page else None,
+        "raw_content_type": page.content_type if page else None,
     })
     conn.commit()
 
@@ -262,43 +266,6 @@ def _published_precision(article: Article, feed_published_at: datetime | None) -
     if article.published_at is not None:
         return article.published_precision
     return "datetime" if feed_published_at is not None else "none"
-
-
-def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
-    """Upsert a run's staged records into `articles` in one transaction.
-
-    Direct feeds are loaded before search feeds, so an outlet's own entry wins; the
-    second copy of a story within the run counts as a duplicate.
-    """
-    loaded_at = _now(now)
-    counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
-    touched: set[int] = set()
-    try:
-        for staged in store.pending_staged(conn, run_id):
-            record = staged["record"] or {}
-            article_id: int | None
-            if staged["status"] == "extracted":
-                params = dict(record)
-                params["matched_terms"] = json.dumps(record["matched_terms"], ensure_ascii=False)
-                article_id, outcome = store.upsert_article(conn, params)
-                if outcome != "unchanged":
-                    store.replace_article_tags(conn, article_id, record.get("topic_tags", []))
-            else:
-                article_id = record.get("article_id")
-                outcome = "unchanged"
-            if outcome == "unchanged" and article_id in touched:
-                outcome = "duplicate"
-            if article_id is not None:
-                touched.add(article_id)
-            store.mark_loaded(conn, staged["id"], staged["entry_id"], article_id, outcome,
-                              loaded_at)
-            counts[outcome] += 1
-        conn.commit()
-    except Exception:
-        conn.rollback()
-        raise
-    LOGGER.info("load %s: %s", run_id, counts)
-    return counts
 
 
 def display_width(text: str) -> int:

@@ -162,13 +162,9 @@ def candidate_entries(conn: Any, fetch_id: int) -> list[Row]:
             """SELECT e.*, a.id AS known_article_id, a.first_seen_at AS article_first_seen_at,
                       a.etag AS article_etag, a.last_modified AS article_last_modified
                FROM feed_entries e
-               LEFT JOIN LATERAL (
-                   SELECT a.* FROM articles a
-                   WHERE a.id = e.article_id OR a.url = e.url
-                      OR a.id = (SELECT o.article_id FROM feed_entries o
-                                 WHERE o.url = e.url AND o.article_id IS NOT NULL LIMIT 1)
-                   LIMIT 1
-               ) a ON true
+               LEFT JOIN articles a ON a.id = coalesce(
+                   e.article_id,
+                   (SELECT u.article_id FROM article_urls u WHERE u.url = e.url))
                WHERE e.last_fetch_id = %s AND e.candidate
                ORDER BY e.published_at DESC NULLS LAST, e.id""",
             (fetch_id,),
@@ -181,12 +177,14 @@ def stage_article(conn: Any, values: Row) -> None:
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO staged_articles (run_id, source_id, entry_id, url, status, reason,
-                   record)
+                   record, raw_gz, raw_url, raw_content_type)
                VALUES (%(run_id)s, %(source_id)s, %(entry_id)s, %(url)s, %(status)s,
-                   %(reason)s, %(record)s)
+                   %(reason)s, %(record)s, %(raw_gz)s, %(raw_url)s, %(raw_content_type)s)
                ON CONFLICT (run_id, source_id, url) DO UPDATE SET
                    entry_id = EXCLUDED.entry_id, status = EXCLUDED.status,
                    reason = EXCLUDED.reason, record = EXCLUDED.record,
+                   raw_gz = EXCLUDED.raw_gz, raw_url = EXCLUDED.raw_url,
+                   raw_content_type = EXCLUDED.raw_content_type,
                    outcome = NULL, article_id = NULL, loaded_at = NULL""",
             values,
         )
@@ -196,7 +194,9 @@ def pending_staged(conn: Any, run_id: str) -> list[Row]:
     """Staged records of a run not loaded yet: direct feeds before search feeds."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT st.*, s.kind FROM staged_articles st JOIN sources s ON s.id = st.source_id
+            """SELECT st.*, s.kind, e.article_id AS entry_article_id
+               FROM staged_articles st JOIN sources s ON s.id = st.source_id
+               LEFT JOIN feed_entries e ON e.id = st.entry_id
                WHERE st.run_id = %s AND st.loaded_at IS NULL
                  AND st.status IN ('extracted', 'not_modified', 'known')
                ORDER BY (s.kind = 'search'), st.source_id, st.id""",
@@ -205,40 +205,134 @@ def pending_staged(conn: Any, run_id: str) -> list[Row]:
         return _rows(cur)
 
 
-UPSERT_ARTICLE = """
-INSERT INTO articles (url, original_url, title, body, summary, authors, published_at,
-    fetched_at, first_seen_at, language, source, source_id, guid, tags, captions,
-    relevance_score, relevant, matched_terms, content_hash, etag, last_modified,
-    published_precision, truncated, paywalled)
-VALUES (%(url)s, %(original_url)s, %(title)s, %(body)s, %(summary)s, %(authors)s,
-    %(published_at)s, %(fetched_at)s, %(fetched_at)s, %(language)s, %(source)s,
-    %(source_id)s, %(guid)s, %(tags)s, %(captions)s, %(relevance_score)s, %(relevant)s,
-    %(matched_terms)s, %(content_hash)s, %(etag)s, %(last_modified)s,
-    %(published_precision)s, %(truncated)s, %(paywalled)s)
-ON CONFLICT (url) DO UPDATE SET
-    title = EXCLUDED.title, body = EXCLUDED.body, summary = EXCLUDED.summary,
-    authors = EXCLUDED.authors, published_at = coalesce(EXCLUDED.published_at,
-    articles.published_at), fetched_at = EXCLUDED.fetched_at, language = EXCLUDED.language,
-    tags = EXCLUDED.tags, captions = EXCLUDED.captions,
-    relevance_score = EXCLUDED.relevance_score, relevant = EXCLUDED.relevant,
-    matched_terms = EXCLUDED.matched_terms, content_hash = EXCLUDED.content_hash,
-    etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
-    published_precision = EXCLUDED.published_precision, truncated = EXCLUDED.truncated,
-    paywalled = EXCLUDED.paywalled, updated_count = articles.updated_count + 1
-WHERE articles.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-RETURNING id, (xmax = 0) AS inserted
-"""
+ARTICLE_CONTENT_COLUMNS = (
+    "url", "original_url", "title", "body", "summary", "authors", "published_at",
+    "fetched_at", "language", "source", "source_id", "guid", "tags", "captions",
+    "relevance_score", "relevant", "matched_terms", "content_hash", "etag", "last_modified",
+    "published_precision", "truncated", "paywalled",
+)
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(ARTICLE_CONTENT_COLUMNS)}, first_seen_at) "
+    f"VALUES ({', '.join(f'%({c})s' for c in ARTICLE_CONTENT_COLUMNS)}, %(fetched_at)s) "
+    "ON CONFLICT (url) DO NOTHING RETURNING id"
+)
+# source_id and first_seen_at stay those of the first sighting.
+_UPDATE_ARTICLE = (
+    "UPDATE articles SET "
+    + ", ".join(f"{c} = %({c})s" for c in ARTICLE_CONTENT_COLUMNS if c != "source_id")
+    + ", updated_count = updated_count + 1 WHERE id = %(id)s"
+)
 
 
-def upsert_article(conn: Any, record: Row) -> tuple[int, str]:
-    """Insert or update by canonical URL; returns (article id, 'new'|'updated'|'unchanged')."""
+def find_article_id(conn: Any, urls: Sequence[str]) -> int | None:
+    """The article any of these canonical URLs is known to lead to."""
     with conn.cursor() as cur:
-        cur.execute(UPSERT_ARTICLE, record)
+        cur.execute(
+            "SELECT article_id FROM article_urls WHERE url = ANY(%s) "
+            "ORDER BY array_position(%s, url) LIMIT 1",
+            (list(urls), list(urls)),
+        )
         row = cur.fetchone()
-        if row is not None:
-            return int(row[0]), ("new" if row[1] else "updated")
-        cur.execute("SELECT id FROM articles WHERE url = %s", (record["url"],))
-        return int(cur.fetchone()[0]), "unchanged"
+    return int(row[0]) if row else None
+
+
+def lock_article(conn: Any, article_id: int) -> Row:
+    """The stored version of an article, locked until the transaction ends."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT id, url, title, body, content_hash, fetched_at, source,
+                      (SELECT count(*) FROM article_revisions r WHERE r.article_id = a.id)
+                          AS revisions
+               FROM articles a WHERE id = %s FOR UPDATE""",
+            (article_id,),
+        )
+        return _rows(cur)[0]
+
+
+def insert_article(conn: Any, record: Row) -> int | None:
+    """Insert a new article; None if its URL is taken (the caller then treats it as known)."""
+    with conn.cursor() as cur:
+        cur.execute(_INSERT_ARTICLE, record)
+        row = cur.fetchone()
+    return int(row[0]) if row else None
+
+
+def update_article(conn: Any, article_id: int, record: Row) -> None:
+    with conn.cursor() as cur:
+        cur.execute(_UPDATE_ARTICLE, {**record, "id": article_id})
+
+
+def insert_revision(
+    conn: Any, old: Row, *, replaced_at: datetime, cause: str, diff_summary: str
+) -> None:
+    """Keep the version `old` (from lock_article) that is being replaced."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO article_revisions (article_id, revision, title, body, content_hash,
+                   seen_from, replaced_at, cause, diff_summary)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+            (old["id"], old["revisions"] + 1, old["title"], old["body"], old["content_hash"],
+             old["fetched_at"], replaced_at, cause, diff_summary),
+        )
+
+
+def same_content_recent(
+    conn: Any, source: str, content_hash_value: str, since: datetime
+) -> int | None:
+    """An article of the same outlet with the same content, first seen since `since`."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT id FROM articles WHERE source = %s AND content_hash = %s
+                 AND first_seen_at >= %s ORDER BY id LIMIT 1""",
+            (source, content_hash_value, since),
+        )
+        row = cur.fetchone()
+    return int(row[0]) if row else None
+
+
+def add_article_urls(conn: Any, article_id: int, urls: Iterable[tuple[str, str]]) -> None:
+    """Remember URLs (canonical form, kind) that lead to this article; first claim wins."""
+    with conn.cursor() as cur:
+        for url, kind in urls:
+            cur.execute(
+                "INSERT INTO article_urls (url, article_id, kind) VALUES (%s, %s, %s) "
+                "ON CONFLICT (url) DO NOTHING",
+                (url, article_id, kind),
+            )
+
+
+def save_raw_page(
+    conn: Any, article_id: int, url: str, fetched_at: datetime, content_type: str | None,
+    body_gz: bytes, size_bytes: int,
+) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes,
+                   body_gz)
+               VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
+                   fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
+                   size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz""",
+            (article_id, url, fetched_at, content_type, size_bytes, body_gz),
+        )
+
+
+def has_raw_page(conn: Any, article_id: int) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM raw_pages WHERE article_id = %s", (article_id,))
+        return cur.fetchone() is not None
+
+
+def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int, int]:
+    """Retention: drop raw pages and loaded staging rows older than the cut-offs."""
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM raw_pages WHERE fetched_at < %s", (raw_before,))
+        raw = cur.rowcount
+        cur.execute(
+            "DELETE FROM staged_articles WHERE loaded_at IS NOT NULL AND created_at < %s",
+            (staged_before,),
+        )
+        return raw, cur.rowcount
 
 
 def replace_article_tags(conn: Any, article_id: int, tags: Sequence[str]) -> None:
@@ -256,20 +350,14 @@ def replace_article_tags(conn: Any, article_id: int, tags: Sequence[str]) -> Non
             )
 
 
-def article_id_by_url(conn: Any, url: str) -> int | None:
-    with conn.cursor() as cur:
-        cur.execute("SELECT id FROM articles WHERE url = %s", (url,))
-        row = cur.fetchone()
-    return int(row[0]) if row else None
-
-
 def mark_loaded(
     conn: Any, staged_id: int, entry_id: int | None, article_id: int | None, outcome: str,
     now: datetime,
 ) -> None:
     with conn.cursor() as cur:
         cur.execute(
-            """UPDATE staged_articles SET outcome = %s, article_id = %s, loaded_at = %s
+            """UPDATE staged_articles SET outcome = %s, article_id = %s, loaded_at = %s,
+                   raw_gz = NULL
                WHERE id = %s""",
             (outcome, article_id, now, staged_id),
         )

@@ -38,3 +38,18 @@ JOIN articles a ON a.id = t.article_id
 WHERE a.relevant
 GROUP BY 1, 2, 3, 4;
 COMMENT ON VIEW weekly_tag_counts IS 'Relevant articles per ISO week (Monday, UTC), tag and language.';
+
+CREATE OR REPLACE VIEW recently_edited_articles AS
+SELECT a.id AS article_id,
+       a.source,
+       a.title AS current_title,
+       r.title AS previous_title,
+       r.revision,
+       r.replaced_at AS edited_at,
+       r.cause,
+       r.diff_summary,
+       a.url
+FROM article_revisions r
+JOIN articles a ON a.id = r.article_id
+ORDER BY r.replaced_at DESC;
+COMMENT ON VIEW recently_edited_articles IS 'Edits seen on later fetches, newest first, with a diff summary.';

@@ -101,3 +101,11 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
     before_row, after_row = changed[0]
     assert after_row[1] == edited_url
     assert "further statement" in after_row[3] and after_row[6] == before_row[6] + 1
+    with db.cursor() as cur:
+        cur.execute("SELECT a.url, r.revision, r.cause, r.diff_summary FROM article_revisions r "
+                    "JOIN articles a ON a.id = r.article_id")
+        [(url, revision, cause, summary)] = cur.fetchall()
+        assert (url, revision, cause) == (edited_url, 1, "edit") and "changed" in summary
+        # every stored article keeps its page for re-extraction
+        cur.execute("SELECT count(*) FROM raw_pages")
+        assert cur.fetchone()[0] == len(after)

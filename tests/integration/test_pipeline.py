@@ -13,6 +13,7 @@ from scrapers import pipeline
 from scrapers.catalog import load_catalog
 from scrapers.config import HttpSettings
 from scrapers.http import Fetcher, HTTPStatusError
+from scrapers.loader import load_run
 from scrapers.models import Source
 
 pytestmark = pytest.mark.integration
@@ -33,13 +34,13 @@ def run_all(db: Any, run_id: str) -> dict[str, int]:
             except HTTPStatusError:
                 continue
             pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
-    return pipeline.load_run(db, run_id)
+    return load_run(db, run_id)
 
 
 def test_run_load_is_idempotent_and_counts(db: Any, site: Any) -> None:
     counts = run_all(db, "run-1")
     assert counts == {"new": 10, "updated": 0, "unchanged": 0, "duplicate": 2}
-    assert pipeline.load_run(db, "run-1") == {"new": 0, "updated": 0, "unchanged": 0,
+    assert load_run(db, "run-1") == {"new": 0, "updated": 0, "unchanged": 0,
                                               "duplicate": 0}
     assert one(db, "SELECT count(*) FROM articles")[0] == 10
     # every entry that became an article points at it

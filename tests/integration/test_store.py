@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from scrapers import store
 from scrapers.dedup import content_hash
+from scrapers.loader import save_article
 from scrapers.models import Source
 
 pytestmark = pytest.mark.integration
@@ -24,8 +24,8 @@ def record(source_id: int, **overrides: Any) -> dict[str, Any]:
         "summary": "", "authors": ["A. Writer"], "published_at": NOW, "fetched_at": NOW,
         "language": "en", "source": "Pacific Wire", "source_id": source_id, "guid": "g1",
         "tags": [], "captions": [], "relevance_score": 0.9, "relevant": True,
-        "matched_terms": json.dumps([{"term": "Kurils", "field": "body", "group": "bilateral",
-                                      "weight": 3.0}]),
+        "matched_terms": [{"term": "Kurils", "field": "body", "group": "bilateral",
+                           "weight": 3.0}],
         "etag": None, "last_modified": None, "published_precision": "datetime",
         "truncated": False, "paywalled": False,
     }
@@ -34,31 +34,72 @@ def record(source_id: int, **overrides: Any) -> dict[str, Any]:
     return base
 
 
-def test_upsert_new_unchanged_updated(db: Any) -> None:
+def save(db: Any, rec: dict[str, Any], guid_article_id: int | None = None,
+         extra_urls: tuple[str, ...] = ()) -> tuple[int, str]:
+    aliases = [(rec["url"], "canonical"), *((u, "link") for u in extra_urls)]
+    return save_article(db, rec, aliases=aliases, guid_article_id=guid_article_id,
+                        now=datetime.now(UTC))
+
+
+def test_new_unchanged_updated_with_revision(db: Any) -> None:
     [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
-    first_id, outcome = store.upsert_article(db, record(src["id"]))
+    first_id, outcome = save(db, record(src["id"]))
     assert outcome == "new"
-    assert store.upsert_article(db, record(src["id"], fetched_at=datetime.now(UTC))) == (
-        first_id, "unchanged")
-    edited = record(src["id"], body="Talks on the Kurils.  New paragraph.",
-                    fetched_at=datetime.now(UTC))
-    assert store.upsert_article(db, edited) == (first_id, "updated")
+    assert save(db, record(src["id"], fetched_at=datetime.now(UTC))) == (first_id, "unchanged")
+    # whitespace-only differences are not an edit
+    assert save(db, record(src["id"], body="Talks  on the   Kurils."))[1] == "unchanged"
+    edited = record(src["id"], title="Lavrov and Japanese minister meet again",
+                    body="Talks on the Kurils.\n\nA new paragraph.", fetched_at=datetime.now(UTC))
+    assert save(db, edited) == (first_id, "updated")
     db.commit()
     with db.cursor() as cur:
-        cur.execute("SELECT body, updated_count, fetched_at > %s FROM articles", (NOW,))
-        assert cur.fetchone() == ("Talks on the Kurils.  New paragraph.", 1, True)
-        # whitespace-only differences are not an edit
-        cur.execute("SELECT count(*) FROM articles")
-        assert cur.fetchone()[0] == 1
-    respaced = record(src["id"], body="Talks  on the Kurils. New   paragraph.")
-    assert store.upsert_article(db, respaced)[1] == "unchanged"
+        cur.execute("SELECT count(*), max(body), max(updated_count) FROM articles")
+        assert cur.fetchone() == (1, "Talks on the Kurils.\n\nA new paragraph.", 1)
+        cur.execute("SELECT revision, title, body, cause, diff_summary FROM article_revisions")
+        assert cur.fetchall() == [(1, "Lavrov and Japanese minister meet",
+                                   "Talks on the Kurils.", "edit",
+                                   "title changed; 1 paragraph added; body +18 chars")]
+        cur.execute("SELECT previous_title, current_title, diff_summary "
+                    "FROM recently_edited_articles")
+        assert cur.fetchone()[:2] == ("Lavrov and Japanese minister meet",
+                                      "Lavrov and Japanese minister meet again")
+
+
+def test_url_variants_and_guid_continuity(db: Any) -> None:
+    [src] = store.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
+    # found through an m. link whose page names the www. canonical URL
+    first_id, _ = save(db, record(src["id"], url="https://www.news.example/a/1"),
+                       extra_urls=("https://m.news.example/a/1",))
+    # the m. variant alone now leads to the same story
+    assert store.find_article_id(db, ["https://m.news.example/a/1"]) == first_id
+    assert save(db, record(src["id"], url="https://m.news.example/a/1")) == (
+        first_id, "unchanged")
+    # a slug edit: new URL, same feed GUID (the entry already points at the article)
+    renamed = record(src["id"], url="https://www.news.example/a/1-lavrov-talks",
+                     title="Lavrov talks: headline edited")
+    assert save(db, renamed, guid_article_id=first_id) == (first_id, "updated")
+    db.commit()
+    with db.cursor() as cur:
+        cur.execute("SELECT url FROM articles")
+        assert cur.fetchall() == [("https://www.news.example/a/1-lavrov-talks",)]
+        cur.execute("SELECT kind FROM article_urls WHERE url = 'https://www.news.example/a/1'")
+        assert cur.fetchone() == ("canonical",)
+
+
+def test_same_outlet_same_text_within_window_is_one_story(db: Any) -> None:
+    [src] = store.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
+    first_id, _ = save(db, record(src["id"], url="https://news.example/a/1"))
+    assert save(db, record(src["id"], url="https://news.example/archive/9")) == (
+        first_id, "duplicate")
+    other_outlet = record(src["id"], url="https://wire.example/x", source="Other Outlet")
+    assert save(db, other_outlet)[1] == "new"
 
 
 def test_tags_replaced_and_counted_weekly(db: Any) -> None:
     [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
-    article_id, _ = store.upsert_article(db, record(src["id"]))
+    article_id, _ = save(db, record(src["id"]))
     store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "place:kuril_islands"])
     store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "place:kuril_islands"])
     store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "theme:peace_treaty"])
@@ -78,7 +119,7 @@ def test_bad_tag_is_refused_by_the_schema(db: Any) -> None:
     import psycopg2
 
     [src] = store.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
-    article_id, _ = store.upsert_article(db, record(src["id"]))
+    article_id, _ = save(db, record(src["id"]))
     with pytest.raises(psycopg2.errors.CheckViolation):
         store.replace_article_tags(db, article_id, ["Lavrov"])
     db.rollback()
@@ -87,8 +128,8 @@ def test_bad_tag_is_refused_by_the_schema(db: Any) -> None:
 def test_daily_counts_and_source_health_views(db: Any) -> None:
     [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
-    store.upsert_article(db, record(src["id"]))
-    store.upsert_article(db, record(src["id"], url="https://news.example/a/2", title="Other"))
+    save(db, record(src["id"]))
+    save(db, record(src["id"], url="https://news.example/a/2", title="Other"))
     db.commit()
     with db.cursor() as cur:
         cur.execute("SELECT day, source, language, articles FROM daily_article_counts")
