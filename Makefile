@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db run once demo test lint clean-local
+.PHONY: help setup venv db run once demo reprocess test lint clean-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ once: setup ## one run of nichiro_ingest now, then the per-source summary
 
 demo: venv ## one run against the bundled offline sample, then a few rows of articles
 	@scripts/demo.sh
+
+reprocess: setup ## re-extract stored articles from their kept raw pages (no fetching)
+	@$(ENV) $(BIN)/python -m scrapers.reprocess
 
 test: venv ## set up and run the whole test suite
 	@scripts/ensure_compose.sh

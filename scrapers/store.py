@@ -403,3 +403,48 @@ def run_summary(conn: Any, run_id: str) -> list[Row]:
             {"run_id": run_id},
         )
         return _rows(cur)
+
+
+def raw_pages_batch(
+    conn: Any, since: datetime | None, after_id: int, limit: int
+) -> list[Row]:
+    """The next `limit` stored articles with a raw page after `after_id` (keyset paging)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT a.id, a.url, a.original_url, a.title, a.summary, a.published_at,
+                      a.language, a.source, a.source_id, a.guid, a.fetched_at,
+                      r.url AS raw_url, r.content_type, r.body_gz
+               FROM articles a JOIN raw_pages r ON r.article_id = a.id
+               WHERE a.id > %s AND (%s::timestamptz IS NULL OR a.first_seen_at >= %s)
+               ORDER BY a.id LIMIT %s""",
+            (after_id, since, since, limit),
+        )
+        return _rows(cur)
+
+
+def count_raw_pages(conn: Any, since: datetime | None) -> int:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FROM articles a JOIN raw_pages r ON r.article_id = a.id
+               WHERE %s::timestamptz IS NULL OR a.first_seen_at >= %s""",
+            (since, since),
+        )
+        return int(cur.fetchone()[0])
+
+
+def update_derived(conn: Any, article_id: int, record: Row) -> bool:
+    """Refresh what rules derive from unchanged text (relevance, markers); True if changed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE articles SET relevance_score = %(relevance_score)s,
+                   relevant = %(relevant)s, matched_terms = %(matched_terms)s,
+                   published_precision = %(published_precision)s,
+                   truncated = %(truncated)s, paywalled = %(paywalled)s
+               WHERE id = %(id)s AND (relevance_score, relevant, matched_terms,
+                   published_precision, truncated, paywalled)
+                   IS DISTINCT FROM (%(relevance_score)s::real, %(relevant)s,
+                   %(matched_terms)s::jsonb, %(published_precision)s, %(truncated)s,
+                   %(paywalled)s)""",
+            {**record, "id": article_id},
+        )
+        return bool(cur.rowcount)

@@ -1,0 +1,104 @@
+"""Re-extract stored articles from their kept raw pages, with the current code.
+
+    python -m scrapers.reprocess [--since 2026-11-01] [--batch 200] [--quiet]   (make reprocess)
+
+The way to roll out an extractor, cleaner or rule improvement: nothing is fetched. A
+story whose text changes is updated with a revision marked `reprocess`; one whose text is
+the same gets only its derived fields (relevance, tags, markers) refreshed. Running it
+twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapers import store
+from scrapers.extract import extract_article
+from scrapers.loader import save_article
+from scrapers.pipeline import build_record
+
+LOGGER = logging.getLogger(__name__)
+
+
+def reprocess(
+    conn: Any, *, since: datetime | None = None, batch: int = 200, progress: bool = False,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Re-extract every stored article with a raw page; commits every `batch` articles."""
+    from tqdm import tqdm
+
+    now = now or datetime.now(UTC)
+    counts = {"updated": 0, "refreshed": 0, "unchanged": 0, "failed": 0}
+    total = store.count_raw_pages(conn, since)
+    after_id = 0
+    with tqdm(total=total, disable=not progress, unit="article", file=sys.stderr) as bar:
+        while rows := store.raw_pages_batch(conn, since, after_id, batch):
+            for row in rows:
+                try:
+                    outcome = _reprocess_one(conn, row, now)
+                except Exception:
+                    conn.rollback()
+                    LOGGER.exception("article %s: re-extraction failed", row["id"])
+                    counts["failed"] += 1
+                else:
+                    conn.commit()
+                    counts[outcome] += 1
+                bar.update(1)
+            after_id = rows[-1]["id"]
+    return counts
+
+
+def _reprocess_one(conn: Any, row: dict[str, Any], now: datetime) -> str:
+    html = gzip.decompress(bytes(row["body_gz"]))
+    article = extract_article(html, row["raw_url"], row["content_type"])
+    source = {"id": row["source_id"], "language": row["language"], "outlet": row["source"]}
+    entry = {"url": row["url"], "link": row["original_url"], "title": row["title"],
+             "summary": row["summary"], "published_at": row["published_at"],
+             "outlet": row["source"], "guid": row["guid"]}
+    record, _reason = build_record(source, entry, article, None, None, row["fetched_at"])
+    record["url"] = row["url"]  # reprocessing never moves a story to another URL
+    article_id, outcome = save_article(
+        conn, record, aliases=[(row["url"], "canonical")], guid_article_id=row["id"], now=now,
+        cause="reprocess",
+    )
+    if outcome == "updated":
+        store.replace_article_tags(conn, article_id, record["topic_tags"])
+        return "updated"
+    derived = {**record, "matched_terms": json.dumps(record["matched_terms"], ensure_ascii=False)}
+    changed = store.update_derived(conn, article_id, derived)
+    store.replace_article_tags(conn, article_id, record["topic_tags"])
+    return "refreshed" if changed else "unchanged"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import psycopg2
+
+    from scrapers.config import db_url
+
+    parser = argparse.ArgumentParser(description="Re-extract stored articles from raw pages.")
+    parser.add_argument("--db", default=None, help="libpq URL (default: NICHIRO_DB_URL)")
+    parser.add_argument("--since", type=datetime.fromisoformat, default=None,
+                        help="only articles first seen at or after this date (ISO 8601)")
+    parser.add_argument("--batch", type=int, default=200, help="commit every N articles")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    since = args.since.replace(tzinfo=args.since.tzinfo or UTC) if args.since else None
+    conn = psycopg2.connect(args.db or db_url())
+    try:
+        counts = reprocess(conn, since=since, batch=args.batch,
+                           progress=not args.quiet and sys.stderr.isatty())
+    finally:
+        conn.close()
+    print("reprocessed: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
