@@ -16,14 +16,15 @@ from typing import Any
 
 from scrapers import config, store
 from scrapers.dedup import diff_summary
-from scrapers.urls import canonicalize_url
+from scrapers.urls import canonicalize_url, search_stub_target
 
 LOGGER = logging.getLogger(__name__)
 
 
 def _aliases(record: dict[str, Any], staged: dict[str, Any]) -> list[tuple[str, str]]:
     """(canonical URL, kind) pairs that lead to this record's story."""
-    urls = [(record["url"], "canonical"), (staged["url"], "link")]
+    link_kind = "search_stub" if search_stub_target(record["original_url"]) else "link"
+    urls = [(record["url"], "canonical"), (staged["url"], link_kind)]
     if staged.get("raw_url"):
         try:
             urls.append((canonicalize_url(staged["raw_url"]), "redirect"))

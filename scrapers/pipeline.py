@@ -26,7 +26,7 @@ from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
 from scrapers.relevance import score_relevance
-from scrapers.urls import canonicalize_url
+from scrapers.urls import canonicalize_url, search_stub_target
 
 LOGGER = logging.getLogger(__name__)
 
@@ -118,12 +118,17 @@ def _store_entry(
 ) -> int:
     relevance = score_relevance(entry.title, "", source["language"], summary=entry.summary)
     candidate = is_candidate(relevance)
+    link = entry.url
+    if source["kind"] == "search":
+        # A search feed's stub link may carry the publisher's URL: use it, so the story
+        # is recognised when it also arrives through the outlet's own feed.
+        link = search_stub_target(link) or link
     try:
-        url = canonicalize_url(entry.url)
+        url = canonicalize_url(link)
     except ValueError:
         return 0
     store.upsert_feed_entry(conn, {
-        "source_id": source["id"], "guid": entry.guid, "link": entry.url, "url": url,
+        "source_id": source["id"], "guid": entry.guid, "link": link, "url": url,
         "title": entry.title, "summary": entry.summary, "published_at": entry.published_at,
         "outlet": entry.outlet, "fingerprint": entry_fingerprint(entry),
         "relevance_score": relevance.score, "candidate": candidate,

@@ -11,6 +11,8 @@ whether two such spellings name the same page is a per-site fact that needs evid
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
@@ -197,3 +199,51 @@ def host_of(url: str) -> str:
     """
     parts = _split(url)
     return _canonical_host(parts, url)
+
+
+# Search-engine article stubs whose id carries the publisher's URL. Google News' older ids
+# ("CBMi…") are a protobuf message: field 4 (tag 0x22) holds the URL as a length-prefixed
+# string. Newer ids are opaque; for those the stub is fetched and its redirect target or
+# rel=canonical tells the publisher URL (see scrapers.pipeline).
+_SEARCH_STUB_RE = re.compile(
+    r"^https?://news\.google\.com/(?:rss/)?(?:articles|read)/([A-Za-z0-9_-]{8,})", re.I
+)
+
+
+def search_stub_target(url: str) -> str | None:
+    """The publisher URL inside a search-feed stub link, if it can be read without fetching."""
+    match = _SEARCH_STUB_RE.match(url.strip())
+    if not match:
+        return None
+    token = match.group(1)
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    position = data.find(b"\x22")
+    while 0 <= position < len(data) - 2:
+        length, start = _varint(data, position + 1)
+        candidate = data[start:start + length]
+        if length > 10 and candidate.startswith((b"http://", b"https://")):
+            try:
+                text = candidate.decode("utf-8")
+                canonicalize_url(text)
+            except (UnicodeDecodeError, ValueError):
+                return None
+            return text
+        position = data.find(b"\x22", position + 1)
+    return None
+
+
+def _varint(data: bytes, start: int) -> tuple[int, int]:
+    """Decode a protobuf varint at `start`; returns (value, index after it)."""
+    value = shift = 0
+    index = start
+    while index < len(data) and shift < 35:
+        byte = data[index]
+        value |= (byte & 0x7F) << shift
+        index += 1
+        if not byte & 0x80:
+            break
+        shift += 7
+    return value, index

@@ -95,3 +95,34 @@ def test_report_cli_prints_latest_run(db: Any, site: Any, news_db_url: str) -> N
     ).stdout
     assert "run run-report" in out and "TOTAL" in out and "Pacific Wire" in out
     assert "newest 3 rows of articles" in out
+
+
+def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -> None:
+    from tests.unit.test_urls import _stub
+
+    page = f"{site.base_url}/en/articles/arakawa-lavrov-tokyo.html"
+    (site.root / "feeds" / "stub_search.xml").write_text(f"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>search</title><link>https://news.google.com</link>
+<item><title>Japanese and Russian foreign ministers revive peace treaty talks in Tokyo
+ - Pacific Wire</title><link>{_stub(page)}</link><guid>stub-1</guid>
+<source url="{site.base_url}">Pacific Wire</source></item>
+</channel></rss>""", "utf-8")
+    sources = [
+        Source(name="Pacific Wire", url=f"{site.base_url}/feeds/en_wire.xml", language="en"),
+        Source(name="Search", url=f"{site.base_url}/feeds/stub_search.xml", language="en",
+               kind="search"),
+    ]
+    run_id = "run-stub"
+    rows = pipeline.sync_catalog(db, sources)
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+        for source in rows:
+            feed = pipeline.fetch_feed(db, source["id"], run_id, fetcher)
+            pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
+    counts = load_run(db, run_id)
+    assert counts == {"new": 3, "updated": 0, "unchanged": 0, "duplicate": 1}
+    from scrapers.urls import canonicalize_url
+
+    canonical = canonicalize_url(page)
+    assert one(db, "SELECT count(*) FROM articles WHERE url = %s", canonical) == (1,)
+    assert one(db, "SELECT link, url FROM feed_entries WHERE guid = 'stub-1'") == (
+        page, canonical)

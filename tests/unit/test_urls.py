@@ -185,3 +185,32 @@ def test_host_of(url: str, host: str) -> None:
 def test_host_of_refuses_non_http() -> None:
     with pytest.raises(ValueError):
         host_of("mailto:desk@example.com")
+
+
+def _stub(url: str) -> str:
+    import base64
+
+    raw = url.encode()
+    payload = b"\x08\x13\x22" + bytes([len(raw)]) + raw + b"\xd2\x01\x00"
+    token = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"https://news.google.com/rss/articles/{token}?oc=5"
+
+
+def test_search_stub_target_decodes_publisher_url() -> None:
+    from scrapers.urls import search_stub_target
+
+    target = "https://www.japantimes.co.jp/news/2026/11/20/japan/politics/lavrov-visit/"
+    assert search_stub_target(_stub(target)) == target
+    assert search_stub_target(_stub(target).replace("/rss/articles/", "/articles/")) == target
+
+
+@pytest.mark.parametrize("url", [
+    "https://news.google.com/rss/articles/AU_yqLOpaqueTokenWithoutAnyUrlInside12345?oc=5",
+    "https://news.google.com/rss/search?q=Japan+Russia",
+    "https://www.example.com/rss/articles/CBMiXWh0dHBz",
+    "https://news.google.com/rss/articles/!!!notbase64",
+])
+def test_search_stub_target_gives_none_when_unreadable(url: str) -> None:
+    from scrapers.urls import search_stub_target
+
+    assert search_stub_target(url) is None
