@@ -41,7 +41,7 @@ CHROME_LINE_PATTERNS: tuple[str, ...] = (
     r"subscribe(?: now| here| today)?",
     r"sign up(?: now| here)?",
     r"(?:read|see|show|load) more",
-    r"(?:continue|keep) reading",
+    r"(?:continue|keep) reading(?: the main story)?",
     r"related(?: articles| stories| news| content| topics| coverage)?",
     r"(?:recommended|trending|most read|most popular|top stories|latest news|more stories)",
     r"(?:advertisement|advertising|sponsored(?: content)?)",
@@ -73,6 +73,8 @@ CHROME_LINE_PATTERNS: tuple[str, ...] = (
     r"(?:広告|スポンサーリンク|PR)",
     r"(?:この記事を読んだ人に)?おすすめ(?:の記事|記事)?",
     r"(?:動画を再生|この動画を再生できません).*",
+    r"(?:記事(?:を)?保存|(?:会員|無料会員)登録が必要です.*|新規(?:会員)?登録|会員の方はこちら)",
+    r"(?:(?:この|本)?記事(?:を|の)?(?:URL|ＵＲＬ)?を?(?:共有|シェア)(?:する)?)",
     r"(?:拡大|写真を拡大|画像を拡大)(?:する)?",
     r"(?:前へ|次へ|トップへ戻る|ページの先頭へ)",
     r"(?:当|本|この)(?:サイト|ウェブサイト)(?:では|は).{0,20}(?:Cookie|クッキー).*",
@@ -87,6 +89,40 @@ CHROME_LINE_PATTERNS: tuple[str, ...] = (
     r"(?:похожие новости|новости по теме|материалы по теме|по теме)",
     r"(?:реклама|комментарии)",
     r"(?:мы|этот сайт|сайт) использу(?:ем|ет) (?:файлы )?cookie\b.*",
+)
+
+#: Headings that open a reader-comments section: everything after them is comments.
+COMMENTS_HEADING_PATTERNS: tuple[str, ...] = (
+    r"(?:\d+\s+)?(?:reader |user )?comments?(?:\s*\(\d+\))?",
+    r"(?:leave|post|add|write|show|view) (?:a |your )?(?:comments?|reply)",
+    r"join the (?:discussion|conversation)",
+    r"(?:コメント|コメントする|みんなのコメント|読者のコメント)(?:\s*[（(]\d+[）)])?",
+    r"(?:комментарии|обсуждение|оставить комментарий|комментировать)(?:\s*\(?\d+\)?)?",
+    r"(?:comentar(?:ios)?|commentaires?|kommentare?)",
+)
+
+#: Lines saying the rest of the article is behind a paywall or login (en, ja, ru).
+PAYWALL_PATTERNS: tuple[str, ...] = (
+    r".{0,60}\bsubscribe (?:now )?to (?:continue reading|read (?:the full|more|this))\b.*",
+    r".{0,60}\b(?:this (?:article|story|content) is (?:only )?(?:for|available to) "
+    r"(?:paying |premium )?(?:subscribers|members))\b.*",
+    r".{0,40}\b(?:subscribers?|members) only\b.{0,80}",
+    r".{0,40}\bto (?:continue|keep) reading,? (?:please )?(?:subscribe|log ?in|sign ?in|register)"
+    r"\b.*",
+    r".{0,40}\balready a (?:subscriber|member)\??.{0,80}",
+    r".{0,40}\byou(?:'ve| have) reached your (?:free )?(?:article|story) limit\b.*",
+    r".{0,40}(?:有料会員限定|会員限定(?:です|記事)|有料記事|有料会員の方のみ|続きは(?:有料)?会員).*",
+    r".{0,60}(?:登録|ログイン|会員)(?:すると|して|になると)続き(?:を|が)(?:お読み|読め|読む).*",
+    r".{0,60}(?:только для (?:подписчиков|зарегистрированных)|доступ(?:ен)? к материалу только).*",
+    r".{0,60}(?:оформите подписку|чтобы (?:продолжить чтение|читать (?:дальше|далее)))\b.*",
+)
+
+#: Lines saying the page shows only the beginning of the article.
+CONTINUATION_PATTERNS: tuple[str, ...] = (
+    r"(?:continue|keep) reading(?: (?:the )?(?:full )?(?:article|story))?\W*",
+    r"read (?:the )?full (?:article|story)\W*",
+    r"(?:続きを読む|全文を読む|記事全文|続きはこちら)\W*",
+    r"(?:читать (?:далее|полностью|дальше)|продолжение)\W*",
 )
 
 #: Line openings that announce a link to another story ("Read more: ...", "関連記事：...").
@@ -134,6 +170,8 @@ NO_WORD_CHARACTER = re.compile(r"^[\W_]*$")
 MAX_CHROME_LINE = 300
 MAX_CAPTION_LINE = 400
 MAX_BYLINE_LINE = 100
+#: A "Comments" heading ends the article only after this much text (share bars print it early).
+MIN_CHARS_BEFORE_COMMENTS = 400
 
 
 def _compile_full(patterns: Iterable[str], flags: int = 0) -> re.Pattern[str]:
@@ -145,6 +183,13 @@ CHROME_PREFIX = re.compile(
     "(?:" + "|".join(f"(?:{p})" for p in CHROME_PREFIX_PATTERNS) + ")", re.IGNORECASE
 )
 CAPTION_LINE = _compile_full(CAPTION_PATTERNS)
+COMMENTS_HEADING = _compile_full(COMMENTS_HEADING_PATTERNS, re.IGNORECASE)
+PAYWALL_LINE = _compile_full(PAYWALL_PATTERNS, re.IGNORECASE)
+CONTINUATION_LINE = _compile_full(CONTINUATION_PATTERNS, re.IGNORECASE)
+#: A table row of one cell, as extractors print layout tables: "| text |" → "text".
+SINGLE_CELL_ROW = re.compile(r"\A\|\s*([^|]+?)\s*\|\Z")
+#: Interface characters that may precede a button label ("＞ ログイン", "» Subscribe").
+LEADING_BUTTON_PUNCT = re.compile(r"\A[\s＞>›»→|·•▶►]+")
 BYLINE_LINE = _compile_full(BYLINE_PATTERNS)
 TRAILING_BUTTON_PUNCT = re.compile(r"[\s:：»›>→|·•]+\Z")
 
@@ -155,6 +200,10 @@ class CleanedText:
 
     paragraphs: tuple[str, ...]
     captions: tuple[str, ...] = ()
+    #: A line said the rest is for subscribers / behind a login.
+    paywalled: bool = False
+    #: The text ended on a "continue reading" link: the page holds only the beginning.
+    continued: bool = False
 
     @property
     def text(self) -> str:
@@ -186,9 +235,23 @@ def clean_text(
     captions: list[str] = []
     dropped = 0
     at_start = True
+    paywalled = False
+    kept_chars = 0
+    continued_at = -1  # number of paragraphs kept when a "continue reading" line was seen
     for raw in LINE_SPLIT.split(text):
-        line = normalize_line(raw)
+        line = SINGLE_CELL_ROW.sub(r"\1", normalize_line(raw))
         if not line or NO_WORD_CHARACTER.match(line):
+            continue
+        if kept_chars >= MIN_CHARS_BEFORE_COMMENTS and is_comments_heading(line):
+            dropped += 1  # reader comments follow: not article text
+            break
+        if is_paywall(line):
+            paywalled = True
+            dropped += 1
+            continue
+        if CONTINUATION_LINE.match(line) and len(line) <= MAX_CHROME_LINE:
+            continued_at = len(paragraphs)
+            dropped += 1
             continue
         if paragraphs and line == paragraphs[-1]:
             dropped += 1  # printed twice in a row
@@ -205,10 +268,16 @@ def clean_text(
             continue
         at_start = False
         paragraphs.append(line)
+        kept_chars += len(line)
     LOGGER.debug(
         "kept %d paragraphs, dropped %d lines, %d captions", len(paragraphs), dropped, len(captions)
     )
-    return CleanedText(paragraphs=tuple(paragraphs), captions=tuple(captions))
+    return CleanedText(
+        paragraphs=tuple(paragraphs),
+        captions=tuple(captions),
+        paywalled=paywalled,
+        continued=continued_at >= 0 and continued_at == len(paragraphs),
+    )
 
 
 def normalize_line(line: str) -> str:
@@ -224,10 +293,20 @@ def is_chrome(line: str) -> bool:
         return False
     if CHROME_LINE.match(line):
         return True
-    bare = TRAILING_BUTTON_PUNCT.sub("", line)
+    bare = TRAILING_BUTTON_PUNCT.sub("", LEADING_BUTTON_PUNCT.sub("", line))
     if bare != line and bare and CHROME_LINE.match(bare):
         return True
     return CHROME_PREFIX.match(line) is not None
+
+
+def is_comments_heading(line: str) -> bool:
+    """True if a normalised line is the heading of a reader-comments section."""
+    return len(line) <= MAX_BYLINE_LINE and COMMENTS_HEADING.match(line) is not None
+
+
+def is_paywall(line: str) -> bool:
+    """True if a normalised line says the article continues behind a paywall or login."""
+    return len(line) <= MAX_CHROME_LINE and PAYWALL_LINE.match(line) is not None
 
 
 def is_caption(line: str) -> bool:

@@ -22,16 +22,18 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from copy import deepcopy
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement, fromstring
+from trafilatura.readability_lxml import Document as ReadabilityDocument
 from trafilatura.utils import load_html
 
-from scrapers.clean import clean_text, normalize_line
+from scrapers.clean import CleanedText, clean_text, is_paywall, normalize_line
 from scrapers.encoding import decode_html
 from scrapers.models import Article
 
@@ -114,8 +116,15 @@ AUTHOR_META_KEYS: tuple[str, ...] = (
     "sailthru.author",
 )
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+|\s*[｜|]\s*|\s*::\s*")
-AUTHOR_SEPARATORS = re.compile(r"\s*(?:[;,、]|\s+and\s+|\s+&\s+|\s+и\s+)\s*", re.IGNORECASE)
-BYLINE_PREFIX = re.compile(r"^(?:by|автор|текст|文|記者)\s*[:：]?\s+", re.IGNORECASE)
+AUTHOR_SEPARATORS = re.compile(
+    r"\s*(?:[;,、/|]|(?<![ァ-ヺー])・(?![ァ-ヺー])|\s+and\s+|\s+&\s+|\s+и\s+|\s+with\s+)\s*",
+    re.IGNORECASE,
+)
+BYLINE_PREFIX = re.compile(
+    r"^(?:(?:written |posted |reported |text |words )?by|автор(?:ы)?|текст|文|記者|筆者)"
+    r"(?:\s*[:：]\s*|\s+)",
+    re.IGNORECASE,
+)
 TAG_SEPARATORS = re.compile(r"\s*[,;、，]\s*")
 SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})")
 SPACE_BEFORE_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2}|Z)$")
@@ -127,6 +136,70 @@ CAPTION_XPATH = (
 MAX_BYLINE_CHARS = 80
 MAX_CAPTION_CHARS = 500
 MIN_YEAR, MAX_YEAR = 1990, 2100
+
+# -- main text and page kind ------------------------------------------------------------------
+#: Below this many characters of trafilatura text, a readability-style candidate is tried too.
+FALLBACK_BELOW_CHARS = 250
+HIDDEN_XPATH = "//body//*[@hidden or contains(@style,'none') or contains(@style,'hidden')]"
+HIDDEN_STYLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.IGNORECASE)
+#: Tables whose link text makes up this share of their text are menus.
+MAX_TABLE_LINK_SHARE = 0.5
+#: Bodies shorter than this are marked truncated (teasers, stubs); CJK text is denser.
+MIN_COMPLETE_CHARS = 300
+MIN_COMPLETE_CHARS_CJK = 150
+CJK_LANGUAGES = frozenset({"ja", "zh", "ko"})
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header li main nav ol p pre section table tr ul".split()
+)
+#: Elements whose class/id names a paywall or registration wall.
+#: Class/id words of paywall and registration-wall elements (lower case).
+PAYWALL_CLASS_WORDS: tuple[str, ...] = (
+    "paywall",
+    "premium",
+    "subscriber",
+    "regwall",
+    "meterwall",
+    "meter-wall",
+    "piano",
+)
+MAX_PAYWALL_NOTICE_CHARS = 2000
+#: Links outside page chrome whose text reads like a headline (listing detection).
+CHROME_ANCESTORS = "ancestor::nav or ancestor::footer or ancestor::header or ancestor::aside"
+MIN_HEADLINE_CHARS_CJK = 10
+#: An index page links this many headlines ...
+MIN_LISTING_HEADLINES = 8
+#: ... and this many (and this share) of the body's paragraphs are headline links.
+MIN_LISTING_HEADLINES_IN_BODY = 5
+MIN_LISTING_LINKED_SHARE = 0.4
+#: ... or the body is short teasers, about one per headline.
+MIN_LISTING_TEASER_SHARE = 0.6
+MAX_TEASER_CHARS, MAX_TEASER_CHARS_CJK = 200, 100
+#: ... and no more teaser text than this many times the headline text.
+MAX_LISTING_BODY_RATIO = 3.0
+
+# -- authors ----------------------------------------------------------------------------------
+#: Job titles and desks that follow or replace a name in bylines (en, ja, ru).
+AUTHOR_ROLE = re.compile(
+    r"^(?:(?:[\w.-]+ ){0,2}"  # "Tokyo correspondent", "senior staff writer"
+    r"(?:reporter|correspondent|writer|editor|columnist|contributor|analyst|producer"
+    r"|bureau chief)s?"
+    r"|staff|news desk|wire(?: services?)?|special to .+|for .+|with .+|"
+    r"(?:специальный |собственный |собкор )?(?:корреспондент|обозреватель|редактор|журналист)"
+    r"|(?:記者|特派員|編集委員|論説委員|支局長|解説委員|ジャーナリスト))$",
+    re.IGNORECASE,
+)
+AUTHOR_ROLE_SUFFIX = re.compile(
+    r"\s*(?:[,|–—-]\s*)?(?:記者|特派員|編集委員|論説委員|支局長|解説委員|"
+    r"(?:staff |senior )?(?:reporter|correspondent|staff writer|writer|editor|columnist))\s*$",
+    re.IGNORECASE,
+)
+AUTHOR_ROLE_PREFIX = re.compile(
+    r"^(?:(?:специальный |собственный )?корреспондент|обозреватель|редактор|"
+    r"(?:staff |senior )?(?:reporter|correspondent|writer|editor))\s*[:：]?\s+",
+    re.IGNORECASE,
+)
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # -- language ---------------------------------------------------------------------------------
 LANGUAGE_CODE = re.compile(r"^([a-z]{2,3})(?:[-_].*)?$")
@@ -145,8 +218,17 @@ def extract_article(html: str | bytes, url: str, content_type: str | None = None
 
     ``published_at`` is the publication time the page states (JSON-LD ``datePublished``, then
     ``article:published_time`` and similar meta tags), ISO 8601 or RFC 2822, converted to UTC
-    from the offset the page gives. Two simplifications, to be refined later: a date without a
-    time is returned as midnight UTC of that date, and a time without an offset is taken as UTC.
+    from the offset the page gives. ``published_precision`` says how much of it is stated:
+    ``"datetime"``; ``"date"`` when the page gives a day only (``published_at`` is then 00:00
+    UTC of that day, a day and not an instant); ``"none"`` when no date is stated
+    (``published_at`` is None). A time without an offset is taken as UTC.
+
+    Hard pages are marked, not refused: ``paywalled`` when the page states a paywall (a
+    subscribers-only notice in the text or in a paywall-classed element, or JSON-LD
+    ``isAccessibleForFree`` false: metered sites say so on complete articles too);
+    ``truncated`` when the text we have is not the whole article: shorter than 300 characters
+    (150 for Chinese/Japanese/Korean), ending on a "continue reading" link, or cut by a
+    subscribers-only notice inside the text; ``page_kind="listing"`` for index pages.
 
     :param html: the page, as received bytes (decoded with :func:`decode_html`) or text.
     :param url: the URL the page was fetched from; relative links resolve against it.
@@ -157,31 +239,155 @@ def extract_article(html: str | bytes, url: str, content_type: str | None = None
     """
     tree = parse_html(html, content_type)
     meta = PageMetadata(tree, url)
-
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        include_tables=False,
-        with_metadata=False,
-    )
-    raw_text = getattr(document, "text", None) or ""
     site_name = meta.site_name()
     title = meta.title(site_name)
-    cleaned = clean_text(raw_text, title=title, site_name=site_name, known_captions=meta.captions())
+    captions = meta.captions()
+    headlines = meta.headline_links()
+    paywall_marked = meta.paywall_marked()
+
+    raw_text = main_text(tree, url)
+    cleaned = clean_text(raw_text, title=title, site_name=site_name, known_captions=captions)
+    text = cleaned.text
+    language = meta.language(f"{title}\n{text}")
+    published_at, precision = meta.published()
+    paywalled = paywall_marked or cleaned.paywalled
     return Article(
         url=url,
         title=title,
-        text=cleaned.text,
+        text=text,
         authors=meta.authors(),
-        published_at=meta.published_at(),
-        language=meta.language(f"{title}\n{cleaned.text}"),
+        published_at=published_at,
+        language=language,
         canonical_url=meta.canonical_url(),
         summary=meta.summary(),
         site_name=site_name,
         tags=meta.tags(),
         captions=list(cleaned.captions),
+        published_precision=precision,
+        page_kind=page_kind(meta, cleaned, headlines, language),
+        truncated=cleaned.paywalled or cleaned.continued or is_short(text, language),
+        paywalled=paywalled,
     )
+
+
+def main_text(tree: HtmlElement, url: str) -> str:
+    """The article text, one block per line: trafilatura, else a readability-style candidate.
+
+    trafilatura (balanced mode, tables kept: Japanese sites still lay pages out in tables)
+    decides; when it finds little or nothing, or only one run-on block (its last-resort
+    baseline, which joins all page text), the densest-block candidate of its readability port
+    is taken if it holds more text (or, for the run-on block, at least half as much).
+    """
+    drop_hidden(tree)
+    drop_link_tables(tree)
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        with_metadata=False,
+    )
+    text = getattr(document, "text", None) or ""
+    one_block = "\n" not in text.strip()
+    if len(text) >= FALLBACK_BELOW_CHARS and not one_block:
+        return text
+    candidate = readability_text(tree)
+    if len(candidate) > 2 * max(len(text), FALLBACK_BELOW_CHARS // 2) or (
+        # a single run-on block is trafilatura's last-resort baseline (all page text joined)
+        one_block and text and len(candidate.strip()) >= len(text) // 2
+    ):
+        LOGGER.debug("trafilatura found %d chars, readability %d", len(text), len(candidate))
+        return candidate
+    return text
+
+
+def drop_hidden(tree: HtmlElement) -> None:
+    """Remove elements a browser does not show (``hidden``, ``display:none``,
+    ``visibility:hidden``), in place: a reader never sees their text."""
+    for element in tree.xpath(HIDDEN_XPATH):
+        if element.getparent() is not None and (
+            element.get("hidden") is not None or HIDDEN_STYLE.search(element.get("style", ""))
+        ):
+            element.drop_tree()
+
+
+def drop_link_tables(tree: HtmlElement) -> None:
+    """Remove tables that are mostly link text (menus laid out as tables), in place.
+
+    Tables are kept for their text (old Japanese sites lay whole articles out in them), so
+    navigation tables must go first: a table whose link text is at least half its text.
+    """
+    for table in list(tree.iter("table")):
+        if table.getparent() is None:
+            continue
+        text = len("".join(table.text_content().split()))
+        if text == 0:
+            continue
+        links = sum(len("".join(a.text_content().split())) for a in table.iter("a"))
+        if links >= MAX_TABLE_LINK_SHARE * text:
+            table.drop_tree()
+
+
+def readability_text(tree: HtmlElement) -> str:
+    """Text of the densest block (trafilatura's readability port), one block per line."""
+    try:
+        summary = ReadabilityDocument(deepcopy(tree)).summary()
+    except (ValueError, TypeError) as exc:  # malformed trees; the primary result stands
+        LOGGER.debug("readability candidate failed: %s", exc)
+        return ""
+    if not summary.strip():
+        return ""
+    root = fromstring(summary)
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag in BLOCK_TAGS:
+            element.tail = "\n" + (element.tail or "")
+            element.text = "\n" + (element.text or "")
+        elif element.tag == "br":
+            element.tail = "\n" + (element.tail or "")
+    return str(root.text_content())
+
+
+def is_short(text: str, language: str | None) -> bool:
+    """True if a body is too short to be a whole article (a teaser or a stub)."""
+    limit = MIN_COMPLETE_CHARS_CJK if language in CJK_LANGUAGES else MIN_COMPLETE_CHARS
+    return len(text) < limit
+
+
+def page_kind(
+    meta: PageMetadata, cleaned: CleanedText, headlines: set[str], language: str | None
+) -> str:
+    """``"listing"`` for index pages (many headlines, no body), else ``"article"``.
+
+    A page that declares itself an article (JSON-LD article type, ``og:type`` article) is one.
+    Otherwise it is a listing when it links at least 8 headlines outside nav/header/footer and
+    what the extractor took for its body is made of them: either almost nothing is left (less
+    than 300 characters), or at least 40% of the body's paragraphs (and 5 or more) are
+    themselves link texts of the page, i.e. headlines with teasers in between; or the body is
+    a run of short paragraphs (all under 200 characters, 100 in CJK text), at least one for
+    every 0.6 headline links and at most 3 times their text: teasers whose headlines the
+    extractor dropped as links.
+    """
+    if meta.declares_article() or len(headlines) < MIN_LISTING_HEADLINES:
+        return "article"
+    paragraphs = cleaned.paragraphs
+    if sum(len(p) for p in paragraphs) < MIN_COMPLETE_CHARS:
+        return "listing"
+    linked = sum(1 for p in paragraphs if p in headlines)
+    if linked >= MIN_LISTING_HEADLINES_IN_BODY and linked >= MIN_LISTING_LINKED_SHARE * len(
+        paragraphs
+    ):
+        return "listing"
+    # teasers without their (link) headlines: one short paragraph per headline
+    longest = max(len(p) for p in paragraphs)
+    limit = MAX_TEASER_CHARS_CJK if language in CJK_LANGUAGES else MAX_TEASER_CHARS
+    if (
+        len(paragraphs) >= MIN_LISTING_HEADLINES
+        and len(paragraphs) >= MIN_LISTING_TEASER_SHARE * len(headlines)
+        and longest < limit
+        and sum(len(p) for p in paragraphs) <= MAX_LISTING_BODY_RATIO * sum(map(len, headlines))
+    ):
+        return "listing"
+    return "article"
 
 
 def parse_html(html: str | bytes, content_type: str | None = None) -> HtmlElement:
@@ -190,6 +396,11 @@ def parse_html(html: str | bytes, content_type: str | None = None) -> HtmlElemen
     :raises ExtractionError: empty input, a non-HTML content type, binary data, or text
         without any HTML markup.
     """
+    return _parse_text(decode_input(html, content_type))
+
+
+def decode_input(html: str | bytes, content_type: str | None = None) -> str:
+    """The page as text, refusing input that is not HTML (see :func:`parse_html`)."""
     if content_type and not HTML_MIME.match(content_type):
         raise ExtractionError(f"not an HTML content type: {content_type}")
     if isinstance(html, bytes):
@@ -202,6 +413,10 @@ def parse_html(html: str | bytes, content_type: str | None = None) -> HtmlElemen
         raise ExtractionError("empty document")
     if not HTML_MARKUP.search(text):
         raise ExtractionError("no HTML markup in document")
+    return text
+
+
+def _parse_text(text: str) -> HtmlElement:
     tree = load_html(text)
     if tree is None:
         # trafilatura refuses fragments without an <html> tag; they are HTML all the same
@@ -217,6 +432,18 @@ def parse_date(value: str | None) -> datetime | None:
     A date alone becomes midnight UTC and a time without an offset is taken as UTC (see
     :func:`extract_article`). Unparseable or implausible values give None.
     """
+    parsed = parse_date_precision(value)
+    return parsed[0] if parsed else None
+
+
+def parse_date_precision(value: str | None) -> tuple[datetime, str] | None:
+    """Like :func:`parse_date`, with the precision stated: ``"date"`` or ``"datetime"``.
+
+    ``"2024-05-10"`` (or ``2024/05/10``) gives that day at 00:00 UTC with ``"date"``: the
+    page named a day, and converting an invented local midnight would move it to the day
+    before east of Greenwich. Anything with a time gives ``"datetime"``, converted to UTC from
+    the offset the page states.
+    """
     if not value:
         return None
     value = value.strip()
@@ -224,6 +451,7 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     iso = SLASH_DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", value)
     iso = SPACE_BEFORE_OFFSET.sub(r"\1\2", iso)
+    precision = "date" if DATE_ONLY.match(iso) else "datetime"
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
@@ -236,7 +464,7 @@ def parse_date(value: str | None) -> datetime | None:
         parsed = parsed.replace(tzinfo=UTC)
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
-    return parsed.astimezone(UTC)
+    return parsed.astimezone(UTC), precision
 
 
 def normalize_language(value: str | None) -> str | None:
@@ -305,7 +533,12 @@ class PageMetadata:
                     ld_scripts.append(element.text or "")
             elif tag == "base" and element.get("href"):
                 self.base_url = _resolve(url, element.get("href", "").strip()) or url
-        self.ld = _article_ld(ld_scripts)
+        self.ld, self.ld_is_article = _article_ld(ld_scripts)
+        # paywall statements sit in the article node or in its hasPart (schema.org WebPageElement)
+        parts = self.ld_value("hasPart")
+        self.ld_parts: list[dict[str, Any]] = [
+            p for p in (parts if isinstance(parts, list) else [parts]) if isinstance(p, dict)
+        ]
 
     # -- helpers --
     def first_meta(self, *keys: str) -> str | None:
@@ -357,22 +590,88 @@ class PageMetadata:
         return ""
 
     def authors(self) -> list[str]:
-        """JSON-LD author names, else meta author tags, else a rel=author or byline element."""
-        names = list(_ld_names(self.ld_value("author")))
+        """JSON-LD author names, else meta author tags, else a rel=author or byline element.
+
+        Names are cleaned: "By" and job titles ("Staff Writer", "記者", "корреспондент") are
+        dropped, an outlet named as author is kept; lists are split on commas, "and", "и",
+        "・" between kanji names (not inside katakana names) and similar separators.
+        """
+        names: list[str] = []
+        for name in _ld_names(self.ld_value("author")):
+            names.extend(_split_names(name))
         if not names:
             for key in AUTHOR_META_KEYS:
                 for value in self.meta.get(key, ()):
-                    names.extend(AUTHOR_SEPARATORS.split(value))
+                    names.extend(_split_names(value))
         if not names:
             names = self._byline_names()
         return _unique(n for n in (_clean_author(n) for n in names) if n)
 
-    def published_at(self) -> datetime | None:
+    def published(self) -> tuple[datetime | None, str]:
+        """The stated publication time and its precision (``datetime``/``date``/``none``).
+
+        The first candidate that parses wins, except that a day-only value gives way to a
+        later candidate with a time on that same day (pages often put the day in one tag and
+        the full timestamp in another).
+        """
+        found: tuple[datetime, str] | None = None
         for value in self._date_candidates():
-            parsed = parse_date(value)
-            if parsed is not None:
-                return parsed
-        return None
+            parsed = parse_date_precision(value)
+            if parsed is None:
+                continue
+            if found is None:
+                found = parsed
+                if parsed[1] == "datetime":
+                    break
+            elif parsed[1] == "datetime" and parsed[0].date() == found[0].date():
+                found = parsed
+                break
+        if found is None:
+            return None, "none"
+        return found
+
+    def published_at(self) -> datetime | None:
+        return self.published()[0]
+
+    def declares_article(self) -> bool:
+        """True if the page says it is an article (JSON-LD article type or og:type)."""
+        if self.ld is not None and self.ld_is_article:
+            return True
+        og_type = (self.first_meta("og:type") or "").casefold()
+        return og_type == "article" or og_type.startswith("article")
+
+    def paywall_marked(self) -> bool:
+        """True if the page states a paywall: JSON-LD ``isAccessibleForFree`` false, or an
+        element classed as a paywall (``paywall``, ``premium``, ``regwall``, ...) whose text
+        says so in words (a class name alone is not enough: "premium" is also an ad slot)."""
+        for node in (self.ld, *self.ld_parts):
+            if node is None:
+                continue
+            free = node.get("isAccessibleForFree")
+            if free is False or (isinstance(free, str) and free.strip().lower() == "false"):
+                return True
+        # one pass over attribute values first: most pages have no such class at all
+        names = " ".join(self.tree.xpath("//body//@class|//body//@id")).lower()
+        for word in PAYWALL_CLASS_WORDS:
+            if word not in names:
+                continue
+            xpath = f"//body//*[contains(@class,'{word}') or contains(@id,'{word}')]"
+            for element in self.tree.xpath(xpath):
+                text = element.text_content()
+                if len(text) > MAX_PAYWALL_NOTICE_CHARS:
+                    continue  # a container holding the article, not the notice itself
+                if any(is_paywall(normalize_line(line)) for line in text.splitlines()):
+                    return True
+        return False
+
+    def headline_links(self) -> set[str]:
+        """Link texts outside page chrome (nav/header/footer/aside): candidate headlines."""
+        texts = set()
+        for link in self.tree.xpath(f"//body//a[@href][not({CHROME_ANCESTORS})]"):
+            text = normalize_line(link.text_content())
+            if len(text) >= MIN_HEADLINE_CHARS_CJK:
+                texts.add(text)
+        return texts
 
     def language(self, text: str) -> str | None:
         """The declared language, else the script of the text.
@@ -403,6 +702,7 @@ class PageMetadata:
         for value in self.meta.get("keywords", []) + self.meta.get("news_keywords", []):
             tags.extend(TAG_SEPARATORS.split(value))
         tags.extend(self.meta.get("article:tag", ()))
+        tags.extend(self.meta.get("article:section", ()))
         for key in ("keywords", "articleSection"):
             value = self.ld_value(key)
             if isinstance(value, str):
@@ -448,12 +748,15 @@ class PageMetadata:
         ):
             text = normalize_line(element.text_content())
             if text and len(text) <= MAX_BYLINE_CHARS and not any(c.isdigit() for c in text):
-                names.extend(AUTHOR_SEPARATORS.split(BYLINE_PREFIX.sub("", text)))
+                names.extend(_split_names(text))
         return names
 
 
-def _article_ld(scripts: Iterable[str]) -> dict[str, Any] | None:
-    """The first JSON-LD node typed as an article, else the first node with a headline."""
+def _article_ld(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
+    """The first JSON-LD node typed as an article, else the first node with a headline.
+
+    :return: the node and whether it is typed as an article.
+    """
     fallback = None
     for script in scripts:
         payload = script.strip()
@@ -468,10 +771,10 @@ def _article_ld(scripts: Iterable[str]) -> dict[str, Any] | None:
             types = node.get("@type")
             type_list = types if isinstance(types, list) else [types]
             if any(isinstance(t, str) and t.lower() in ARTICLE_LD_TYPES for t in type_list):
-                return node
+                return node, True
             if fallback is None and "headline" in node:
                 fallback = node
-    return fallback
+    return fallback, False
 
 
 def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
@@ -517,9 +820,23 @@ def _resolve(base: str, href: str) -> str | None:
     return resolved if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def _split_names(value: str) -> list[str]:
+    """A byline split into names; a URL (profile link) is returned whole, to be dropped."""
+    if "://" in value or value.strip().startswith("www."):
+        return [value]
+    return AUTHOR_SEPARATORS.split(BYLINE_PREFIX.sub("", normalize_line(value)))
+
+
 def _clean_author(name: str) -> str | None:
+    """A person's name out of a byline fragment, or None for roles, URLs and noise."""
     name = normalize_line(BYLINE_PREFIX.sub("", normalize_line(name)))
+    if AUTHOR_ROLE.match(name):
+        return None
+    name = AUTHOR_ROLE_PREFIX.sub("", name)
+    name = AUTHOR_ROLE_SUFFIX.sub("", name).strip(" ,;:|-–—")
     if not name or "://" in name or name.startswith("www.") or len(name) > MAX_BYLINE_CHARS:
+        return None
+    if "@" in name or AUTHOR_ROLE.match(name) or not any(c.isalpha() for c in name):
         return None
     return name
 

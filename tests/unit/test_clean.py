@@ -249,3 +249,72 @@ def test_unicode_and_whitespace_normalisation() -> None:
 def test_empty_text() -> None:
     assert clean_text("") == CleanedText(paragraphs=(), captions=())
     assert clean_text("").text == ""
+
+
+# -- paywalls, "continue reading", comment sections (issue 4) ---------------------------------
+
+LEAD = (
+    "Japan and Russia held a first round of fishing talks since relations soured, officials "
+    "said on Friday, and agreed to meet again next month in Moscow to settle the quotas."
+)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Subscribe to continue reading",
+        "This article is for subscribers only.",
+        "To continue reading, please log in or register.",
+        "You have reached your free article limit.",
+        "この記事は有料会員限定です。",
+        "［有料会員限定］ この記事は会員限定です。電子版に登録すると続きをお読みいただけます。",
+        "有料会員になると続きをお読みいただけます。",
+        "Доступ к материалу только для подписчиков.",
+        "Чтобы продолжить чтение, оформите подписку.",
+    ],
+)
+def test_paywall_notice_leaves_the_body_and_marks_it(line: str) -> None:
+    cleaned = clean_text(f"{LEAD}\n{line}")
+    assert cleaned.paragraphs == (LEAD,)
+    assert cleaned.paywalled
+
+
+@pytest.mark.parametrize("line", ["Continue reading", "続きを読む", "Читать далее"])
+def test_continue_reading_at_the_end_marks_a_teaser(line: str) -> None:
+    cleaned = clean_text(f"{LEAD}\n{line}")
+    assert cleaned.paragraphs == (LEAD,)
+    assert cleaned.continued and not cleaned.paywalled
+
+
+def test_continue_reading_in_the_middle_is_an_ad_label_not_a_teaser() -> None:
+    cleaned = clean_text(f"{LEAD}\nContinue reading the main story\n{LEAD} Again.")
+    assert cleaned.paragraphs == (LEAD, f"{LEAD} Again.")
+    assert not cleaned.continued
+
+
+@pytest.mark.parametrize("heading", ["Comments", "12 comments", "コメント", "Комментарии (4)"])
+def test_comment_section_ends_the_article(heading: str) -> None:
+    text = f"{LEAD}\n{LEAD} Second.\n{LEAD} Third.\n{heading}\nGreat article!\nI disagree."
+    assert clean_text(text).paragraphs == (LEAD, f"{LEAD} Second.", f"{LEAD} Third.")
+
+
+def test_comments_label_in_a_share_bar_does_not_cut_the_article() -> None:
+    text = f"{LEAD}\nComments\n{LEAD} Second."
+    assert clean_text(text).paragraphs == (LEAD, f"{LEAD} Second.")
+
+
+@pytest.mark.parametrize("line", ["＞ ログイン", "＞ 新規会員登録", "記事保存", "» Subscribe"])
+def test_buttons_with_leading_arrows_are_chrome(line: str) -> None:
+    assert is_chrome(line)
+
+
+def test_text_is_nfc_normalised() -> None:
+    decomposed = "ガ" + "\u3099" + " Cafe\u0301 talks resumed in Tokyo on Friday."
+    cleaned = clean_text("カ\u3099 Cafe\u0301 talks resumed in Tokyo on Friday.")
+    assert cleaned.paragraphs[0] == "ガ Café talks resumed in Tokyo on Friday."
+    assert decomposed != cleaned.paragraphs[0]
+
+
+def test_single_cell_table_rows_lose_their_pipes() -> None:
+    assert clean_text(f"| {LEAD} |").paragraphs == (LEAD,)
+    assert clean_text("| 2023 | 21 ships |").paragraphs == ("| 2023 | 21 ships |",)

@@ -21,6 +21,7 @@ from scrapers.extract import (
     extract_article,
     normalize_language,
     parse_date,
+    parse_date_precision,
 )
 from scrapers.models import Article
 
@@ -468,3 +469,124 @@ def test_chrome_and_captions_inside_the_article_container_are_cleaned() -> None:
     article = extract_article(page(body=body), URL)
     assert article.text == "\n\n".join(BODY_PARAGRAPHS)
     assert article.captions == [caption]
+
+
+# -- date precision, authors, hard pages (issue 4) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-06-03", (datetime(2024, 6, 3, tzinfo=UTC), "date")),
+        ("2024/6/3", (datetime(2024, 6, 3, tzinfo=UTC), "date")),
+        ("2024-06-03T00:30:00+09:00", (datetime(2024, 6, 2, 15, 30, tzinfo=UTC), "datetime")),
+        ("Mon, 03 Jun 2024 10:00:00 +0300", (datetime(2024, 6, 3, 7, 0, tzinfo=UTC), "datetime")),
+        ("nonsense", None),
+    ],
+)
+def test_parse_date_precision(value: str, expected: tuple[datetime, str] | None) -> None:
+    assert parse_date_precision(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "published_at", "precision"),
+    [
+        ('<meta name="date" content="2024-05-10">', datetime(2024, 5, 10, tzinfo=UTC), "date"),
+        (
+            '<meta property="article:published_time" content="2024-05-10T19:30:00+09:00">',
+            datetime(2024, 5, 10, 10, 30, tzinfo=UTC),
+            "datetime",
+        ),
+        (  # the day in one tag, the full timestamp in another: the timestamp wins
+            '<meta property="article:published_time" content="2024-05-10">'
+            '<meta name="pubdate" content="2024-05-10T08:00:00+03:00">',
+            datetime(2024, 5, 10, 5, 0, tzinfo=UTC),
+            "datetime",
+        ),
+        ("", None, "none"),
+    ],
+)
+def test_published_precision(head: str, published_at: datetime | None, precision: str) -> None:
+    article = extract_article(page(head=head), URL)
+    assert (article.published_at, article.published_precision) == (published_at, precision)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ('<meta name="author" content="By Kenji Morita, Staff Writer">', ["Kenji Morita"]),
+        (
+            '<meta name="author" content="Anna Ivanova and Kenji Morita, Tokyo correspondent">',
+            ["Anna Ivanova", "Kenji Morita"],
+        ),
+        (
+            '<meta name="author" content="Анна Иванова и Олег Петров">',
+            ["Анна Иванова", "Олег Петров"],
+        ),
+        ('<meta name="author" content="Корреспондент: Олег Петров">', ["Олег Петров"]),
+        ('<meta name="author" content="佐藤健一記者・鈴木美咲記者">', ["佐藤健一", "鈴木美咲"]),
+        ('<meta name="author" content="ウラジーミル・プーチン">', ["ウラジーミル・プーチン"]),
+        ('<meta name="author" content="Reuters staff; editor@example.com">', ["Reuters staff"]),
+    ],
+)
+def test_authors_are_cleaned_and_split(head: str, expected: list[str]) -> None:
+    assert extract_article(page(head=head), URL).authors == expected
+
+
+def test_section_is_a_tag() -> None:
+    head = '<meta property="article:section" content="Politics">'
+    assert extract_article(page(head=head), URL).tags == ["Politics"]
+
+
+def test_complete_article_is_not_marked() -> None:
+    article = extract_article(page(), URL)
+    assert (article.page_kind, article.truncated, article.paywalled) == ("article", False, False)
+
+
+def test_short_body_is_truncated_with_a_lower_bar_for_japanese() -> None:
+    short = "<p>Japan and Russia resumed fishing talks on Friday in Tokyo.</p>"
+    assert extract_article(page(body=short), URL).truncated
+    ja_article = page(body=JA_BODY + JA_BODY.replace("。", "と伝えた。"), html_attrs=' lang="ja"')
+    assert not extract_article(ja_article, URL).truncated
+
+
+def test_json_ld_not_free_marks_paywalled_without_truncating_a_full_text() -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"isAccessibleForFree": "False"}</script>'
+    )
+    article = extract_article(page(head=head), URL)
+    assert article.paywalled
+    assert not article.truncated
+    assert article.text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+def test_hidden_elements_are_not_text() -> None:
+    hidden = (
+        "<p hidden>Hidden paragraph about something else entirely.</p>"
+        "<p style='display: none'>Another hidden paragraph that readers never see.</p>"
+        "<div style='visibility:hidden'><p>A third one, invisible as well.</p></div>"
+    )
+    article = extract_article(page(body=BODY + hidden), URL)
+    assert article.text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+def test_menu_tables_are_dropped_but_text_tables_kept() -> None:
+    menu = (
+        "<table><tr><td><a href='/'>Home</a></td><td><a href='/world'>World news</a></td>"
+        "<td><a href='/asia'>Asia Pacific</a></td></tr></table>"
+    )
+    layout = f"<table><tr><td>{BODY}</td></tr></table>"
+    article = extract_article(page(body=menu + layout), URL)
+    assert "World news" not in article.text
+    assert "|" not in article.text
+    assert all(p in article.text for p in BODY_PARAGRAPHS)
+
+
+def test_article_pages_with_related_lists_are_not_listings() -> None:
+    related = "".join(
+        f"<li><a href='/story/{i}'>Related headline number {i} about the fishing talks</a></li>"
+        for i in range(20)
+    )
+    article = extract_article(page(body=BODY + f"<ul>{related}</ul>"), URL)
+    assert article.page_kind == "article"
