@@ -8,7 +8,7 @@ from __future__ import annotations
 from scrapers.extract import extract_article
 from scrapers.feeds import parse_feed
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
-from scrapers.relevance import score_relevance
+from scrapers.relevance import is_fetch_candidate, score_relevance, tag_vocabulary
 from scrapers.urls import canonicalize_url
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "Source",
     "canonicalize_url",
     "extract_article",
+    "is_fetch_candidate",
     "parse_feed",
     "score_relevance",
+    "tag_vocabulary",
 ]

@@ -1,11 +1,13 @@
-"""Relevance scoring: is a news item about Japan–Russia relations?
+"""Relevance scoring: is a news item about the relationship Nichiro monitors?
 
-Why rules live in data: analysts tune terms and weights without touching code. Rules are
-one TOML file per language in ``scrapers/rules/`` (``en.toml``, ``ja.toml``, ``ru.toml``);
-set ``NICHIRO_RULES_DIR`` to a directory holding all three files to use another set.
-A broken file raises :class:`RulesError` naming the file and every problem in it.
+Why rules live in data: analysts tune terms, weights and tags without touching code, and
+this module holds no topic word at all (a test checks). Rules are one TOML file per
+language in ``scrapers/rules/`` (``en.toml``, ``ja.toml``, ``ru.toml``) plus the tag
+vocabulary ``tags.toml``; set ``NICHIRO_RULES_DIR`` to a directory holding such files to
+use another set. A broken file raises :class:`RulesError` naming the file and every
+problem in it. docs/relevance.md is the analyst's guide.
 
-Rule file format (each file's header comment repeats this)::
+Rule file format (each file's header comment repeats this; the examples are made up)::
 
     language = "en"          # must equal the file stem
     word_boundaries = true   # terms and masks match only at the start of a word, and
@@ -18,52 +20,67 @@ Rule file format (each file's header comment repeats this)::
     title_factor = 1.5       # weight multipliers by field
     summary_factor = 1.2
     body_factor = 1.0
-    pair_factor = 1.0        # multiplies min(japan, russia) when both sides are named
+    pair_factor = 1.0        # multiplies min(side A, side B) when both sides are named
     title_pair_bonus = 1.0   # added when both sides are in the title, times min(1, each side)
     unpaired_factor = 0.25   # one-sided evidence counts this much ...
     unpaired_cap = 0.3       # ... and its score never exceeds this (must be < threshold)
+    supported_factor = 0.5   # one-sided evidence next to a bilateral term (default: unpaired)
+    candidate_threshold = 0.35  # stage 1 fetches the page at this score (default: threshold)
 
-    [groups.japan]           # groups: bilateral, japan, russia, topic
+    [groups.japan]           # groups: bilateral, japan, russia (the two sides), topic
     default_weight = 1.0
     terms = [
-      { name = "Japan", phrase = "Japan" },                       # literal text
-      { name = "Ishiba", regex = '\\bIshiba\\b', weight = 1.0 },   # a Python regex
+      { name = "Ruritania", phrase = "Ruritania" },                      # literal text
+      { name = "Rassendyll", regex = '\\bRassendyll\\b', weight = 1.0,   # a Python regex
+        tags = ["person:rudolf_rassendyll"] },                          # analyst tags
     ]
 
     [[exclude]]              # a false-positive guard
-    name = "Australia's Northern Territory"
-    regex = '\\bNorthern Territory\\b'
+    name = "Zenda cheese"
+    regex = '\\bZenda cheese\\b'
     action = "mask"          # blank the matched text before any term is matched
 
     [[exclude]]
-    name = "tennis context"
-    regex = '\\btennis\\b|\\bATP\\b'
+    name = "chess context"
+    regex = '\\bchess\\b|\\bgrandmaster\\b'
     action = "scale"         # when the trigger occurs in any field ...
     applies_to = ["japan", "russia"]   # ... these groups / term names ...
     scale = 0.2              # ... count this fraction of their weight (0 cancels them)
+    keep_tags = false        # ... and give no tags (true: the names are still right)
 
 A term has ``name`` and exactly one of ``phrase`` (literal; spaces match any whitespace)
-or ``regex``; ``weight`` defaults to the group's ``default_weight``. Regexes may not use
-named groups or backreferences: each group's terms are compiled into one alternation
-(earlier terms win at the same position, so list longer forms first). Term names are
-unique within a file. All text is NFKC-normalised and ``ё`` is folded to ``е`` (patterns
-too), so full-width Latin and half-width kana need no rules of their own. A file's
-exclusions guard that file's terms only.
+or ``regex``; ``weight`` defaults to the group's ``default_weight`` (0: the term only
+tags). Regexes may not use named groups or backreferences: each group's terms are
+compiled into one alternation (earlier terms win at the same position, so list longer
+forms first). Term names are unique within a file. All text is NFKC-normalised and ``ё``
+is folded to ``е`` (patterns too), so full-width Latin and half-width kana need no rules
+of their own. A file's exclusions guard that file's terms only.
 
-Decision (why: a lone "Tokyo" or "Moscow" says nothing about bilateral relations):
+Tags: ``tags.toml`` declares every tag, ``kind:id`` with kind theme/place/person/org and a
+meaning; a term may only carry declared tags, so one concept has one id in all three
+languages. An item gets the tags of every term that matched it (sorted, unique), whether
+or not it is relevant: masked text matches nothing, and a term weakened by a scale
+exclusion gives no tags unless that exclusion has ``keep_tags = true``.
 
-- bilateral terms (disputed islands, "Japan-Russia", 北方領土, Курилы…) count on their own;
+Decision (why: a lone capital or nationality says nothing about bilateral relations):
+
+- bilateral terms (the disputed places, "A-B" compounds ...) count on their own;
 - japan and russia terms only count as a pair: ``pair_factor * min(J, R) + topic +
-  title bonus``; one-sided evidence counts ``unpaired_factor`` and, with no bilateral
-  term either, is capped at ``unpaired_cap`` so it can never make an item relevant;
+  title bonus``; one-sided evidence counts ``unpaired_factor`` (``supported_factor``
+  when a bilateral term matched too) and, with no bilateral term, is capped at
+  ``unpaired_cap`` so it can never make an item relevant;
 - each term counts once, at its best field; score = raw / (raw + half_score) in [0, 1),
   which only grows as positive evidence is added.
 
+Two stages: the pipeline scores a feed entry's title and summary and fetches the page
+when :func:`is_fetch_candidate` says so (``candidate_threshold``, looser than
+``threshold``), then scores title, summary and body for the stored decision.
+
 Language: the item's language (given, else detected from its script) selects the full rule
 set and the scoring settings. The *bilateral* terms of the other two languages are always
-applied as well, because articles quote the other side's names (a Russian text citing
-北方領土, an English one citing "Итуруп"); japan/russia/topic terms of other languages are
-not, since a stray foreign word is weak evidence and would only add false positives.
+applied as well, because articles quote the other side's names (a text citing a place
+name in the other side's script); japan/russia/topic terms of other languages are not,
+since a stray foreign word is weak evidence and would only add false positives.
 
 Speed: rules are compiled once per rules directory (cached). Each alternation is matched
 only where one of its literal prefixes occurs (see :class:`_Alternation`): about 1 ms for
@@ -92,13 +109,15 @@ PACKAGED_RULES_DIR = Path(__file__).resolve().parent / "rules"
 RULE_LANGUAGES: tuple[str, ...] = ("en", "ja", "ru")
 GROUPS: tuple[str, ...] = ("bilateral", "japan", "russia", "topic")
 FIELDS: tuple[str, ...] = ("title", "summary", "body")
+TAGS_FILE = "tags.toml"  # the tag vocabulary, next to the three language files
+TAG_KINDS: tuple[str, ...] = ("theme", "place", "person", "org")
 
 _TOP_KEYS = frozenset(
     {"language", "word_boundaries", "ignore_case", "scoring", "groups", "exclude"}
 )
 _GROUP_KEYS = frozenset({"default_weight", "terms"})
-_TERM_KEYS = frozenset({"name", "phrase", "regex", "weight"})
-_EXCLUDE_KEYS = frozenset({"name", "phrase", "regex", "action", "applies_to", "scale"})
+_TERM_KEYS = frozenset({"name", "phrase", "regex", "weight", "tags"})
+_EXCLUDE_KEYS = frozenset({"name", "phrase", "regex", "action", "applies_to", "scale", "keep_tags"})
 _SCORING_DEFAULTS: dict[str, float] = {
     "threshold": 0.5,
     "half_score": 2.0,
@@ -110,6 +129,12 @@ _SCORING_DEFAULTS: dict[str, float] = {
     "unpaired_factor": 0.25,
     "unpaired_cap": 0.3,
 }
+# Optional settings whose default is another setting's value.
+_SCORING_FALLBACKS: dict[str, str] = {
+    "supported_factor": "unpaired_factor",
+    "candidate_threshold": "threshold",
+}
+_TAG_ID_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 _NAMED_OR_BACKREF_RE = re.compile(r"\(\?P[<=]|\\[1-9]|\\g<")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
@@ -145,6 +170,8 @@ class Scoring:
     title_pair_bonus: float
     unpaired_factor: float
     unpaired_cap: float
+    supported_factor: float  # one-sided evidence next to a bilateral term counts this much
+    candidate_threshold: float  # stage 1: fetch the page when score >= this
 
     def factor(self, field: str) -> float:
         return {
@@ -154,11 +181,12 @@ class Scoring:
         }[field]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: the same name in two files is two terms
 class _Term:
     name: str
     group: str
     weight: float
+    tags: tuple[str, ...] = ()
 
 
 class _Text:
@@ -240,6 +268,7 @@ class _Context:
     trigger: _Alternation
     targets: frozenset[str]
     scale: float
+    keep_tags: bool = False  # scaled terms still give their tags (default: they give none)
 
 
 @dataclass(frozen=True)
@@ -257,6 +286,7 @@ class RuleSet:
 
 
 _CACHE: dict[str, dict[str, RuleSet]] = {}
+_TAG_CACHE: dict[str, dict[str, str]] = {}
 
 
 def normalize(text: str) -> str:
@@ -297,21 +327,66 @@ def load_rules(directory: str | Path | None = None) -> dict[str, RuleSet]:
     key = os.path.abspath(path)  # no filesystem access: this runs once per scored item
     cached = _CACHE.get(key)
     if cached is None:
-        cached = {lang: _load_file(path / f"{lang}.toml", lang) for lang in RULE_LANGUAGES}
+        vocabulary = tag_vocabulary(path)
+        cached = {
+            lang: _load_file(path / f"{lang}.toml", lang, vocabulary) for lang in RULE_LANGUAGES
+        }
         _CACHE[key] = cached
         LOGGER.debug("loaded relevance rules from %s", key)
     return cached
 
 
+def tag_vocabulary(directory: str | Path | None = None) -> dict[str, str]:
+    """Every tag the rules may emit, ``"kind:id"`` -> meaning, from ``tags.toml`` (cached).
+
+    Why a vocabulary: a tag is one analyst concept across three languages, so the term
+    files may only use tags declared here; a typo is a load error, not a new tag.
+    A rules directory without ``tags.toml`` has an empty vocabulary (its terms carry no tags).
+
+    :param directory: a rules directory (default: :func:`rules_dir`).
+    :raises RulesError: ``tags.toml`` is not valid TOML or breaks the format.
+    """
+    path = Path(directory) if directory is not None else rules_dir()
+    key = os.path.abspath(path)
+    cached = _TAG_CACHE.get(key)
+    if cached is None:
+        cached = _load_vocabulary(path / TAGS_FILE)
+        _TAG_CACHE[key] = cached
+    return dict(cached)
+
+
+def is_fetch_candidate(relevance: Relevance, language: str | None = None) -> bool:
+    """Stage 1: whether a feed entry's title/summary score justifies fetching its page.
+
+    Why looser than ``relevant``: a feed gives a headline and at most a short summary, and
+    the body often carries the decisive terms; ``[scoring] candidate_threshold`` (at most
+    ``threshold``) keeps recall while most clearly unrelated entries are still not fetched.
+
+    :param relevance: the stage-1 result, ``score_relevance(title, "", lang, summary=...)``.
+    :param language: the entry's language; without it the lowest candidate threshold of
+        the three rule files applies.
+    """
+    if relevance.relevant:
+        return True
+    rules = load_rules()
+    code = _language_code(language)
+    if code in rules:
+        threshold = rules[code].scoring.candidate_threshold
+    else:
+        threshold = min(ruleset.scoring.candidate_threshold for ruleset in rules.values())
+    return relevance.score >= threshold
+
+
 def clear_rules_cache() -> None:
     """Forget compiled rules, e.g. after an analyst edited a rule file in a long process."""
     _CACHE.clear()
+    _TAG_CACHE.clear()
 
 
 def score_relevance(
     title: str, text: str, language: str | None = None, summary: str = ""
 ) -> Relevance:
-    """Score how strongly an item concerns Japan–Russia relations.
+    """Score how strongly an item concerns the monitored relationship.
 
     :param title: headline.
     :param text: body or lead text.
@@ -327,13 +402,16 @@ def score_relevance(
 
     hits: list[tuple[_Term, str]] = []  # (term, field)
     scales: dict[_Term, float] = {}  # product of the scale exclusions that fired
+    untagged: set[_Term] = set()  # scaled by an exclusion without keep_tags
     fired: list[str] = []  # names of exclusions that changed something
     texts = {name: _Text(value) for name, value in fields.items() if value}
     for ruleset in (primary, *(rules[other] for other in RULE_LANGUAGES if other != lang)):
         groups = GROUPS if ruleset is primary else ("bilateral",)
         found = _scan(ruleset, texts, groups, fired)
-        _apply_contexts(ruleset, texts.values(), found, scales, fired)
+        _apply_contexts(ruleset, texts.values(), found, scales, untagged, fired)
         hits.extend(found)
+    # Masked text never matched; a term an exclusion doubted tags nothing (see keep_tags).
+    tags = sorted({tag for term, _field in hits if term not in untagged for tag in term.tags})
 
     evidence: list[Evidence] = []
     best: dict[str, tuple[float, str]] = {}  # term name -> (best contribution, group)
@@ -359,7 +437,8 @@ def score_relevance(
         sums[group] += weight
     bilateral, japan, russia, topic = (sums[g] for g in GROUPS)
     paired = japan > 0 and russia > 0
-    unpaired = scoring.unpaired_factor * (japan + russia + topic)
+    one_sided = scoring.supported_factor if bilateral > 0 else scoring.unpaired_factor
+    unpaired = one_sided * (japan + russia + topic)
     pair = 0.0
     if paired:
         bonus = scoring.title_pair_bonus * min(1.0, title_side["japan"], title_side["russia"])
@@ -377,15 +456,21 @@ def score_relevance(
         matched=sorted(best),
         evidence=evidence,
         reason=_reason(relevant, score, lang, best, sums, paired, fired),
+        tags=tags,
     )
 
 
 # --- matching -------------------------------------------------------------------------
 
 
+def _language_code(language: str | None) -> str:
+    """The primary subtag of a language tag: ja-JP, JA and ja_JP give ja; "" when missing."""
+    return (language or "").strip().lower().replace("_", "-").split("-")[0]
+
+
 def _primary_language(language: str | None, fields: Mapping[str, str]) -> str:
     if language:
-        code = language.strip().lower().replace("_", "-").split("-")[0]
+        code = _language_code(language)
         if code in RULE_LANGUAGES:
             return code
         LOGGER.debug("unknown language %r; detecting from text", language)
@@ -429,13 +514,14 @@ def _apply_contexts(
     texts: Collection[_Text],
     hits: list[tuple[_Term, str]],
     scales: dict[_Term, float],
+    untagged: set[_Term],
     fired: list[str],
 ) -> None:
     """Multiply into `scales` the scale exclusions of `ruleset` whose trigger occurs in a field.
 
     Why per file: a file's exclusions guard that file's terms, the same as its masks, so
-    an analyst can reason about one file at a time (and an English "ATP" does not also
-    fire the Japanese and Russian tennis guards).
+    an analyst can reason about one file at a time (and an English trigger word does not
+    also fire the guards of the other two files).
     """
     if not hits:
         return
@@ -449,6 +535,8 @@ def _apply_contexts(
             continue
         for term in targets:
             scales[term] = scales.get(term, 1.0) * context.scale
+            if not context.keep_tags and context.scale < 1.0:
+                untagged.add(term)
         if context.name not in fired:
             fired.append(context.name)
 
@@ -496,18 +584,49 @@ def _reason(
 # --- loading --------------------------------------------------------------------------
 
 
-def _load_file(path: Path, language: str) -> RuleSet:
-    """Read, validate and compile one rule file; every problem goes into one RulesError."""
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise RulesError(f"{path}: rule file not found (expected en/ja/ru.toml)") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RulesError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _load_vocabulary(path: Path) -> dict[str, str]:
+    """Read ``tags.toml``: one table per kind, ``id = "meaning"``; {} when there is none."""
+    if not path.exists():
+        return {}
+    data = _read_toml(path)
     problems: list[str] = []
-    ruleset = _compile(data, path, language, problems)
+    vocabulary: dict[str, str] = {}
+    for kind, table in data.items():
+        if kind not in TAG_KINDS:
+            problems.append(f"unknown tag kind [{kind}] (expected one of {', '.join(TAG_KINDS)})")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f'[{kind}] must be a table of id = "meaning"')
+            continue
+        for ident, meaning in table.items():
+            if not _TAG_ID_RE.fullmatch(ident):
+                problems.append(f"{kind}.{ident}: tag id must be snake_case ascii")
+            elif not isinstance(meaning, str) or not meaning.strip():
+                problems.append(f"{kind}.{ident}: meaning must be a non-empty string")
+            else:
+                vocabulary[f"{kind}:{ident}"] = meaning.strip()
+    if problems:
+        listing = "\n  - ".join(problems)
+        raise RulesError(f"{path}: {len(problems)} problem(s) in tag vocabulary:\n  - {listing}")
+    return vocabulary
+
+
+def _load_file(path: Path, language: str, vocabulary: Mapping[str, str]) -> RuleSet:
+    """Read, validate and compile one rule file; every problem goes into one RulesError."""
+    data = _read_toml(path)
+    problems: list[str] = []
+    ruleset = _compile(data, path, language, problems, vocabulary)
     if problems or ruleset is None:
         listing = "\n  - ".join(problems)
         raise RulesError(f"{path}: {len(problems)} problem(s) in rule file:\n  - {listing}")
@@ -515,7 +634,11 @@ def _load_file(path: Path, language: str) -> RuleSet:
 
 
 def _compile(
-    data: dict[str, Any], path: Path, language: str, problems: list[str]
+    data: dict[str, Any],
+    path: Path,
+    language: str,
+    problems: list[str],
+    vocabulary: Mapping[str, str],
 ) -> RuleSet | None:
     """Validate one parsed rule file, appending to `problems`; compile it if clean."""
     for key in sorted(set(data) - _TOP_KEYS):
@@ -566,11 +689,12 @@ def _compile(
                 problems.append(f"{at}: duplicate term name")
             names.add(name)
             weight = _number(entry, "weight", default, at, problems)
+            tags = _term_tags(entry, vocabulary, at, problems)
             source = _pattern_source(entry, boundaries, flags, at, problems)
             if source is None:
                 continue
             key = f"t{len(terms)}"
-            terms[key] = _Term(name=name, group=group, weight=weight)
+            terms[key] = _Term(name=name, group=group, weight=weight, tags=tags)
             alternatives.append((key, source))
         if alternatives:
             groups[group] = _alternation(alternatives, prefix, flags, where, problems)
@@ -597,8 +721,10 @@ def _compile(
         source = _pattern_source(entry, boundaries, flags, at, problems)
         action = entry.get("action", "mask")
         if action == "mask":
-            if "applies_to" in entry or "scale" in entry:
-                problems.append(f"{at}: 'applies_to'/'scale' only go with action = \"scale\"")
+            if "applies_to" in entry or "scale" in entry or "keep_tags" in entry:
+                problems.append(
+                    f"{at}: 'applies_to'/'scale'/'keep_tags' only go with action = \"scale\""
+                )
             if source is not None:
                 key = f"m{len(mask_names)}"
                 mask_names[key] = name
@@ -618,9 +744,10 @@ def _compile(
             scale = _number(entry, "scale", 0.0, at, problems)
             if not 0.0 <= scale <= 1.0:
                 problems.append(f"{at}: 'scale' must be between 0 and 1, got {scale}")
+            keep_tags = _bool(entry, "keep_tags", False, at, problems)
             if source is not None:
                 trigger = _alternation([("c", source)], "", flags, at, problems)
-                contexts.append(_Context(name, trigger, frozenset(targets), scale))
+                contexts.append(_Context(name, trigger, frozenset(targets), scale, keep_tags))
         else:
             problems.append(f'{at}: \'action\' must be "mask" or "scale", got {action!r}')
 
@@ -700,6 +827,22 @@ def _pattern_source(
     return source
 
 
+def _term_tags(
+    entry: Mapping[str, Any], vocabulary: Mapping[str, str], at: str, problems: list[str]
+) -> tuple[str, ...]:
+    """A term's ``tags``: a list of vocabulary tags, each at most once."""
+    tags = entry.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        problems.append(f"{at}: 'tags' must be a list of \"kind:id\" strings")
+        return ()
+    for tag in tags:
+        if tag not in vocabulary:
+            problems.append(f"{at}: unknown tag {tag!r} (declare it in {TAGS_FILE})")
+    if len(set(tags)) != len(tags):
+        problems.append(f"{at}: a tag is listed twice")
+    return tuple(tags)
+
+
 def _leading_literals(source: str, flags: int) -> set[str] | None:
     """Lower-cased literal strings of which every match of `source` starts with one.
 
@@ -768,13 +911,20 @@ def _scoring(spec: Any, problems: list[str]) -> Scoring:
     if not isinstance(spec, dict):
         problems.append("[scoring] must be a table")
         spec = {}
-    for key in sorted(set(spec) - set(_SCORING_DEFAULTS)):
+    for key in sorted(set(spec) - set(_SCORING_DEFAULTS) - set(_SCORING_FALLBACKS)):
         problems.append(f"scoring: unknown key {key!r}")
     values = {k: _number(spec, k, v, "scoring", problems) for k, v in _SCORING_DEFAULTS.items()}
+    for key, fallback in _SCORING_FALLBACKS.items():
+        values[key] = _number(spec, key, values[fallback], "scoring", problems)
     if not 0.0 < values["threshold"] <= 1.0:
         problems.append(f"scoring: 'threshold' must be in (0, 1], got {values['threshold']}")
     if values["half_score"] <= 0:
         problems.append(f"scoring: 'half_score' must be positive, got {values['half_score']}")
+    if not 0.0 < values["candidate_threshold"] <= values["threshold"]:
+        problems.append(
+            "scoring: 'candidate_threshold' must be in (0, threshold]: stage 1 may be looser"
+            f" than the final decision, never stricter; got {values['candidate_threshold']}"
+        )
     if values["unpaired_cap"] >= values["threshold"]:
         problems.append(
             "scoring: 'unpaired_cap' must be below 'threshold' (one-sided evidence may never"

@@ -1,17 +1,23 @@
-"""Relevance scoring: the seed article, a labelled set, rule-file handling.
+"""Relevance scoring: the seed article, the labelled sets, tags, rule-file handling.
 
-``tests/fixtures/relevance/labelled.jsonl`` holds invented news items (title, lead,
-language, expected label, why), a third each in English, Japanese and Russian, half of
-them relevant, many of them traps (Medvedev the tennis player, Australia's Northern
-Territory, 北方謙三, 露天風呂, "он курил", G7 lists, Kuril Trench quakes). Each item is its
-own test case, so a failure names the item. Add a case by adding a line.
+``tests/fixtures/relevance/labelled.jsonl`` (dev, the set the rules were tuned on) and
+``heldout.jsonl`` (written before tuning and scored before any change; see
+docs/relevance.md) hold invented news items: title, lead, language, expected label, why,
+the hard case it stands for, and for many the analyst tags expected. A third each in
+English, Japanese and Russian, half of them relevant, many of them traps (Medvedev the
+tennis player, Australia's Northern Territory, 北方謙三, 露天風呂, "он курил", G7 lists,
+Kuril Trench quakes). Each item is its own test case, so a failure names the item. Add a
+case by adding a line; ``bench/relevance.py`` prints the figures and every miss.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +29,66 @@ from scrapers.relevance import (
     GROUPS,
     PACKAGED_RULES_DIR,
     RULES_ENV,
+    TAG_KINDS,
     RulesError,
     _Text,
     detect_language,
+    is_fetch_candidate,
     load_rules,
     normalize,
     score_relevance,
+    tag_vocabulary,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "relevance"
-LABELLED = [
-    json.loads(line)
-    for line in (FIXTURES / "labelled.jsonl").read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+MODULE_SOURCE = Path(__file__).resolve().parents[2] / "scrapers" / "relevance.py"
+
+
+def _read_set(name: str) -> list[dict[str, Any]]:
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+DEV = _read_set("labelled.jsonl")
+HELDOUT = _read_set("heldout.jsonl")
+LABELLED = DEV + HELDOUT
+ITEMS_BY_ID = {item["id"]: item for item in LABELLED}
+BY_CLASS: dict[str, list[dict[str, Any]]] = {}
+for _item in LABELLED:
+    BY_CLASS.setdefault(_item["hard_case"], []).append(_item)
+# The hard cases issue 3 names; each must have items, and each is asserted on its own below.
+REQUIRED_CLASSES = {
+    "only_tokyo_moscow",
+    "kremlin_only",
+    "island_place_names",
+    "people",
+    "companies_projects",
+    "fisheries_border_guard",
+    "scramble_airspace",
+    "sanctions",
+    "visa_free_grave_visits",
+    "both_in_list",
+    "name_collision_medvedev",
+    "northern_territory_australia",
+    "hoppo_other_sense",
+    "japan_ukraine",
+    "russia_china",
+    "sports_culture_both",
+    "kuril_trench_quake",
+}
 SEED = (
     Path(__file__).resolve().parents[3]
     / "shared"
     / "seed"
     / "cgtn-2019-05-31-japan-russia-joint-economic-activities.txt"
 )
+
+
+@functools.cache
+def _scored(item_id: str) -> Relevance:
+    """Stage 2 of a labelled item with the packaged rules, scored once per test session."""
+    item = ITEMS_BY_ID[item_id]
+    return score_relevance(item["title"], item["lead"], item["language"])
 
 
 @pytest.fixture(autouse=True)
@@ -58,30 +104,56 @@ def _terms(result: Relevance, group: str | None = None) -> set[str]:
 # --- the labelled set ------------------------------------------------------------------
 
 
-def test_labelled_set_is_balanced() -> None:
-    assert len(LABELLED) >= 60
-    assert len({item["id"] for item in LABELLED}) == len(LABELLED)
+@pytest.mark.parametrize(
+    ("name", "items", "minimum"),
+    [("dev", DEV, 180), ("heldout", HELDOUT, 90), ("all", LABELLED, 270)],
+)
+def test_labelled_sets_are_balanced(name: str, items: list[dict[str, Any]], minimum: int) -> None:
+    assert len(items) >= minimum, name
     for language in ("en", "ja", "ru"):
-        share = sum(item["language"] == language for item in LABELLED) / len(LABELLED)
-        assert 0.28 <= share <= 0.38, language
-    relevant = sum(item["relevant"] for item in LABELLED) / len(LABELLED)
-    assert 0.45 <= relevant <= 0.55
-    assert all(item["reason"] and item["title"] and item["lead"] for item in LABELLED)
+        share = sum(item["language"] == language for item in items) / len(items)
+        assert 0.3 <= share <= 0.37, (name, language)
+    relevant = sum(item["relevant"] for item in items) / len(items)
+    assert 0.47 <= relevant <= 0.53, name
+
+
+def test_labelled_items_are_complete() -> None:
+    assert len({item["id"] for item in LABELLED}) == len(LABELLED)
+    keys = {"id", "language", "title", "lead", "relevant", "reason", "hard_case"}
+    for item in LABELLED:
+        assert keys <= set(item) <= keys | {"tags"}, item["id"]
+        assert item["id"].startswith(f"{item['language']}-"), item["id"]
+        assert all(item[key] for key in ("title", "lead", "reason", "hard_case")), item["id"]
+        assert isinstance(item["relevant"], bool), item["id"]
+
+
+def test_every_required_hard_case_class_has_items() -> None:
+    assert REQUIRED_CLASSES <= set(BY_CLASS), REQUIRED_CLASSES - set(BY_CLASS)
+    # a class is about one side of the decision: relevant traps or irrelevant ones
+    for name, items in BY_CLASS.items():
+        assert len({item["relevant"] for item in items}) == 1, name
+
+
+@pytest.mark.parametrize("hard_case", sorted(BY_CLASS))
+def test_hard_case_class(hard_case: str) -> None:
+    """Each hard-case class, asserted on its own (the per-item test below names items)."""
+    wrong = []
+    for item in BY_CLASS[hard_case]:
+        result = _scored(item["id"])
+        if result.relevant is not item["relevant"]:
+            wrong.append((item["id"], result.score, result.reason))
+    assert wrong == [], hard_case
 
 
 @pytest.mark.parametrize("item", LABELLED, ids=[item["id"] for item in LABELLED])
 def test_labelled_item(item: dict[str, Any]) -> None:
-    for language in (item["language"], None):  # declared, then detected
-        result = score_relevance(item["title"], item["lead"], language)
-        assert result.relevant is item["relevant"], (
-            f"{item['id']} ({item['reason']}): language={language} "
-            f"score={result.score} reason={result.reason}"
-        )
-
-
-@pytest.mark.parametrize("item", LABELLED, ids=[item["id"] for item in LABELLED])
-def test_labelled_item_language_is_detected(item: dict[str, Any]) -> None:
+    # The detected language is the declared one, so scoring without a language gives the
+    # same result: one scoring per item keeps this file fast.
     assert detect_language(f"{item['title']} {item['lead']}") == item["language"]
+    result = _scored(item["id"])
+    assert result.relevant is item["relevant"], (
+        f"{item['id']} ({item['reason']}): score={result.score} reason={result.reason}"
+    )
 
 
 # --- the seed article ------------------------------------------------------------------
@@ -238,6 +310,23 @@ def test_japanese_ro_only_in_compounds(text: str, russia_side: bool) -> None:
     assert bool(groups & {"russia", "bilateral"}) is russia_side, result.evidence
 
 
+@pytest.mark.parametrize(
+    ("text", "bilateral"),
+    [
+        ("政府は北方領土問題の早期解決を目指す", True),  # inside unsegmented text
+        ("元島民らが北方四島への墓参を要望", True),
+        ("北方謙三さんの新刊", False),
+        ("岐阜県北方町の町長選", False),
+        ("北方系の土器が出土", False),
+        ("クマが北方向へ移動", False),
+        ("北方航路の歴史展", False),
+    ],
+)
+def test_japanese_hoppo_matches_only_as_a_compound(text: str, bilateral: bool) -> None:
+    result = score_relevance(text, "", "ja")
+    assert bool({e.group for e in result.evidence} & {"bilateral"}) is bilateral, result.evidence
+
+
 def test_kitakata_kenzo_is_not_the_northern_territories() -> None:
     result = score_relevance("北方謙三さんが新作", "作家の北方謙三さんが北方の港町を描く。", "ja")
     assert not result.relevant and _terms(result, "bilateral") == set()
@@ -264,6 +353,13 @@ def test_kitakata_kenzo_is_not_the_northern_territories() -> None:
         ("мирного договора", "мирный договор"),
         ("Посол Ноздрёв", "Ноздрев"),  # ё folded to е
         ("ЯПОНИЯ", "Япония"),
+        ("Курильских островов", "Курилы"),
+        ("о Курилах", "Курилы"),
+        ("японской стороне", "японский"),
+        ("Японией", "Япония"),
+        ("«Сахалина-2»", "Сахалин-1/2"),
+        ("с Лавровым", "Лавров"),
+        ("Шикотане", "Шикотан"),
     ],
 )
 def test_russian_word_forms(text: str, term: str) -> None:
@@ -323,6 +419,248 @@ def test_exclusions_are_named_in_the_reason(title: str, lead: str) -> None:
     assert "exclusions:" in result.reason
 
 
+# --- tags -------------------------------------------------------------------------------
+
+
+def _tags(title: str, lead: str = "", language: str | None = None) -> list[str]:
+    return score_relevance(title, lead, language).tags
+
+
+def test_tag_vocabulary_is_well_formed() -> None:
+    vocabulary = tag_vocabulary()
+    assert len(vocabulary) >= 40
+    for tag, meaning in vocabulary.items():
+        kind, _, ident = tag.partition(":")
+        assert kind in TAG_KINDS and re.fullmatch(r"[a-z][a-z0-9_]*", ident), tag
+        assert meaning.strip(), tag
+    for required in [
+        "theme:kuril_islands",
+        "theme:peace_treaty",
+        "theme:sanctions",
+        "theme:energy_sakhalin",
+        "theme:fisheries",
+        "theme:military_incident",
+        "theme:visa_free_exchange",
+        "theme:trade_investment",
+        "theme:diplomacy_visit",
+        "place:iturup",
+        "place:kunashir",
+        "place:shikotan",
+        "place:habomai",
+        "place:sakhalin",
+        "place:hokkaido",
+        "place:nemuro",
+        "person:sergei_lavrov",
+        "person:vladimir_putin",
+        "person:fumio_kishida",
+        "person:shigeru_ishiba",
+        "person:sanae_takaichi",
+        "person:shinzo_abe",
+        "person:taro_kono",
+        "person:toshimitsu_motegi",
+        "person:yoko_kamikawa",
+        "person:takeshi_iwaya",
+        "person:dmitry_medvedev",
+        "person:maria_zakharova",
+        "person:mikhail_galuzin",
+        "person:nikolai_nozdrev",
+        "org:gazprom",
+        "org:mitsui",
+        "org:mitsubishi",
+        "org:novatek",
+        "org:sakhalin_energy",
+        "org:rosneft",
+        "org:fsb_border_service",
+    ]:
+        assert required in vocabulary, required
+
+
+def test_every_tag_is_reachable_in_every_language() -> None:
+    """Normalisation: each tag is carried by at least one term of each language's own file."""
+    vocabulary = set(tag_vocabulary())
+    for language, ruleset in load_rules().items():
+        carried = {tag for term in ruleset.terms.values() for tag in term.tags}
+        assert carried <= vocabulary, language
+        assert vocabulary - carried == set(), language
+
+
+def test_docs_list_every_tag() -> None:
+    docs = (MODULE_SOURCE.parents[1] / "docs" / "relevance.md").read_text(encoding="utf-8")
+    for tag, meaning in tag_vocabulary().items():
+        assert f"| `{tag}` | {meaning} |" in docs, tag
+
+
+def test_expected_tags_in_the_labelled_sets_exist() -> None:
+    vocabulary = tag_vocabulary()
+    expected = Counter(tag for item in LABELLED for tag in item.get("tags", []))
+    assert sum(1 for item in LABELLED if "tags" in item) >= 150
+    assert set(expected) - set(vocabulary) == set()
+    for item in LABELLED:
+        assert item.get("tags", []) == sorted(set(item.get("tags", []))), item["id"]
+
+
+def test_tagging_on_the_labelled_sets() -> None:
+    """A regression guard: micro precision and recall of tags (bench lists every miss)."""
+    tp = fp = fn = 0
+    for item in LABELLED:
+        if "tags" in item:
+            got = set(_scored(item["id"]).tags)
+            want = set(item["tags"])
+            tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
+    assert tp / (tp + fp) >= 0.95 and tp / (tp + fn) >= 0.95, (tp, fp, fn)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "tag"),
+    [
+        ("Lavrov", "en", "person:sergei_lavrov"),
+        ("ラブロフ外相", "ja", "person:sergei_lavrov"),
+        ("Лавров", "ru", "person:sergei_lavrov"),
+        ("заявил Лаврову", "ru", "person:sergei_lavrov"),
+        ("встреча с Лавровым", "ru", "person:sergei_lavrov"),
+        ("Putin", "en", "person:vladimir_putin"),
+        ("プーチン大統領", "ja", "person:vladimir_putin"),
+        ("Путина", "ru", "person:vladimir_putin"),
+        ("Motegi", "en", "person:toshimitsu_motegi"),
+        ("茂木外相", "ja", "person:toshimitsu_motegi"),
+        ("Мотэги", "ru", "person:toshimitsu_motegi"),
+        ("Etorofu", "en", "place:iturup"),
+        ("択捉島", "ja", "place:iturup"),
+        ("на Итурупе", "ru", "place:iturup"),
+        ("sanctions", "en", "theme:sanctions"),
+        ("対ロ制裁", "ja", "theme:sanctions"),
+        ("санкций", "ru", "theme:sanctions"),
+        ("Sakhalin-2", "en", "theme:energy_sakhalin"),
+        ("サハリン2", "ja", "theme:energy_sakhalin"),
+        ("«Сахалина-2»", "ru", "theme:energy_sakhalin"),
+        ("Mitsui", "en", "org:mitsui"),
+        ("三井物産", "ja", "org:mitsui"),
+        ("Mitsui", "ru", "org:mitsui"),
+    ],
+)
+def test_tags_are_normalised_across_languages(text: str, language: str, tag: str) -> None:
+    assert tag in _tags(text, "", language)
+
+
+def test_tags_are_sorted_and_unique() -> None:
+    tags = _tags(
+        "Lavrov meets Motegi on Kuril Islands, sanctions",
+        "Lavrov said the Kuril Islands and Iturup ... sanctions, sanctions.",
+        "en",
+    )
+    assert tags == sorted(set(tags))
+    assert {"person:sergei_lavrov", "place:kuril_islands", "place:iturup"} <= set(tags)
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "language", "absent"),
+    [
+        # masked: the match never happens
+        (
+            "Daniil Medvedev wins",
+            "Daniil Medvedev beat a Japanese player.",
+            "en",
+            "person:dmitry_medvedev",
+        ),
+        ("ダニール・メドベージェフが優勝", "", "ja", "person:dmitry_medvedev"),
+        ("Даниил Медведев победил", "", "ru", "person:dmitry_medvedev"),
+        ("Floods in the Northern Territory", "Darwin is cut off.", "en", "theme:kuril_islands"),
+        ("Kuril Trench model", "A rupture along the Kuril Trench.", "en", "place:kuril_islands"),
+        ("北方謙三さんが新作", "作家の北方謙三さん", "ja", "theme:kuril_islands"),
+        # scaled by a context without keep_tags: the name is doubted, so it tags nothing
+        (
+            "Medvedev beats Nishioka in Tokyo",
+            "The top seed won at the ATP event.",
+            "en",
+            "person:dmitry_medvedev",
+        ),
+        (
+            "メドベージェフ、4強入り",
+            "男子テニスの大会で日本選手を破った。",
+            "ja",
+            "person:dmitry_medvedev",
+        ),
+        (
+            "Медведев вышел в полуфинал",
+            "Российский теннисист обыграл японца.",
+            "ru",
+            "person:dmitry_medvedev",
+        ),
+        (
+            "Quake off the Kuril Islands",
+            "A magnitude 6 earthquake; no tsunami.",
+            "en",
+            "theme:kuril_islands",
+        ),
+    ],
+)
+def test_excluded_matches_give_no_tags(title: str, lead: str, language: str, absent: str) -> None:
+    assert absent not in _tags(title, lead, language)
+
+
+def test_a_scale_exclusion_with_keep_tags_keeps_names() -> None:
+    """The Ukraine context weakens the pair but Kishida is still Kishida."""
+    result = score_relevance(
+        "Japan pledges aid to Ukraine", "Prime Minister Fumio Kishida announced it in Kyiv.", "en"
+    )
+    assert "person:fumio_kishida" in result.tags
+    assert "Ukraine context" in result.reason
+
+
+def test_tags_are_given_whatever_the_decision() -> None:
+    """Tags describe what is named; storing only relevant items is the pipeline's choice."""
+    result = score_relevance("Putin signs conscription law", "The Kremlin said ...", "en")
+    assert not result.relevant and result.tags == ["person:vladimir_putin"]
+
+
+# --- stage 1: fetch candidates ------------------------------------------------------------
+
+
+def test_fetch_candidate_is_looser_than_relevant() -> None:
+    for ruleset in load_rules().values():
+        assert 0 < ruleset.scoring.candidate_threshold < ruleset.scoring.threshold
+    relevant = score_relevance("Japan and Russia hold talks", "", "en")
+    assert relevant.relevant and is_fetch_candidate(relevant, "en")
+    # both sides named but weakly: not relevant yet, worth fetching the body
+    weak = score_relevance("Shares rise in Tokyo; Moscow closed", "", "en")
+    assert not weak.relevant and is_fetch_candidate(weak, "en") and is_fetch_candidate(weak)
+    # one side only: never relevant (capped below the candidate threshold), not fetched
+    one_sided = score_relevance("Putin, Lavrov and Peskov in the Kremlin", "", "en")
+    assert not is_fetch_candidate(one_sided, "en") and not is_fetch_candidate(one_sided)
+    assert not is_fetch_candidate(score_relevance("Weather", "", "en"), "en-GB")
+
+
+def test_stage_one_keeps_recall_on_the_labelled_sets() -> None:
+    """Title + lead as a feed summary: every relevant item is fetched, many others are not."""
+    fetched = kept = relevant = 0
+    for item in LABELLED:
+        stage1 = score_relevance(item["title"], "", item["language"], summary=item["lead"])
+        candidate = is_fetch_candidate(stage1, item["language"])
+        fetched += candidate
+        relevant += item["relevant"]
+        kept += candidate and item["relevant"]
+    assert kept / relevant >= 0.97
+    assert 1 - fetched / len(LABELLED) >= 0.35  # fetches saved
+
+
+# --- no topic words in code ---------------------------------------------------------------
+
+
+def test_no_topic_words_in_the_module() -> None:
+    """Changing the topic must need no code change: the module names no term of the rules."""
+    source = MODULE_SOURCE.read_text(encoding="utf-8")
+    for word in ["Lavrov", "Курил", "北方", "Kuril", "Sakhalin", "Medvedev", "ロシア", "Япони"]:
+        assert word not in source, word
+    names: set[str] = set()
+    for ruleset in load_rules().values():
+        names |= {term.name for term in ruleset.terms.values()}
+        names |= set(ruleset.mask_names.values()) | {c.name for c in ruleset.contexts}
+    # "Japan"/"Russia" only label the two sides of the scoring model (group names, reasons).
+    for name in sorted(names - {"Japan", "Russia"}):
+        if (len(name) >= 4 or not name.isascii()) and name in source:
+            assert not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", source), name
+
+
 # --- rule files -------------------------------------------------------------------------
 
 
@@ -367,6 +705,7 @@ colour = "red"
 [scoring]
 threshold = 0.5
 unpaired_cap = 0.7
+candidate_threshold = 0.8
 speed = 3
 
 [groups.bilateral]
@@ -379,6 +718,8 @@ terms = [
   { name = "Empty", regex = 'x*' },
   { name = "Dup", phrase = "Kunashir" },
   { name = "Dup", phrase = "Kunashiri" },
+  { name = "Tagged", phrase = "Etorofu", tags = ["theme:nope"] },
+  { name = "Badly tagged", phrase = "Iturup", tags = "theme:nope" },
 ]
 
 [groups.asia]
@@ -410,8 +751,33 @@ scale = 2
         "groups.asia: unknown group",
         "applies_to names unknown group or term 'nobody'",
         "'scale' must be between 0 and 1",
+        "'candidate_threshold' must be in (0, threshold]",
+        "('Tagged'): unknown tag 'theme:nope' (declare it in tags.toml)",
+        "('Badly tagged'): 'tags' must be a list of \"kind:id\" strings",
     ]:
         assert problem in message, problem
+
+
+def test_broken_tag_vocabulary(tmp_path: Path) -> None:
+    for name in ("en.toml", "ja.toml", "ru.toml"):
+        shutil.copy(FIXTURES / "rules_custom" / name, tmp_path / name)
+    (tmp_path / "tags.toml").write_text(
+        '[theme]\nok = "fine"\n"Not Snake" = "x"\nempty = ""\n[colour]\nred = "red"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules(tmp_path)
+    message = str(caught.value)
+    assert "tags.toml: 3 problem(s) in tag vocabulary" in message
+    assert "theme.Not Snake: tag id must be snake_case" in message
+    assert "theme.empty: meaning must be a non-empty string" in message
+    assert "unknown tag kind [colour]" in message
+
+
+def test_a_rules_directory_without_vocabulary_has_no_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RULES_ENV, str(FIXTURES / "rules_custom"))
+    assert tag_vocabulary() == {}
+    assert score_relevance("Ferry strike on the Zephyr Isles", "").tags == []
 
 
 def test_rules_file_with_toml_syntax_error(tmp_path: Path) -> None:
@@ -441,7 +807,8 @@ def _alternations() -> list[Any]:
 def test_anchored_matching_equals_a_full_scan() -> None:
     """The literal-key shortcut must find exactly what ``pattern.finditer`` finds."""
     texts = [SEED.read_text(encoding="utf-8")]
-    texts += [f"{item['title']}\n{item['lead']}" for item in LABELLED]
+    # every other labelled item (dev + held-out): all languages and classes, half the time
+    texts += [f"{item['title']}\n{item['lead']}" for item in LABELLED[::2]]
     for text in map(normalize, texts):
         for alternation in _alternations():
             assert alternation.keys is not None, alternation.pattern.pattern[:80]
