@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db run once demo reprocess test lint clean-local
+.PHONY: help setup venv db run once demo reprocess sources test lint clean-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,9 +46,13 @@ demo: venv ## one run against the bundled offline sample, then a few rows of art
 reprocess: setup ## re-extract stored articles from their kept raw pages (no fetching)
 	@$(ENV) $(BIN)/python -m scrapers.reprocess
 
+sources: setup ## source health; re-enable one with: make sources ENABLE="Name"
+	@$(ENV) if [ -n "$(ENABLE)" ]; then $(BIN)/python -m scrapers.sources enable "$(ENABLE)"; \
+	  else $(BIN)/python -m scrapers.sources list; fi
+
 test: venv ## set up and run the whole test suite
 	@scripts/ensure_compose.sh
-	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_TEST_DB_URL:-$${NICHIRO_DB_URL%/*}/nichiro_test}"
+	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_DB_URL%/*}/postgres"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff and mypy

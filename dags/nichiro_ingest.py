@@ -5,7 +5,9 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 
 1. **migrate** — applies pending SQL migrations to the news database (`nichiro_db`).
 2. **load_sources** — syncs the source catalog (`sources.toml`, or `NICHIRO_SOURCES`)
-   into the `sources` table and returns the enabled sources.
+   into the `sources` table and returns the sources that are due: enabled, not disabled
+   by health, next fetch time reached (adaptive cadence, backoff after failures). Trigger
+   with `{"fetch_all": true}` to fetch every healthy source now.
 3. **source.fetch_feed** — one mapped copy per source, labelled with its name: conditional
    GET of the feed, parse, score each entry's title/summary for relevance, record the
    attempt in `feed_fetches`. A failing source fails alone and is retried on transport
@@ -23,7 +25,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task, task_group
+from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
 RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
@@ -43,6 +45,12 @@ def _label(source: dict[str, Any]) -> None:
     max_active_runs=1,
     doc_md=__doc__,
     tags=["nichiro", "ingest"],
+    params={
+        "fetch_all": Param(
+            False, type="boolean",
+            description="Fetch every enabled, healthy source now, due or not.",
+        ),
+    },
     default_args={
         "owner": "nichiro",
         "retries": RETRIES,
@@ -63,13 +71,16 @@ def nichiro_ingest() -> None:
 
     @task
     def load_sources() -> list[dict[str, Any]]:
-        """Sync the catalog into `sources`; returns [{id, name}] of enabled sources."""
+        """Sync the catalog into `sources`; returns [{id, name}] of the due sources."""
         from nichiro_db import news_db
         from scrapers.catalog import load_catalog
         from scrapers.pipeline import sync_catalog
 
+        context = get_current_context()
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        fetch_all = bool(context["params"].get("fetch_all") or conf.get("fetch_all"))
         with news_db() as conn:
-            return sync_catalog(conn, load_catalog())
+            return sync_catalog(conn, load_catalog(), fetch_all=fetch_all)
 
     @task_group(group_id="source")
     def per_source(source: dict[str, Any]) -> None:

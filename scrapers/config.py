@@ -82,3 +82,24 @@ def staged_retention_days() -> float:
 def same_content_window_days() -> float:
     """An outlet republishing identical text within this window is the same story."""
     return _float("NICHIRO_SAME_CONTENT_DAYS", 7.0)
+
+
+@dataclass(frozen=True)
+class FetchSchedule:
+    """Per-source cadence and backoff bounds; see scrapers.health."""
+
+    min_interval_s: int = 15 * 60
+    max_interval_s: int = 6 * 3600
+    backoff_base_s: int = 5 * 60
+    backoff_cap_s: int = 24 * 3600
+    disable_after_failures: int = 20
+
+    @classmethod
+    def from_env(cls) -> FetchSchedule:
+        return cls(
+            min_interval_s=int(_float("NICHIRO_MIN_FETCH_INTERVAL_MINUTES", 15) * 60),
+            max_interval_s=int(_float("NICHIRO_MAX_FETCH_INTERVAL_MINUTES", 360) * 60),
+            backoff_base_s=int(_float("NICHIRO_BACKOFF_BASE_MINUTES", 5) * 60),
+            backoff_cap_s=int(_float("NICHIRO_BACKOFF_CAP_HOURS", 24) * 3600),
+            disable_after_failures=int(_float("NICHIRO_DISABLE_AFTER_FAILURES", 20)),
+        )

@@ -13,6 +13,8 @@ import logging
 import socket
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -46,11 +48,31 @@ class BlockedURLError(FetchError):
 
 
 class HTTPStatusError(FetchError):
-    """The server answered with an error status."""
+    """The server answered with an error status (Retry-After kept when it sent one)."""
 
-    def __init__(self, url: str, status: int, reason: str = "") -> None:
-        super().__init__(url, f"HTTP {status} {reason}".strip(), status)
+    def __init__(
+        self, url: str, status: int, reason: str = "", retry_after_s: int | None = None
+    ) -> None:
+        detail = f" (Retry-After {retry_after_s} s)" if retry_after_s is not None else ""
+        super().__init__(url, f"HTTP {status} {reason}".strip() + detail, status)
         self.retryable = status in RETRYABLE_STATUSES
+        self.retry_after_s = retry_after_s
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> int | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0, int((when - (now or datetime.now(UTC))).total_seconds()))
 
 
 class ResponseTooLargeError(FetchError):
@@ -153,7 +175,10 @@ class Fetcher:
             if status == 304:
                 body = b""
             elif status >= 400:
-                raise HTTPStatusError(current, status)
+                raise HTTPStatusError(
+                    current, status,
+                    retry_after_s=parse_retry_after(response_headers.get("retry-after")),
+                )
             return FetchResult(
                 url=url,
                 final_url=current,

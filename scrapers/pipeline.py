@@ -12,6 +12,7 @@ rows with a reason (`staged_articles.status = 'rejected'`, `feed_fetches.error`)
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import unicodedata
@@ -19,13 +20,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scrapers import config, store
+from scrapers import config, health, store
 from scrapers.dedup import content_hash, entry_fingerprint
 from scrapers.extract import extract_article
 from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
-from scrapers.relevance import score_relevance
+from scrapers.relevance import is_fetch_candidate, score_relevance
 from scrapers.urls import canonicalize_url, search_stub_target
 
 LOGGER = logging.getLogger(__name__)
@@ -42,16 +43,23 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def sync_catalog(conn: Any, sources: Sequence[Source]) -> list[dict[str, Any]]:
-    """Bring `sources` in line with the catalog; returns the enabled sources to fetch."""
-    rows = store.sync_sources(conn, sources)
+def sync_catalog(
+    conn: Any, sources: Sequence[Source], now: datetime | None = None, fetch_all: bool = False
+) -> list[dict[str, Any]]:
+    """Bring `sources` in line with the catalog; returns the sources due for a fetch.
+
+    Due: enabled in the catalog, not disabled by health, next fetch time reached (every
+    enabled, healthy source when `fetch_all`, e.g. a manual run).
+    """
+    store.sync_sources(conn, sources)
+    rows = store.due_sources(conn, _now(now), fetch_all)
     conn.commit()
     return rows
 
 
-def is_candidate(relevance: Relevance) -> bool:
-    """Whether a feed entry's title/summary justify fetching its page."""
-    return relevance.relevant
+def is_candidate(relevance: Relevance, language: str | None) -> bool:
+    """Stage 1: whether a feed entry's title/summary justify fetching its page."""
+    return is_fetch_candidate(relevance, language)
 
 
 def fetch_feed(
@@ -60,64 +68,86 @@ def fetch_feed(
     """Fetch and parse one source's feed, store its entries; returns counts for XCom.
 
     The feed_fetches row is committed before the request, and its outcome after, so a
-    failure is on record even when the task then fails.
+    failure is on record even when the task then fails. The source's next fetch time is
+    set by scrapers.health: adaptive on success, backed off on failure.
     """
     started = _now(now)
+    schedule = config.FetchSchedule.from_env()
     source = store.get_source(conn, source_id)
     fetch_id = store.start_feed_fetch(conn, source_id, run_id, source["url"], started)
     conn.commit()
     status: int | None = None
+    counts = {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
+              "status": None, "entries": 0, "candidates": 0, "new_entries": 0}
     try:
         result = fetcher.fetch(
             source["url"], etag=source["etag"], last_modified=source["last_modified"],
             accept=FEED_ACCEPT,
         )
-        status = result.status
-        if result.not_modified:
-            store.finish_feed_fetch(
-                conn, fetch_id, finished_at=_now(now), http_status=304, not_modified=True,
-                nbytes=0, entries=0, relevant=0, skipped=0,
-            )
-            store.record_source_success(conn, source_id, started, None, None)
-            conn.commit()
-            LOGGER.info("%s: not modified (304)", source["name"])
-            return {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
-                    "status": 304, "entries": 0, "candidates": 0}
-        parsed = parse_feed_detailed(result.body, result.final_url)
-        candidates = 0
-        for entry in parsed.entries:
-            candidates += _store_entry(conn, source, entry, fetch_id, started)
+        status = counts["status"] = result.status
+        body_hash = hashlib.sha256(result.body).hexdigest() if result.body else None
+        unchanged = result.not_modified or body_hash == source["last_body_hash"]
+        skipped = new_entries = candidates = 0
+        entries: list[FeedEntry] = []
+        if not unchanged:
+            parsed = parse_feed_detailed(result.body, result.final_url)
+            entries, skipped = parsed.entries, len(parsed.skipped)
+            for entry in entries:
+                is_new, is_candidate_entry = _store_entry(conn, source, entry, fetch_id, started)
+                new_entries += is_new
+                candidates += is_candidate_entry
         store.finish_feed_fetch(
             conn, fetch_id, finished_at=_now(now), http_status=result.status,
-            nbytes=len(result.body), entries=len(parsed.entries), relevant=candidates,
-            skipped=len(parsed.skipped),
+            not_modified=result.not_modified, body_unchanged=unchanged and not
+            result.not_modified, nbytes=len(result.body), entries=len(entries),
+            relevant=candidates, skipped=skipped, new_entries=new_entries,
         )
-        store.record_source_success(conn, source_id, started, result.etag, result.last_modified)
+        next_at, interval = health.next_fetch_after_success(
+            started, source["fetch_interval_s"], new_entries, schedule)
+        store.record_source_success(
+            conn, source_id, started, etag=result.etag, last_modified=result.last_modified,
+            body_hash=body_hash, next_fetch_at=next_at, interval_s=interval,
+            new_entries=new_entries,
+        )
         conn.commit()
     except Exception as exc:
         conn.rollback()
-        message = f"{type(exc).__name__}: {exc}"
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        status = getattr(exc, "status", status)
+        retry_after = getattr(exc, "retry_after_s", None)
+        failures = source["consecutive_failures"] + 1
+        reason = health.disable_reason(failures, status, message, schedule)
         store.finish_feed_fetch(
-            conn, fetch_id, finished_at=_now(now), http_status=getattr(exc, "status", status),
-            error_class=type(exc).__name__, error=message[:2000],
+            conn, fetch_id, finished_at=_now(now), http_status=status,
+            retry_after_s=retry_after, error_class=type(exc).__name__, error=message,
         )
-        store.record_source_failure(conn, source_id, started, message[:2000])
+        store.record_source_failure(
+            conn, source_id, started, error=message, error_class=type(exc).__name__,
+            next_fetch_at=started + timedelta(
+                seconds=health.backoff_s(failures, retry_after, schedule)),
+            disabled_reason=reason,
+        )
         conn.commit()
         LOGGER.error("%s: feed fetch failed: %s", source["name"], message)
+        if reason:
+            LOGGER.error("%s: source disabled: %s", source["name"], reason)
         raise
-    LOGGER.info(
-        "%s: %d entries, %d candidates, %d skipped",
-        source["name"], len(parsed.entries), candidates, len(parsed.skipped),
-    )
-    return {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
-            "status": result.status, "entries": len(parsed.entries), "candidates": candidates}
+    if unchanged:
+        LOGGER.info("%s: not modified (%s)", source["name"],
+                    "304" if result.not_modified else "same body as last time")
+    else:
+        LOGGER.info("%s: %d entries (%d new), %d candidates, %d skipped", source["name"],
+                    len(entries), new_entries, candidates, skipped)
+    counts.update(entries=len(entries), candidates=candidates, new_entries=new_entries)
+    return counts
 
 
 def _store_entry(
     conn: Any, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime
-) -> int:
+) -> tuple[bool, bool]:
+    """Store one entry; returns (first time seen, candidate for a page fetch)."""
     relevance = score_relevance(entry.title, "", source["language"], summary=entry.summary)
-    candidate = is_candidate(relevance)
+    candidate = is_candidate(relevance, source["language"])
     link = entry.url
     if source["kind"] == "search":
         # A search feed's stub link may carry the publisher's URL: use it, so the story
@@ -126,8 +156,8 @@ def _store_entry(
     try:
         url = canonicalize_url(link)
     except ValueError:
-        return 0
-    store.upsert_feed_entry(conn, {
+        return False, False
+    _, is_new = store.upsert_feed_entry(conn, {
         "source_id": source["id"], "guid": entry.guid, "link": link, "url": url,
         "title": entry.title, "summary": entry.summary, "published_at": entry.published_at,
         "outlet": entry.outlet, "fingerprint": entry_fingerprint(entry),
@@ -135,7 +165,7 @@ def _store_entry(
         "matched_terms": store.evidence_json(relevance.evidence), "now": now,
         "fetch_id": fetch_id,
     })
-    return int(candidate)
+    return is_new, candidate
 
 
 def fetch_articles(

@@ -31,7 +31,7 @@ def sync_sources(conn: Any, sources: Sequence[Source]) -> list[Row]:
     """Upsert the catalog into `sources`; returns the enabled ones as {id, name}.
 
     Sources missing from the catalog are disabled, never deleted: their fetch history
-    and articles stay.
+    and articles stay. Health state (backoff, disabled_reason) is not touched here.
     """
     with conn.cursor() as cur:
         for s in sources:
@@ -61,6 +61,30 @@ def sync_sources(conn: Any, sources: Sequence[Source]) -> list[Row]:
         )
         cur.execute("SELECT id, name FROM sources WHERE enabled ORDER BY kind, id")
         return _rows(cur)
+
+
+def due_sources(conn: Any, now: datetime, fetch_all: bool = False) -> list[Row]:
+    """Enabled, healthy sources whose next fetch time has come (all of them if fetch_all)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT id, name FROM sources
+               WHERE enabled AND disabled_reason IS NULL
+                 AND (%s OR next_fetch_at IS NULL OR next_fetch_at <= %s)
+               ORDER BY kind, id""",
+            (fetch_all, now),
+        )
+        return _rows(cur)
+
+
+def enable_source(conn: Any, name: str) -> bool:
+    """Clear a health-disable and the failure streak; the source is due at once."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE sources SET disabled_reason = NULL, disabled_at = NULL,
+                   consecutive_failures = 0, next_fetch_at = NULL WHERE name = %s""",
+            (name,),
+        )
+        return bool(cur.rowcount)
 
 
 def get_source(conn: Any, source_id: int) -> Row:
@@ -94,45 +118,60 @@ def finish_feed_fetch(
     entries: int | None = None,
     relevant: int | None = None,
     skipped: int | None = None,
+    new_entries: int | None = None,
+    body_unchanged: bool = False,
+    retry_after_s: int | None = None,
     error_class: str | None = None,
     error: str | None = None,
 ) -> None:
     with conn.cursor() as cur:
         cur.execute(
             """UPDATE feed_fetches SET finished_at = %s, http_status = %s, not_modified = %s,
-                   bytes = %s, entries = %s, relevant = %s, skipped = %s,
-                   error_class = %s, error = %s
+                   bytes = %s, entries = %s, relevant = %s, skipped = %s, new_entries = %s,
+                   body_unchanged = %s, retry_after_s = %s, error_class = %s, error = %s
                WHERE id = %s""",
             (finished_at, http_status, not_modified, nbytes, entries, relevant, skipped,
-             error_class, error, fetch_id),
+             new_entries, body_unchanged, retry_after_s, error_class, error, fetch_id),
         )
 
 
 def record_source_success(
-    conn: Any, source_id: int, now: datetime, etag: str | None, last_modified: str | None
+    conn: Any, source_id: int, now: datetime, *, etag: str | None, last_modified: str | None,
+    body_hash: str | None, next_fetch_at: datetime, interval_s: int, new_entries: int,
 ) -> None:
     with conn.cursor() as cur:
         cur.execute(
             """UPDATE sources SET last_fetched_at = %s, last_success_at = %s,
-                   consecutive_failures = 0, last_error = NULL,
-                   etag = coalesce(%s, etag), last_modified = coalesce(%s, last_modified)
+                   consecutive_failures = 0, last_error = NULL, last_error_class = NULL,
+                   etag = coalesce(%s, etag), last_modified = coalesce(%s, last_modified),
+                   last_body_hash = coalesce(%s, last_body_hash),
+                   next_fetch_at = %s, fetch_interval_s = %s,
+                   last_new_entry_at = CASE WHEN %s > 0 THEN %s ELSE last_new_entry_at END
                WHERE id = %s""",
-            (now, now, etag, last_modified, source_id),
+            (now, now, etag, last_modified, body_hash, next_fetch_at, interval_s,
+             new_entries, now, source_id),
         )
 
 
-def record_source_failure(conn: Any, source_id: int, now: datetime, error: str) -> None:
+def record_source_failure(
+    conn: Any, source_id: int, now: datetime, *, error: str, error_class: str,
+    next_fetch_at: datetime, disabled_reason: str | None,
+) -> None:
     with conn.cursor() as cur:
         cur.execute(
             """UPDATE sources SET last_fetched_at = %s,
-                   consecutive_failures = consecutive_failures + 1, last_error = %s
+                   consecutive_failures = consecutive_failures + 1, last_error = %s,
+                   last_error_class = %s, next_fetch_at = %s,
+                   disabled_reason = coalesce(%s, disabled_reason),
+                   disabled_at = CASE WHEN %s IS NOT NULL THEN %s ELSE disabled_at END
                WHERE id = %s""",
-            (now, error, source_id),
+            (now, error, error_class, next_fetch_at, disabled_reason, disabled_reason, now,
+             source_id),
         )
 
 
-def upsert_feed_entry(conn: Any, values: Row) -> int:
-    """Insert or refresh one feed entry keyed by (source_id, guid); returns its id."""
+def upsert_feed_entry(conn: Any, values: Row) -> tuple[int, bool]:
+    """Insert or refresh one feed entry keyed by (source_id, guid); (id, newly seen)."""
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO feed_entries (source_id, guid, link, url, title, summary,
@@ -148,11 +187,11 @@ def upsert_feed_entry(conn: Any, values: Row) -> int:
                    relevance_score = EXCLUDED.relevance_score,
                    candidate = EXCLUDED.candidate, matched_terms = EXCLUDED.matched_terms,
                    last_seen_at = EXCLUDED.last_seen_at, last_fetch_id = EXCLUDED.last_fetch_id
-               RETURNING id""",
+               RETURNING id, (xmax = 0)""",
             values,
         )
-        entry_id: int = cur.fetchone()[0]
-    return entry_id
+        entry_id, inserted = cur.fetchone()
+    return int(entry_id), bool(inserted)
 
 
 def candidate_entries(conn: Any, fetch_id: int) -> list[Row]:

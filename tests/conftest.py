@@ -22,8 +22,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = REPO.parent / "shared"
 
 _server = os.environ.get("NICHIRO_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-TEST_DB_URL = os.environ.get("NICHIRO_TEST_DB_URL") or f"{_server}/nichiro_test"
-TEST_AIRFLOW_DB_URL = f"{_server}/nichiro_airflow_test"
+# One pair of databases per test session (pid-suffixed), so concurrent runs on one server
+# cannot truncate each other's data; both are dropped when the session ends.
+_suffix = os.getpid()
+TEST_DB_URL = os.environ.get("NICHIRO_TEST_DB_URL") or f"{_server}/nichiro_test_{_suffix}"
+TEST_AIRFLOW_DB_URL = f"{_server}/nichiro_airflow_test_{_suffix}"
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="nichiro-airflow-home-")
 
 os.environ.update({
@@ -43,7 +46,7 @@ os.environ.update({
 os.environ.pop("NICHIRO_SOURCES", None)
 
 
-def _recreate_database(url: str) -> None:
+def _recreate_database(url: str, create: bool = True) -> None:
     import psycopg2
     from psycopg2 import sql
 
@@ -56,7 +59,8 @@ def _recreate_database(url: str) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
         cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if create:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     admin.close()
 
 
@@ -121,3 +125,17 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+    if "NICHIRO_TEST_DB_URL" in os.environ and os.environ["NICHIRO_TEST_DB_URL"] == TEST_DB_URL:
+        return  # a database the caller named is the caller's to keep
+    import sys
+
+    if "airflow.settings" in sys.modules:  # close Airflow's pool before its database goes
+        try:
+            sys.modules["airflow.settings"].dispose_orm()
+        except Exception:  # noqa: BLE001
+            pass
+    for url in (TEST_DB_URL, TEST_AIRFLOW_DB_URL):
+        try:
+            _recreate_database(url, create=False)
+        except Exception:  # noqa: BLE001 - clean-up must not mask the test result
+            pass

@@ -22,7 +22,16 @@ SELECT s.name,
        (SELECT count(*) FROM articles a
          WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '1 day') AS articles_24h,
        (SELECT count(*) FROM articles a
-         WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '7 days') AS articles_7d
+         WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '7 days') AS articles_7d,
+       CASE WHEN NOT s.enabled THEN 'off (catalog)'
+            WHEN s.disabled_reason IS NOT NULL THEN 'disabled'
+            WHEN s.consecutive_failures > 0 THEN 'failing'
+            WHEN s.last_success_at IS NULL THEN 'new'
+            ELSE 'ok' END AS status,
+       s.next_fetch_at,
+       s.fetch_interval_s,
+       s.disabled_reason,
+       s.last_error_class
 FROM sources s;
 COMMENT ON VIEW source_health IS 'One row per source: last success, failure streak, recent yield.';
 

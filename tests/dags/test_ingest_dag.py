@@ -47,7 +47,7 @@ def task_states(run_id: str) -> dict[tuple[str, str | None], str]:
 
 def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
     # 1. First run: relevant stories stored once each, irrelevant ones filtered.
-    run = ingest_dag.test()
+    run = ingest_dag.test(run_conf={"fetch_all": True})
     first = articles(db)
     urls = {row[1] for row in first}
     # canonical URLs collapse http/https to https
@@ -77,7 +77,7 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
     assert states[("load", None)] == "success" and states[("summary", None)] == "success"
 
     # 2. Rerun: nothing new, nothing changed (not even fetched_at).
-    ingest_dag.test()
+    ingest_dag.test(run_conf={"fetch_all": True})
     assert articles(db) == first
 
     # 3. The outlet edits one story (page and feed lead): exactly that row is updated.
@@ -93,7 +93,7 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
                     "utf-8")
     feed.write_text(feed.read_text("utf-8").replace("</description>", " (updated)</description>",
                                                     1), "utf-8")
-    ingest_dag.test()
+    ingest_dag.test(run_conf={"fetch_all": True})
     after = articles(db)
     assert len(after) == len(first)
     changed = [(a, b) for a, b in zip(first, after, strict=True) if a != b]

@@ -26,7 +26,7 @@ def one(db: Any, query: str, *args: Any) -> Any:
 
 
 def run_all(db: Any, run_id: str) -> dict[str, int]:
-    sources = pipeline.sync_catalog(db, load_catalog())
+    sources = pipeline.sync_catalog(db, load_catalog(), fetch_all=True)
     with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
         for source in sources:
             try:
