@@ -1,0 +1,170 @@
+-- The analytics schema (repeatable: re-applied whenever this file changes, after the
+-- versioned migrations). Schema, role and indexes come from V005__analytics.sql.
+-- A view only gains columns at the end; renames, removals and type changes (including the
+-- result columns of analytics.search) go through a versioned migration.
+-- Counting views count relevant articles only and date an article by published_at, else
+-- by when we first saw it (`dated_at`), in UTC; weeks start on Monday.
+
+CREATE OR REPLACE VIEW analytics.articles AS
+SELECT a.id,
+       a.url,
+       a.title,
+       a.body,
+       a.summary,
+       a.authors,
+       a.published_at,
+       a.published_precision,
+       a.first_seen_at,
+       a.language,
+       a.source,
+       a.relevance_score,
+       a.matched_terms,
+       a.truncated,
+       a.paywalled,
+       a.tags,
+       ARRAY(SELECT t.tag FROM public.article_tags t WHERE t.article_id = a.id ORDER BY t.tag)
+           AS analyst_tags,
+       coalesce(a.published_at, a.first_seen_at) AS dated_at,
+       a.relevant,
+       a.original_url,
+       a.fetched_at,
+       a.updated_count,
+       a.captions,
+       a.search_vector
+FROM public.articles a;
+COMMENT ON VIEW analytics.articles IS
+    'One row per stored article (canonical URL, latest version). tags: the publisher''s own '
+    'keywords; analyst_tags: ours (kind:name, same across languages). dated_at: published_at, '
+    'else first_seen_at. search_vector: title+body tsvector in the article''s language config.';
+
+CREATE OR REPLACE VIEW analytics.daily_counts AS
+SELECT (coalesce(a.published_at, a.first_seen_at) AT TIME ZONE 'UTC')::date AS day,
+       a.source,
+       a.language,
+       count(*) AS n
+FROM public.articles a
+WHERE a.relevant
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW analytics.daily_counts IS 'Relevant articles per UTC day, outlet and language.';
+
+CREATE OR REPLACE VIEW analytics.weekly_top_terms AS
+SELECT week, language, term, n,
+       rank() OVER (PARTITION BY week, language ORDER BY n DESC) AS rank
+FROM (
+    SELECT date_trunc('week', coalesce(a.published_at, a.first_seen_at) AT TIME ZONE 'UTC')::date
+               AS week,
+           a.language,
+           e.term,
+           count(DISTINCT a.id) AS n
+    FROM public.articles a
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT m ->> 'term' AS term
+        FROM jsonb_array_elements(a.matched_terms) m
+        WHERE m ->> 'term' IS NOT NULL
+    ) e
+    WHERE a.relevant
+    GROUP BY 1, 2, 3
+) t;
+COMMENT ON VIEW analytics.weekly_top_terms IS
+    'Relevance rule terms per ISO week (Monday, UTC) and language: n = articles that matched '
+    'the term (title, summary or body); rank 1 = most frequent that week.';
+
+CREATE OR REPLACE VIEW analytics.weekly_tag_counts AS
+SELECT date_trunc('week', coalesce(a.published_at, a.first_seen_at) AT TIME ZONE 'UTC')::date
+           AS week,
+       t.kind,
+       t.tag,
+       a.language,
+       count(*) AS n
+FROM public.article_tags t
+JOIN public.articles a ON a.id = t.article_id
+WHERE a.relevant
+GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW analytics.weekly_tag_counts IS
+    'Relevant articles per ISO week (Monday, UTC), tag (kind:name) and language.';
+
+CREATE OR REPLACE VIEW analytics.source_health AS
+SELECT s.name AS source,
+       s.outlet,
+       s.language,
+       s.kind,
+       s.enabled,
+       CASE WHEN NOT s.enabled THEN 'disabled'
+            WHEN s.last_fetched_at IS NULL THEN 'never fetched'
+            WHEN s.consecutive_failures > 0 THEN 'failing'
+            ELSE 'ok' END AS status,
+       s.last_success_at,
+       s.last_fetched_at,
+       s.consecutive_failures,
+       s.last_error,
+       e.last_error_at,
+       (SELECT count(*) FROM public.articles a
+         WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '7 days')
+           AS articles_7d
+FROM public.sources s
+LEFT JOIN LATERAL (
+    SELECT max(f.started_at) AS last_error_at
+    FROM public.feed_fetches f
+    WHERE f.source_id = s.id AND f.error IS NOT NULL
+) e ON true;
+COMMENT ON VIEW analytics.source_health IS
+    'One row per feed: status, last success, last error (and when), failure streak, '
+    'articles first seen in the last 7 days.';
+
+-- Ranked search over analytics.articles, each language its own way:
+--   en / ru: websearch_to_tsquery with the english / russian configuration (stemming;
+--            "quotes" for phrases, OR, -word); rank = ts_rank (title hits weigh more);
+--   ja:      the trimmed query as one substring of title or body (ILIKE, served by the
+--            trigram indexes for three or more characters); rank = 1 for a title hit plus
+--            0.1 per occurrence in the body (at most 1);
+--   other or no language: websearch_to_tsquery('simple', ...).
+-- lang NULL searches every language. Ranks are comparable within a language only.
+-- SECURITY INVOKER, and it reads only analytics.articles, so it gives nothing the caller's
+-- role cannot already read. LANGUAGE sql + STABLE + a single SELECT: PostgreSQL inlines it,
+-- so the planner sees the index conditions.
+CREATE OR REPLACE FUNCTION analytics.search(query text, lang text DEFAULT NULL)
+RETURNS TABLE (id bigint, url text, title text, source text, language text,
+               published_at timestamptz, first_seen_at timestamptz, rank real)
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
+AS $fn$
+    SELECT a.id, a.url, a.title, a.source, a.language, a.published_at, a.first_seen_at,
+           ts_rank(a.search_vector, websearch_to_tsquery('english', query)) AS rank
+    FROM analytics.articles a
+    WHERE (lang IS NULL OR lang = 'en') AND a.language = 'en'
+      AND a.search_vector @@ websearch_to_tsquery('english', query)
+    UNION ALL
+    SELECT a.id, a.url, a.title, a.source, a.language, a.published_at, a.first_seen_at,
+           ts_rank(a.search_vector, websearch_to_tsquery('russian', query)) AS rank
+    FROM analytics.articles a
+    WHERE (lang IS NULL OR lang = 'ru') AND a.language = 'ru'
+      AND a.search_vector @@ websearch_to_tsquery('russian', query)
+    UNION ALL
+    SELECT a.id, a.url, a.title, a.source, a.language, a.published_at, a.first_seen_at,
+           (CASE WHEN a.title ILIKE p.pattern THEN 1 ELSE 0 END
+            + least(1.0, 0.1 * (length(lower(a.body))
+                                - length(replace(lower(a.body), p.needle, '')))
+                              / length(p.needle)))::real AS rank
+    FROM analytics.articles a,
+         (SELECT '%' || replace(replace(replace(btrim(query), '\', '\\'), '%', '\%'), '_', '\_')
+                     || '%' AS pattern,
+                 lower(btrim(query)) AS needle) p
+    WHERE (lang IS NULL OR lang = 'ja') AND a.language = 'ja' AND p.needle <> ''
+      AND (a.title ILIKE p.pattern OR a.body ILIKE p.pattern)
+    UNION ALL
+    SELECT a.id, a.url, a.title, a.source, a.language, a.published_at, a.first_seen_at,
+           ts_rank(a.search_vector, websearch_to_tsquery('simple', query)) AS rank
+    FROM analytics.articles a
+    WHERE (lang IS NULL OR (lang NOT IN ('en', 'ru', 'ja') AND lang = a.language))
+      AND (a.language IS NULL OR a.language NOT IN ('en', 'ru', 'ja'))
+      AND a.search_vector @@ websearch_to_tsquery('simple', query)
+    ORDER BY rank DESC, published_at DESC NULLS LAST, id
+$fn$;
+COMMENT ON FUNCTION analytics.search(text, text) IS
+    'Ranked article search: english/russian stemming for en/ru, substring (trigram) for ja. '
+    'Example: SELECT * FROM analytics.search(''peace treaty negotiations'', ''en'') LIMIT 20';
+
+-- Grants last (idempotent: this file re-runs). V005 set default privileges for objects the
+-- migrating role creates later; these cover everything that exists now.
+GRANT USAGE ON SCHEMA analytics TO nichiro_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO nichiro_reader;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA analytics TO nichiro_reader;
