@@ -29,6 +29,7 @@ from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
 RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
+HTTP_CONCURRENCY = int(os.environ.get("NICHIRO_HTTP_CONCURRENCY", "4"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("NICHIRO_RETRY_DELAY_SECONDS", "60")))
 
 
@@ -84,7 +85,9 @@ def nichiro_ingest() -> None:
 
     @task_group(group_id="source")
     def per_source(source: dict[str, Any]) -> None:
-        @task(map_index_template="{{ source_name }}")
+        # At most HTTP_CONCURRENCY sources are fetched at once (all runs of this DAG);
+        # the per-host delay between requests is kept by HostThrottle in PostgreSQL.
+        @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY)
         def fetch_feed(source: dict[str, Any]) -> dict[str, Any]:
             """Fetch, parse and score one feed; failures are recorded, then raised."""
             from airflow.sdk.exceptions import AirflowFailException
@@ -92,10 +95,12 @@ def nichiro_ingest() -> None:
             from nichiro_db import news_db
             from scrapers.http import Fetcher
             from scrapers.pipeline import fetch_feed as run_fetch_feed
+            from scrapers.politeness import HostThrottle
 
             _label(source)
             run_id = get_current_context()["run_id"]
-            with news_db() as conn, Fetcher() as fetcher:
+            with news_db() as conn, news_db() as slots, \
+                    Fetcher(throttle=HostThrottle(slots)) as fetcher:
                 try:
                     return run_fetch_feed(conn, source["id"], run_id, fetcher)
                 except Exception as exc:
@@ -103,16 +108,18 @@ def nichiro_ingest() -> None:
                         raise
                     raise AirflowFailException(f"{source['name']}: {exc}") from exc
 
-        @task(map_index_template="{{ source_name }}")
+        @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY)
         def fetch_articles(feed: dict[str, Any]) -> dict[str, Any]:
             """Fetch and extract the pages of the feed's relevant entries into staging."""
             from nichiro_db import news_db
             from scrapers.http import Fetcher
             from scrapers.pipeline import fetch_articles as run_fetch_articles
+            from scrapers.politeness import HostThrottle
 
             _label({"name": feed["source"]})
             run_id = get_current_context()["run_id"]
-            with news_db() as conn, Fetcher() as fetcher:
+            with news_db() as conn, news_db() as slots, \
+                    Fetcher(throttle=HostThrottle(slots)) as fetcher:
                 return run_fetch_articles(
                     conn, feed["source_id"], run_id, feed["fetch_id"], fetcher
                 )

@@ -103,3 +103,13 @@ class FetchSchedule:
             backoff_cap_s=int(_float("NICHIRO_BACKOFF_CAP_HOURS", 24) * 3600),
             disable_after_failures=int(_float("NICHIRO_DISABLE_AFTER_FAILURES", 20)),
         )
+
+
+def host_delay_seconds() -> float:
+    """Minimum time between two requests to one host, across all tasks."""
+    return _float("NICHIRO_HOST_DELAY_SECONDS", 3.0)
+
+
+def robots_ttl_hours() -> float:
+    """How long a host's robots.txt is trusted before it is read again."""
+    return _float("NICHIRO_ROBOTS_TTL_HOURS", 24.0)

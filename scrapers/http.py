@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -118,8 +118,14 @@ def check_url_allowed(url: str, allow_private_hosts: bool) -> None:
 class Fetcher:
     """An HTTP client with Nichiro's limits; one per task, closed after use."""
 
-    def __init__(self, settings: HttpSettings | None = None) -> None:
+    def __init__(
+        self, settings: HttpSettings | None = None,
+        throttle: Callable[[str], None] | None = None,
+    ) -> None:
+        """`throttle(url)` is called before every request (each redirect hop too) and may
+        sleep: the per-host rate limit (scrapers.politeness.HostThrottle) plugs in here."""
         self.settings = settings or HttpSettings.from_env()
+        self.throttle = throttle
         timeout = httpx.Timeout(
             self.settings.read_timeout_s, connect=self.settings.connect_timeout_s
         )
@@ -162,6 +168,8 @@ class Fetcher:
         for _ in range(self.settings.max_redirects + 1):
             check_url_allowed(current, self.settings.allow_private_hosts)
             seen.add(current)
+            if self.throttle is not None:
+                self.throttle(current)
             status, response_headers, body = self._get_once(current, headers)
             if status in REDIRECT_STATUSES:
                 location = response_headers.get("location")

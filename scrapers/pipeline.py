@@ -26,6 +26,7 @@ from scrapers.extract import extract_article
 from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
+from scrapers.politeness import RobotsPolicy
 from scrapers.relevance import is_fetch_candidate, score_relevance
 from scrapers.urls import canonicalize_url, search_stub_target
 
@@ -187,11 +188,17 @@ def fetch_articles(
     window = timedelta(hours=config.refetch_window_hours())
     limit = config.max_articles_per_source()
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
+    robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
     for entry in store.candidate_entries(conn, fetch_id)[:limit]:
         known_id = entry["known_article_id"]
         if known_id is not None and entry["article_first_seen_at"] < started - window:
             _stage(conn, run_id, source_id, entry, "known", None, {"article_id": known_id})
             counts["known"] += 1
+            continue
+        if not robots.allowed(entry["link"], started):
+            _stage(conn, run_id, source_id, entry, "rejected", "robots.txt disallows this page",
+                   None)
+            counts["rejected"] += 1
             continue
         try:
             result = fetcher.fetch(

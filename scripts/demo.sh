@@ -10,7 +10,8 @@ export NICHIRO_DB_URL="${NICHIRO_DEMO_DB_URL:-${base_db%/*}/nichiro_demo}"
 export AIRFLOW_HOME="$REPO/.local/airflow-demo"
 export NICHIRO_AIRFLOW_DB_URL="${base_db%/*}/nichiro_airflow_demo"
 source scripts/env.sh
-export NICHIRO_ALLOW_PRIVATE_HOSTS=1 NICHIRO_TASK_RETRIES=0
+# The sample site is one local host: a short politeness delay keeps the demo quick.
+export NICHIRO_ALLOW_PRIVATE_HOSTS=1 NICHIRO_TASK_RETRIES=0 NICHIRO_HOST_DELAY_SECONDS=0.1
 mkdir -p .local/demo
 
 .venv/bin/python scripts/dbctl.py ensure --db "$NICHIRO_DB_URL" --db "$NICHIRO_AIRFLOW_DB_URL"

@@ -34,6 +34,8 @@ os.environ.update({
     "AIRFLOW_CONN_NICHIRO_DB": TEST_DB_URL,
     "NICHIRO_ALLOW_PRIVATE_HOSTS": "1",
     "NICHIRO_TASK_RETRIES": "0",
+    # One loopback host serves every fixture: politeness delays are tested on their own.
+    "NICHIRO_HOST_DELAY_SECONDS": "0",
     "AIRFLOW_HOME": _AIRFLOW_HOME,
     "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
@@ -87,9 +89,9 @@ def db(news_db_url: str) -> Iterator[Any]:
 
     conn = psycopg2.connect(news_db_url)
     with conn.cursor() as cur:
-        cur.execute(
-            "TRUNCATE staged_articles, feed_entries, feed_fetches, articles, sources "
-            "RESTART IDENTITY CASCADE")
+        cur.execute("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
+        cur.execute(f"TRUNCATE {cur.fetchone()[0]} RESTART IDENTITY CASCADE")
     conn.commit()
     yield conn
     conn.close()

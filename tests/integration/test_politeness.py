@@ -1,0 +1,89 @@
+"""robots.txt and the per-host request slots, against real servers and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2
+import pytest
+
+from scrapers import pipeline
+from scrapers.config import HttpSettings
+from scrapers.http import Fetcher
+from scrapers.loader import load_run
+from scrapers.models import Source
+from scrapers.politeness import HostThrottle, RobotsPolicy
+
+pytestmark = pytest.mark.integration
+
+
+def test_robots_disallowed_pages_are_not_fetched_and_recorded(db: Any, site: Any) -> None:
+    (site.root / "robots.txt").write_text(
+        "User-agent: *\nDisallow: /private/\n\nUser-agent: NichiroBot\n"
+        "Disallow: /en/articles/kunashir\n", "utf-8")
+    src = Source(name="Pacific Wire", url=f"{site.base_url}/feeds/en_wire.xml", language="en")
+    [row] = pipeline.sync_catalog(db, [src])
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+        feed = pipeline.fetch_feed(db, row["id"], "r", fetcher)
+        counts = pipeline.fetch_articles(db, row["id"], "r", feed["fetch_id"], fetcher)
+    load_run(db, "r")
+    assert counts["rejected"] == 1 and counts["fetched"] == 2
+    fetched_paths = {path for path, _ in site.hits}
+    assert "/en/articles/kunashir-fishing-boats-detained.html" not in fetched_paths
+    assert ("/robots.txt", 200) in site.hits
+    with db.cursor() as cur:
+        cur.execute("SELECT reason FROM staged_articles WHERE status = 'rejected'")
+        assert cur.fetchall() == [("robots.txt disallows this page",)]
+        cur.execute("SELECT count(*) FROM robots_cache WHERE status = 200")
+        assert cur.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("status", "allowed"), [(404, True), (410, True), (503, False)])
+def test_robots_status_rules(db: Any, site: Any, status: int, allowed: bool) -> None:
+    class Stub:
+        settings = HttpSettings(allow_private_hosts=True)
+
+        def fetch(self, url: str, **_: Any) -> Any:
+            from scrapers.http import HTTPStatusError
+
+            raise HTTPStatusError(url, status)
+
+    policy = RobotsPolicy(db, Stub(), "NichiroBot/0.1")
+    assert policy.allowed("https://news.example/a/1", datetime.now(UTC)) is allowed
+
+
+def test_host_slots_space_requests_across_connections(news_db_url: str, db: Any) -> None:
+    """Two throttles on separate connections (as two tasks would be) share one schedule."""
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = psycopg2.connect(news_db_url)
+        throttle = HostThrottle(conn, delay_s=0.2)
+        for _ in range(3):
+            throttle("https://news.example/page")
+            with lock:
+                starts.append(time.monotonic())
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    starts.sort()
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 6
+    assert min(gaps) >= 0.15, f"requests to one host closer than the delay: {gaps}"
+
+
+def test_other_hosts_are_not_delayed(db: Any) -> None:
+    slept: list[float] = []
+    throttle = HostThrottle(db, delay_s=30, sleep=slept.append)
+    throttle("https://a.example/1")
+    throttle("https://b.example/1")
+    throttle("https://a.example/2")
+    assert len(slept) == 1 and 29 < slept[0] <= 30
