@@ -63,6 +63,13 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
         assert cur.fetchone()[0] == 0
         cur.execute("SELECT count(DISTINCT url) = count(*) FROM articles")
         assert cur.fetchone()[0]
+        # analyst tags are normalised across languages and stored per article
+        cur.execute("SELECT tag, array_agg(DISTINCT a.language ORDER BY a.language) "
+                    "FROM article_tags t JOIN articles a ON a.id = t.article_id GROUP BY tag")
+        tags = dict(cur.fetchall())
+        assert tags.get("person:sergei_lavrov") is not None
+        assert any(tag.startswith("theme:") for tag in tags)
+        assert any(len(langs) >= 2 for langs in tags.values()), tags
         # the broken source is on record, the others succeeded
         cur.execute("""SELECT s.name, f.http_status, f.error FROM feed_fetches f
                        JOIN sources s ON s.id = f.source_id WHERE f.run_id = %s""",
