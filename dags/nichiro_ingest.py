@@ -15,8 +15,13 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 4. **source.fetch_articles** — fetches the pages of relevant entries, extracts and cleans
    them, rescoring relevance with the body; results wait in `staged_articles`.
 5. **load** — upserts the run's staged articles into `articles` keyed by canonical URL.
-6. **summary** — logs a per-source table: entries, relevant, fetched, new, updated,
+6. **announce** — emits the `nichiro_articles` asset event when the run stored new or
+   changed articles (skipped otherwise), which triggers `nichiro_digest`.
+7. **summary** — logs a per-source table: entries, relevant, fetched, new, updated,
    duplicates, errors.
+
+A failed task logs one `NICHIRO_TASK_FAILED {json}` line and, if the Connection
+`nichiro_alerts` exists, posts an alert to it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task, task_group
+from nichiro_assets import ARTICLES
+
+from nichiro_callbacks import on_task_failure
 
 SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
 RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
@@ -58,6 +66,7 @@ def _label(source: dict[str, Any]) -> None:
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": on_task_failure,
     },
 )
 def nichiro_ingest() -> None:
@@ -135,6 +144,16 @@ def nichiro_ingest() -> None:
         with news_db() as conn:
             return load_run(conn, get_current_context()["run_id"])
 
+    @task(outlets=[ARTICLES])
+    def announce(counts: dict[str, int]) -> dict[str, int]:
+        """Emit the articles asset event if this run stored new or changed articles."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if counts["new"] + counts["updated"] == 0:
+            raise AirflowSkipException("no new or changed articles: no asset event")
+        get_current_context()["outlet_events"][ARTICLES].extra = dict(counts)
+        return counts
+
     @task(trigger_rule="all_done")
     def summary() -> list[dict[str, Any]]:
         """Log the per-source table of this run."""
@@ -150,7 +169,9 @@ def nichiro_ingest() -> None:
     sources = load_sources()
     migrate() >> sources
     groups = per_source.expand(source=sources)
-    groups >> load() >> summary()
+    loaded = load()
+    groups >> loaded
+    loaded >> announce(loaded) >> summary()
 
 
 nichiro_ingest()

@@ -27,8 +27,11 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert not dag.catchup and dag.max_active_runs == 1
     assert {t.task_id for t in dag.tasks} == {
         "migrate", "load_sources", "source.fetch_feed", "source.fetch_articles", "load",
-        "summary",
+        "announce", "summary",
     }
+    assert [a.name for a in dag.get_task("announce").outlets] == ["nichiro_articles"]
+    digest = bag.dags["nichiro_digest"]
+    assert digest.doc_md and {t.task_id for t in digest.tasks} == {"refresh"}
     for task_id in ("source.fetch_feed", "source.fetch_articles"):
         task = dag.get_task(task_id)
         assert task.map_index_template == "{{ source_name }}"
@@ -51,3 +54,16 @@ def test_dag_file_parse_is_light() -> None:
                          check=True, cwd=REPO).stdout.splitlines()
     print(f"[dagbag] nichiro_ingest.py executes in {out[-2]} s (airflow.sdk already imported)")
     assert out[-1] == "[]", f"heavy modules imported at parse time: {out[-1]}"
+
+
+def test_failure_event_names_the_source() -> None:
+    from types import SimpleNamespace
+
+    from nichiro_callbacks import failure_event
+
+    ti = SimpleNamespace(dag_id="nichiro_ingest", task_id="source.fetch_feed", map_index=3,
+                         rendered_map_index="TASS English", try_number=2)
+    event = failure_event({"ti": ti, "run_id": "r1", "exception": ValueError("HTTP 500")})
+    assert event == {"event": "task_failed", "dag_id": "nichiro_ingest",
+                     "task_id": "source.fetch_feed", "map_index": 3, "source": "TASS English",
+                     "run_id": "r1", "try_number": 2, "error": "ValueError: HTTP 500"}

@@ -22,12 +22,17 @@ ARTICLE_COLUMNS = "id, url, title, body, content_hash, fetched_at, updated_count
 
 
 @pytest.fixture(scope="module")
-def ingest_dag(airflow_db: None) -> Any:
+def dagbag(airflow_db: None) -> Any:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert bag.import_errors == {}
-    return bag.dags["nichiro_ingest"]
+    return bag
+
+
+@pytest.fixture(scope="module")
+def ingest_dag(dagbag: Any) -> Any:
+    return dagbag.dags["nichiro_ingest"]
 
 
 def articles(db: Any) -> list[tuple[Any, ...]]:
@@ -45,7 +50,35 @@ def task_states(run_id: str) -> dict[tuple[str, str | None], str]:
         return {(ti.task_id, ti.rendered_map_index): str(ti.state) for ti in tis}
 
 
-def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
+@pytest.fixture
+def alert_receiver(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A webhook on 127.0.0.1 standing in for Slack; `nichiro_alerts` points at it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, **json.loads(body)})
+            self.send_response(204)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_CONN_NICHIRO_ALERTS",
+                       f"http://127.0.0.1:{server.server_address[1]}/hook")
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: Any) -> None:
     # 1. First run: relevant stories stored once each, irrelevant ones filtered.
     run = ingest_dag.test(run_conf={"fetch_all": True})
     first = articles(db)
@@ -82,10 +115,15 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
     assert states[("source.fetch_feed", "Pacific Wire")] == "success"
     assert states[("source.fetch_articles", "北海新報")] == "success"
     assert states[("load", None)] == "success" and states[("summary", None)] == "success"
+    assert states[("announce", None)] == "success"  # new articles: asset event emitted
+    # the failed source was announced to the alert webhook, by name
+    alerts = [a for a in alert_receiver if a.get("source") == "Broken Feed"]
+    assert alerts and alerts[0]["path"] == "/hook" and "HTTP 500" in alerts[0]["text"]
 
     # 2. Rerun: nothing new, nothing changed (not even fetched_at).
-    ingest_dag.test(run_conf={"fetch_all": True})
+    rerun = ingest_dag.test(run_conf={"fetch_all": True})
     assert articles(db) == first
+    assert task_states(rerun.run_id)[("announce", None)] == "skipped"
 
     # 3. The outlet edits one story (page and feed lead): exactly that row is updated.
     feed = site.root / "feeds" / "en_wire.xml"
@@ -116,3 +154,23 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any) -> None:
         # every stored article keeps its page for re-extraction
         cur.execute("SELECT count(*) FROM raw_pages")
         assert cur.fetchone()[0] == len(after)
+
+
+def test_new_articles_emit_the_asset_and_the_digest_refreshes(
+    dagbag: Any, db: Any, site: Any
+) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    run = dagbag.dags["nichiro_ingest"].test(run_conf={"fetch_all": True})
+    with create_session() as session:
+        events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                  .filter(AssetModel.name == "nichiro_articles",
+                          AssetEvent.source_run_id == run.run_id).all())
+        assert len(events) == 1 and events[0].extra["new"] == 10
+    # the fixture stories are dated November 2026: recompute far enough back for any "today"
+    dagbag.dags["nichiro_digest"].test(run_conf={"days": 36500})
+    with db.cursor() as cur:
+        cur.execute("SELECT language, sum(articles), bool_or(top_stories <> '[]') "
+                    "FROM daily_digest GROUP BY language ORDER BY language")
+        assert cur.fetchall() == [("en", 4, True), ("ja", 3, True), ("ru", 3, True)]

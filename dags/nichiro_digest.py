@@ -1,0 +1,48 @@
+"""
+### nichiro_digest — the daily digest, refreshed when new articles land
+
+Scheduled on the `nichiro_articles` asset: every `nichiro_ingest` run that stores new or
+changed articles emits an event, and this DAG recomputes `daily_digest` (per UTC day and
+language: articles, outlets, top tags, top stories) for the last three days.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+from nichiro_assets import ARTICLES
+
+from nichiro_callbacks import on_task_failure
+
+
+@dag(
+    dag_id="nichiro_digest",
+    schedule=[ARTICLES],
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["nichiro", "digest"],
+    params={"days": Param(3, type="integer", minimum=1,
+                          description="How many recent UTC days to recompute.")},
+    default_args={"owner": "nichiro", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "on_failure_callback": on_task_failure},
+)
+def nichiro_digest() -> None:
+    @task
+    def refresh() -> int:
+        """Upsert `daily_digest` for the last `days` days (default 3); returns rows changed."""
+        from nichiro_db import news_db
+        from scrapers.digest import refresh_digest
+
+        context = get_current_context()
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        days = int(conf.get("days") or context["params"].get("days") or 3)
+        with news_db() as conn:
+            return refresh_digest(conn, days=days)
+
+    refresh()
+
+
+nichiro_digest()

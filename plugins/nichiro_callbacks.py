@@ -1,0 +1,65 @@
+"""Failure callback: one structured log line per failed task, and an optional alert.
+
+The alert is off by default. Define an Airflow Connection `nichiro_alerts` (e.g.
+`AIRFLOW_CONN_NICHIRO_ALERTS=https://hooks.slack.com/services/...`) and each failed task
+POSTs `{"text": ...}` (Slack-compatible) plus the structured fields to that URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+LOGGER = logging.getLogger("nichiro.alerts")
+ALERT_CONN_ID = "nichiro_alerts"
+
+
+def failure_event(context: Any) -> dict[str, Any]:
+    """The fields an operator needs to find a failure: which task, which source, why."""
+    ti = context.get("ti") or context.get("task_instance")
+    exception = context.get("exception")
+    return {
+        "event": "task_failed",
+        "dag_id": getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "map_index": getattr(ti, "map_index", None),
+        "source": getattr(ti, "rendered_map_index", None),
+        "run_id": context.get("run_id"),
+        "try_number": getattr(ti, "try_number", None),
+        "error": f"{type(exception).__name__}: {exception}" if exception else None,
+    }
+
+
+def alert_url(conn_id: str = ALERT_CONN_ID) -> str | None:
+    """The webhook URL from the Connection, or None when alerting is not configured."""
+    from airflow.sdk import BaseHook
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - no such connection: alerting is off
+        return None
+    scheme = conn.conn_type if conn.conn_type in ("http", "https") else "https"
+    host = conn.host or ""
+    if host.startswith(("http://", "https://")):
+        return host + (conn.schema and f"/{conn.schema}" or "")
+    port = f":{conn.port}" if conn.port else ""
+    path = f"/{conn.schema}" if conn.schema else ""
+    return f"{scheme}://{host}{port}{path}" if host else None
+
+
+def on_task_failure(context: Any) -> None:
+    event = failure_event(context)
+    LOGGER.error("NICHIRO_TASK_FAILED %s", json.dumps(event, ensure_ascii=False, default=str))
+    url = alert_url()
+    if url is None:
+        return
+    import httpx
+
+    text = (f"Nichiro: {event['dag_id']}.{event['task_id']}"
+            + (f" [{event['source']}]" if event["source"] else "")
+            + f" failed (try {event['try_number']}): {event['error']}")
+    try:
+        httpx.post(url, json={"text": text, **event}, timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:  # an alerting outage must not hide the task's own error
+        LOGGER.warning("alert to %s failed: %s", url, exc)
