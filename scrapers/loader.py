@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scrapers import config, store
+from scrapers import clusters, config, store
 from scrapers.dedup import diff_summary
 from scrapers.urls import canonicalize_url, search_stub_target
 
@@ -99,6 +99,9 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
                 )
                 if outcome in ("new", "updated"):
                     store.replace_article_tags(conn, article_id, record.get("topic_tags", []))
+                    # Same transaction: a story and its cluster membership land together.
+                    clusters.assign_cluster(conn, article_id, record["title"], record["body"],
+                                            record.get("language"), record["source"], None)
                 if staged["raw_gz"] is not None and (
                     outcome in ("new", "updated") or not store.has_raw_page(conn, article_id)
                 ):

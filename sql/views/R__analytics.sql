@@ -165,6 +165,22 @@ COMMENT ON FUNCTION analytics.search(text, text) IS
 
 -- Grants last (idempotent: this file re-runs). V005 set default privileges for objects the
 -- migrating role creates later; these cover everything that exists now.
+-- Story clusters (wire copies and light rewrites of one story): who had it, who was first.
+CREATE OR REPLACE VIEW analytics.story_clusters AS
+SELECT cluster_id, first_seen_at, last_seen_at, article_count, outlet_count, outlets,
+       languages, first_outlet, first_article_id, first_title
+FROM public.story_cluster_summary;
+COMMENT ON VIEW analytics.story_clusters IS
+    'One row per story cluster: first/last seen, article count, outlets, languages, first outlet.';
+
+-- Edits seen on later fetches, newest first.
+-- (From the base tables: this file is applied before R__analyst_views.sql.)
+CREATE OR REPLACE VIEW analytics.recent_edits AS
+SELECT a.id AS article_id, a.source, a.title AS current_title, r.title AS previous_title,
+       r.revision, r.replaced_at AS edited_at, r.cause, r.diff_summary, a.url
+FROM public.article_revisions r
+JOIN public.articles a ON a.id = r.article_id;
+
 GRANT USAGE ON SCHEMA analytics TO nichiro_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO nichiro_reader;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA analytics TO nichiro_reader;

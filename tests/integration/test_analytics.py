@@ -320,8 +320,11 @@ def test_reader_can_select_every_analytics_view(loaded: Any) -> None:
     names = analytics_relations(conn)
     assert {"articles", "daily_counts", "weekly_top_terms", "weekly_tag_counts",
             "source_health"} <= set(names)
+    populated = {"articles", "daily_counts", "weekly_top_terms", "weekly_tag_counts",
+                 "source_health"}  # the fixture has no edits or clusters: those may be empty
     for name in names:
-        assert as_reader(conn, f"SELECT count(*) FROM analytics.{name}")[0][0] >= 1, name
+        count = as_reader(conn, f"SELECT count(*) FROM analytics.{name}")[0][0]
+        assert count >= (1 if name in populated else 0), name
     assert as_reader(conn, "SELECT id FROM analytics.search('北方領土', 'ja')") == [
         (ids["ja_hoppo"],)]
 

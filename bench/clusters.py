@@ -1,0 +1,563 @@
+"""Benchmark story clustering (scrapers.clusters): quality on the labelled set, cost at scale.
+
+Usage::
+
+    python bench/clusters.py quality [--no-sweep]
+    python bench/clusters.py scale --n 10000 --n 100000 [--timed 1000] [--workers N]
+
+Both commands work in a scratch database, ``nichiro_bench`` on the server of
+``NICHIRO_BENCH_PG`` (default ``postgresql://postgres@127.0.0.1:5432``), dropped and
+re-created at the start of each run and migrated with ``scrapers.migrate.migrate``.
+
+``quality``: the articles of tests/fixtures/clusters/labelled.jsonl are inserted in file
+order, each followed by ``assign_cluster`` (the DB path the pipeline uses). Pairwise scores
+over all pairs of articles: a pair is predicted positive when both got the same cluster_id,
+truly positive when both carry the same label. Precision = TP / (TP + FP), recall =
+TP / (TP + FN), F1 their harmonic mean; per language (pairs within it) and overall. Every
+wrong pair is listed. Then, unless ``--no-sweep``, the same decision rule (the pure functions
+of scrapers.clusters over an in-memory band index) is re-run for other thresholds and band
+shapes, over 30 MinHash seeds in file order and 20 shuffled arrival orders, to show the
+margin of the chosen parameters: mean and worst precision/recall over those 50 runs.
+
+``scale``: synthetic articles (sentences of words drawn from a Zipf-weighted vocabulary of
+20,000 made-up words, 4-6 paragraphs; 20% are near-duplicates of an earlier article: a
+paragraph dropped, two swapped, a sentence added, a new headline) are bulk-loaded with COPY,
+signatures and bands computed in a process pool and clusters set from the generator's
+ground truth, then VACUUM ANALYZE (the state autovacuum keeps). At each size N (ascending)
+the store is filled to N articles; after 50 untimed warm-up assignments, ``--timed``
+(default 1,000) new articles (20% near-duplicates of stored ones) are inserted
+one by one: only the ``assign_cluster`` call is timed (``time.perf_counter``), inserts and
+commits (every 50 articles) are not. Reported per size: assignments per second (count / summed
+time), median and p95 ms per call, how many of the near-duplicates joined their original's
+cluster, the candidate look-up's plan and buffer hits (EXPLAIN ANALYZE), and wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from scrapers import clusters  # noqa: E402
+from scrapers.clusters import (  # noqa: E402
+    Candidate,
+    ClusterParams,
+    article_text,
+    band_keys,
+    decide,
+    estimated_jaccard,
+    minhash_from_hashes,
+    shingle_hashes,
+    signature_bytes,
+)
+from scrapers.dedup import content_hash  # noqa: E402
+
+LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
+SERVER = os.environ.get("NICHIRO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+BENCH_DB = "nichiro_bench"
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- database
+
+def scratch_db() -> Any:
+    """Drop and re-create nichiro_bench, migrate it, return a connection."""
+    import psycopg2
+    from psycopg2 import sql
+
+    from scrapers.migrate import migrate
+
+    parts = urlsplit(SERVER)
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()", (BENCH_DB,))
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(BENCH_DB)))
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    admin.close()
+    conn = psycopg2.connect(urlunsplit(parts._replace(path=f"/{BENCH_DB}")))
+    migrate(conn)
+    return conn
+
+
+INSERT_ARTICLE = """
+INSERT INTO articles (url, original_url, title, body, fetched_at, first_seen_at, language,
+    source, relevance_score, relevant, content_hash)
+VALUES (%(url)s, %(url)s, %(title)s, %(body)s, %(seen)s, %(seen)s, %(language)s,
+    %(outlet)s, 1, true, %(hash)s)
+RETURNING id
+"""
+
+
+def insert_article(conn: Any, url: str, title: str, body: str, language: str, outlet: str,
+                   seen: datetime) -> int:
+    with conn.cursor() as cur:
+        cur.execute(INSERT_ARTICLE, {"url": url, "title": title, "body": body,
+                                     "language": language, "outlet": outlet, "seen": seen,
+                                     "hash": content_hash(title, body)})
+        return int(cur.fetchone()[0])
+
+
+# --------------------------------------------------------------------------- quality
+
+def load_labelled() -> list[dict[str, Any]]:
+    with LABELLED.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@dataclass
+class Scores:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def pairwise(articles: Sequence[dict[str, Any]], predicted: dict[str, int],
+             ) -> tuple[dict[str, Scores], list[tuple[str, str, str]]]:
+    """Pairwise scores per language and "all"; wrong pairs as (kind, id, id)."""
+    scores: dict[str, Scores] = defaultdict(Scores)
+    wrong: list[tuple[str, str, str]] = []
+    for a, b in itertools.combinations(articles, 2):
+        same_pred = predicted[a["id"]] == predicted[b["id"]]
+        same_true = a["cluster"] == b["cluster"]
+        if not (same_pred or same_true):
+            continue
+        keys = ["all"] + ([a["language"]] if a["language"] == b["language"] else [])
+        for key in keys:
+            s = scores[key]
+            if same_pred and same_true:
+                s.tp += 1
+            elif same_pred:
+                s.fp += 1
+            else:
+                s.fn += 1
+        if same_pred != same_true:
+            wrong.append(("false merge" if same_pred else "missed", a["id"], b["id"]))
+    return dict(scores), wrong
+
+
+def cluster_labelled_db(conn: Any, articles: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert and assign each labelled article through the DB path; returns id -> cluster."""
+    predicted: dict[str, int] = {}
+    for i, a in enumerate(articles):
+        seen = T0 + timedelta(minutes=10 * i)
+        article_id = insert_article(conn, f"https://bench.example/{a['id']}", a["title"],
+                                    a["body"], a["language"], a["outlet"], seen)
+        got = clusters.assign_cluster(conn, article_id, a["title"], a["body"], a["language"],
+                                      a["outlet"], seen)
+        predicted[a["id"]] = got.cluster_id
+    conn.commit()
+    # merges may have moved earlier articles: read the final state
+    with conn.cursor() as cur:
+        cur.execute("SELECT url, cluster_id FROM articles")
+        final = {url.rsplit("/", 1)[1]: cid for url, cid in cur.fetchall()}
+    return {aid: final[aid] for aid in predicted}
+
+
+def cluster_in_memory(articles: Sequence[dict[str, Any]], params: ClusterParams,
+                      hashes: dict[str, Any]) -> dict[str, int]:
+    """The rule of assign_cluster (same pure functions) over an in-memory band index."""
+    buckets: dict[tuple[int, int], list[str]] = defaultdict(list)
+    sigs: dict[str, Any] = {}
+    cluster_of: dict[str, int] = {}
+    members: dict[int, list[str]] = defaultdict(list)
+    arrival: dict[str, int] = {}
+    next_id = 1
+    for a in articles:
+        aid = a["id"]
+        arrival[aid] = len(arrival)
+        sig = minhash_from_hashes(hashes[aid], params.num_perm, params.seed).hashvalues
+        sigs[aid] = sig
+        keys = band_keys(sig, params.bands, params.rows)
+        shared: Counter[str] = Counter()
+        for key in keys:
+            shared.update(buckets[key])
+        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:params.max_candidates]
+        candidates = [Candidate(arrival[other], cluster_of[other],
+                                estimated_jaccard(sig, sigs[other])) for other, _ in ranked]
+        decision = decide(candidates, None, params.threshold)
+        if decision.cluster_id is None:
+            target = next_id
+            next_id += 1
+        else:
+            target = decision.cluster_id
+            for other in decision.merge:
+                for moved in members.pop(other):
+                    cluster_of[moved] = target
+                    members[target].append(moved)
+        cluster_of[aid] = target
+        members[target].append(aid)
+        for key in keys:
+            buckets[key].append(aid)
+    return cluster_of
+
+
+def print_scores(title: str, scores: dict[str, Scores]) -> None:
+    print(title)
+    print(f"  {'set':<5} {'pairs+':>7} {'TP':>5} {'FP':>4} {'FN':>4} {'precision':>10} "
+          f"{'recall':>7} {'F1':>6}")
+    for key in ["en", "ja", "ru", "all"]:
+        s = scores.get(key, Scores())
+        print(f"  {key:<5} {s.tp + s.fn:>7} {s.tp:>5} {s.fp:>4} {s.fn:>4} "
+              f"{s.precision:>10.3f} {s.recall:>7.3f} {s.f1:>6.3f}")
+
+
+def quality(sweep: bool) -> int:
+    started = time.perf_counter()
+    articles = load_labelled()
+    labels = {a["cluster"] for a in articles}
+    by_lang = Counter(a["language"] for a in articles)
+    print(f"labelled set: {len(articles)} articles, {len(labels)} clusters "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(by_lang.items()))}); "
+          f"params {clusters.DEFAULT_PARAMS.tag}, threshold {clusters.THRESHOLD}")
+    conn = scratch_db()
+    try:
+        predicted = cluster_labelled_db(conn, articles)
+    finally:
+        conn.close()
+    scores, wrong = pairwise(articles, predicted)
+    print_scores("DB path (assign_cluster, file order):", scores)
+    print(f"  predicted clusters: {len(set(predicted.values()))}")
+    print(f"  wrong pairs: {len(wrong)}")
+    for kind, a, b in wrong:
+        print(f"    {kind}: {a} ~ {b}")
+    if sweep:
+        print()
+        run_sweep(articles)
+    print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+    ok = scores["all"].precision >= 0.95 and scores["all"].recall >= 0.95
+    return 0 if ok else 1
+
+
+def run_sweep(articles: list[dict[str, Any]]) -> None:
+    hashes = {a["id"]: shingle_hashes(article_text(a["title"], a["body"]), a["language"])
+              for a in articles}
+    runs: list[tuple[int, list[dict[str, Any]]]] = [(seed, articles) for seed in range(1, 31)]
+    for order in range(1, 21):
+        shuffled = list(articles)
+        random.Random(order).shuffle(shuffled)
+        runs.append((1, shuffled))
+    print(f"sweep (in-memory, same rule): {len(runs)} runs each = MinHash seeds 1-30 in "
+          "file order + 20 shuffled orders (seed 1)")
+    print(f"  {'bands x rows':<13} {'threshold':>9} {'P mean':>7} {'P worst':>8} "
+          f"{'R mean':>7} {'R worst':>8}")
+    for bands, rows in [(32, 4), (42, 3), (64, 2)]:
+        for threshold in [0.3, 0.35, 0.4, 0.45, 0.5]:
+            ps, rs = [], []
+            for seed, order in runs:
+                params = ClusterParams(bands=bands, rows=rows, threshold=threshold, seed=seed)
+                got = cluster_in_memory(order, params, hashes)
+                s = pairwise(articles, got)[0]["all"]
+                ps.append(s.precision)
+                rs.append(s.recall)
+            mark = "  <- chosen" if (bands, rows, threshold) == (
+                clusters.BANDS, clusters.ROWS, clusters.THRESHOLD) else ""
+            print(f"  {f'{bands} x {rows}':<13} {threshold:>9.2f} {statistics.mean(ps):>7.3f} "
+                  f"{min(ps):>8.3f} {statistics.mean(rs):>7.3f} {min(rs):>8.3f}{mark}")
+    print("  true Jaccard (exact shingle sets), file order: lowest best match of a copy "
+          "to an earlier member of its cluster, highest best match to another cluster")
+    sets = {a["id"]: set(hashes[a["id"]].tolist()) for a in articles}
+    best_same: list[tuple[float, str, str]] = []
+    best_other: list[tuple[float, str, str]] = []
+    for i, a in enumerate(articles):
+        same, other = [], []
+        for b in articles[:i]:
+            x, y = sets[a["id"]], sets[b["id"]]
+            j = len(x & y) / len(x | y) if x | y else 0.0
+            (same if a["cluster"] == b["cluster"] else other).append((j, a["id"], b["id"]))
+        if same:
+            best_same.append(max(same))
+        if other:
+            best_other.append(max(other))
+    for label, rows_ in [("copies, lowest", sorted(best_same)[:3]),
+                         ("others, highest", sorted(best_other, reverse=True)[:3])]:
+        print(f"    {label}: " + "; ".join(f"{j:.2f} {a}~{b}" for j, a, b in rows_))
+
+
+# --------------------------------------------------------------------------- scale
+
+SYLLABLES = ("ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
+             "ma mi mu me mo ra ri ru re ro ya yu yo wa n ba be bo da de do ga gi go za zo "
+             "pa pi po").split()
+
+
+class Synth:
+    """Deterministic synthetic news-like text: Zipf-weighted made-up words."""
+
+    def __init__(self, seed: int, vocab_size: int = 20_000) -> None:
+        self.rng = np.random.default_rng(seed)
+        words: set[str] = set()
+        while len(words) < vocab_size:
+            n = int(self.rng.integers(1, 5))
+            words.add("".join(self.rng.choice(SYLLABLES, size=n)))
+        self.vocab = np.array(sorted(words))
+        self.rng.shuffle(self.vocab)
+        weights = 1.0 / np.arange(1, vocab_size + 1) ** 1.05
+        self.cdf = np.cumsum(weights / weights.sum())
+
+    def sentence(self) -> str:
+        n = int(self.rng.integers(8, 22))
+        picks = np.searchsorted(self.cdf, self.rng.random(n) * self.cdf[-1])
+        words = self.vocab[np.minimum(picks, len(self.vocab) - 1)]
+        return " ".join(words).capitalize() + "."
+
+    def paragraph(self) -> str:
+        return " ".join(self.sentence() for _ in range(int(self.rng.integers(2, 5))))
+
+    def article(self) -> tuple[str, list[str]]:
+        title = self.sentence()[:-1]
+        return title, [self.paragraph() for _ in range(int(self.rng.integers(4, 7)))]
+
+    def near_duplicate(self, title: str, paras: list[str]) -> tuple[str, list[str]]:
+        out = list(paras)
+        edit = int(self.rng.integers(0, 4))
+        if edit == 0 and len(out) > 3:
+            out.pop()  # trimmed ending
+        elif edit == 1:
+            i = int(self.rng.integers(0, len(out) - 1))
+            out[i], out[i + 1] = out[i + 1], out[i]  # reordered
+        elif edit == 2:
+            out.insert(int(self.rng.integers(1, len(out) + 1)), self.paragraph())  # added
+        else:
+            out[-1] = out[-1] + " " + self.sentence()  # a sentence added
+        new_title = self.sentence()[:-1] if self.rng.random() < 0.5 else title
+        return new_title, out
+
+
+def _sketch(item: tuple[str, str]) -> tuple[bytes, int, list[tuple[int, int]]]:
+    title, body = item
+    hashes = shingle_hashes(article_text(title, body), "en")
+    values = minhash_from_hashes(hashes).hashvalues
+    return signature_bytes(values), len(hashes), band_keys(values)
+
+
+def _copy_rows(conn: Any, table: str, columns: str, rows: Iterator[str]) -> None:
+    buf = io.StringIO("".join(rows))
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buf)
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n")
+
+
+@dataclass
+class Stored:
+    title: str
+    paras: list[str]
+    cluster: int
+    article_id: int
+
+
+def bulk_load(conn: Any, synth: Synth, store: list[Stored], upto: int, pool: Any,
+              chunk: int = 5_000) -> None:
+    """COPY articles (with signatures, bands, clusters) until `store` holds `upto`."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT coalesce(max(id), 0) + 1 FROM articles")
+        next_article = int(cur.fetchone()[0])
+        cur.execute("SELECT coalesce(max(id), 0) + 1 FROM story_clusters")
+        next_cluster = int(cur.fetchone()[0])
+    while len(store) < upto:
+        batch: list[Stored] = []
+        new_clusters: list[int] = []
+        for _ in range(min(chunk, upto - len(store))):
+            if store and synth.rng.random() < 0.2:
+                orig = store[int(synth.rng.integers(0, len(store)))]
+                title, paras = synth.near_duplicate(orig.title, orig.paras)
+                batch.append(Stored(title, paras, orig.cluster, next_article + len(batch)))
+            else:
+                title, paras = synth.article()
+                batch.append(Stored(title, paras, next_cluster, next_article + len(batch)))
+                new_clusters.append(next_cluster)
+                next_cluster += 1
+            store.append(batch[-1])
+        sketches = pool.map(_sketch, [(s.title, "\n\n".join(s.paras)) for s in batch],
+                            chunksize=250)
+        ids = range(next_article, next_article + len(batch))
+        next_article += len(batch)
+        seen = T0.isoformat()
+        _copy_rows(conn, "story_clusters", "id, first_seen_at, last_seen_at, article_count",
+                   (f"{c}\t{seen}\t{seen}\t0\n" for c in new_clusters))
+        _copy_rows(
+            conn, "articles",
+            "id, url, original_url, title, body, fetched_at, first_seen_at, language, source, "
+            "relevance_score, relevant, content_hash, cluster_id",
+            (f"{i}\thttps://synth.example/{i}\thttps://synth.example/{i}\t{_esc(s.title)}\t"
+             f"{_esc(chr(10).join(s.paras))}\t{seen}\t{seen}\ten\tSynth {i % 40}\t1\tt\t"
+             f"{i:064x}\t{s.cluster}\n" for i, s in zip(ids, batch, strict=True)))
+        tag = clusters.DEFAULT_PARAMS.tag
+        _copy_rows(conn, "article_minhash", "article_id, num_perm, signature, shingle_count, "
+                   "params", (f"{i}\t{clusters.NUM_PERM}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
+                              for i, (sig, n, _) in zip(ids, sketches, strict=True)))
+        _copy_rows(conn, "article_lsh_bands", "band, bucket, article_id",
+                   (f"{band}\t{bucket}\t{i}\n" for i, (_, _, keys) in
+                    zip(ids, sketches, strict=True) for band, bucket in keys))
+        conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("""UPDATE story_clusters c SET article_count = m.n FROM
+                       (SELECT cluster_id, count(*) AS n FROM articles GROUP BY 1) m
+                       WHERE m.cluster_id = c.id AND c.article_count <> m.n""")
+        cur.execute("SELECT setval('articles_id_seq', (SELECT max(id) FROM articles))")
+        cur.execute("SELECT setval('story_clusters_id_seq', (SELECT max(id) FROM story_clusters))")
+    conn.commit()
+    # steady state, as autovacuum would leave it: statistics and visibility map up to date
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("VACUUM ANALYZE articles, story_clusters, article_minhash, article_lsh_bands")
+    conn.autocommit = False
+
+
+def timed_assignments(conn: Any, synth: Synth, store: list[Stored], count: int,
+                      warmup: int = 50) -> dict[str, Any]:
+    """`warmup` untimed assignments (caches, plans), then `count` timed ones."""
+    times: list[float] = []
+    dups = joined = 0
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM articles")
+        stored_before = int(cur.fetchone()[0])
+    for n in range(-warmup, count):
+        seen = T0 + timedelta(seconds=n)
+        original: Stored | None = None
+        if synth.rng.random() < 0.2:
+            original = store[int(synth.rng.integers(0, len(store)))]
+            title, paras = synth.near_duplicate(original.title, original.paras)
+        else:
+            title, paras = synth.article()
+        body = "\n\n".join(paras)
+        article_id = insert_article(conn, f"https://synth.example/new/{stored_before}/{n}",
+                                    title, body, "en", f"Synth {n % 40}", seen)
+        start = time.perf_counter()
+        got = clusters.assign_cluster(conn, article_id, title, body, "en", f"Synth {n % 40}",
+                                      seen)
+        if n < 0:
+            store.append(Stored(title, paras, got.cluster_id, article_id))
+            continue
+        times.append(time.perf_counter() - start)
+        if original is not None:
+            dups += 1
+            with conn.cursor() as cur:
+                cur.execute("SELECT cluster_id FROM articles WHERE id = %s",
+                            (original.article_id,))
+                joined += cur.fetchone()[0] == got.cluster_id
+        store.append(Stored(title, paras, got.cluster_id, article_id))
+        if n % 50 == 49:
+            conn.commit()
+    conn.commit()
+    ms = sorted(t * 1000 for t in times)
+    return {
+        "stored_before": stored_before, "assignments": count,
+        "per_second": round(count / sum(times), 1),
+        "median_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 3),
+        "near_duplicates": dups, "near_duplicates_joined": joined,
+    }
+
+
+def explain_lookup(conn: Any, store: list[Stored]) -> str:
+    """EXPLAIN ANALYZE of the candidate look-up for a near-duplicate of a stored article."""
+    title, paras = store[len(store) // 2].title, store[len(store) // 2].paras
+    values = minhash_from_hashes(shingle_hashes(article_text(title, "\n\n".join(paras)),
+                                                "en")).hashvalues
+    keys = band_keys(values)
+    with conn.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "
+                    + clusters._CANDIDATES_SQL,
+                    {"bands": [b for b, _ in keys], "buckets": [k for _, k in keys],
+                     "article_id": -1, "limit": clusters.MAX_CANDIDATES,
+                     "params": clusters.DEFAULT_PARAMS.tag})
+        lines = [r[0] for r in cur.fetchall()]
+    conn.rollback()
+    return "\n".join("    " + ln for ln in lines)
+
+
+def scale(sizes: Sequence[int], timed: int, workers: int) -> int:
+    started = time.perf_counter()
+    conn = scratch_db()
+    synth = Synth(seed=20261123)
+    store: list[Stored] = []
+    results = []
+    print(f"params {clusters.DEFAULT_PARAMS.tag}, threshold {clusters.THRESHOLD}; "
+          f"{workers} worker processes for bulk signatures; {timed} timed assignments per size")
+    with Pool(workers) as pool:
+        for size in sorted(sizes):
+            t = time.perf_counter()
+            bulk_load(conn, synth, store, size, pool)
+            load_s = time.perf_counter() - t
+            t = time.perf_counter()
+            result = timed_assignments(conn, synth, store, timed)
+            result["bulk_load_s"] = round(load_s, 1)
+            result["timed_phase_wall_s"] = round(time.perf_counter() - t, 1)
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM article_lsh_bands")
+                result["band_rows"] = int(cur.fetchone()[0])
+                cur.execute("SELECT pg_size_pretty(pg_total_relation_size('article_lsh_bands'))")
+                result["band_table_size"] = cur.fetchone()[0]
+            conn.commit()
+            results.append(result)
+            print(f"\n{result['stored_before']:,} stored articles "
+                  f"(bulk load {result['bulk_load_s']} s; {result['band_rows']:,} band rows, "
+                  f"{result['band_table_size']}):")
+            print(f"  {timed} x assign_cluster: {result['per_second']} articles/s, "
+                  f"median {result['median_ms']} ms, p95 {result['p95_ms']} ms "
+                  f"(phase wall {result['timed_phase_wall_s']} s)")
+            print(f"  near-duplicates joined an existing cluster: "
+                  f"{result['near_duplicates_joined']}/{result['near_duplicates']}")
+            print("  candidate look-up plan (EXPLAIN ANALYZE, one query):")
+            print(explain_lookup(conn, store))
+    conn.close()
+    print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    q = sub.add_parser("quality", help="pairwise precision/recall on the labelled set")
+    q.add_argument("--no-sweep", action="store_true", help="skip the parameter sweep")
+    s = sub.add_parser("scale", help="assignments per second at growing store sizes")
+    s.add_argument("--n", type=int, action="append", required=True,
+                   help="a store size (repeatable)")
+    s.add_argument("--timed", type=int, default=1000, help="timed assignments per size")
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes computing bulk signatures")
+    args = parser.parse_args(argv)
+    if args.command == "quality":
+        return quality(sweep=not args.no_sweep)
+    return scale(args.n, args.timed, args.workers)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

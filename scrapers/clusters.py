@@ -1,0 +1,541 @@
+"""Story clusters: group wire copies and light rewrites of one story, incrementally.
+
+Each article keeps its own row; near-duplicates share a `story_clusters` row through
+`articles.cluster_id`. The method (figures and the reasons for each parameter are in
+docs/clusters.md):
+
+1. **Shingles.** Title and body are NFKC-normalised and case-folded (Russian ``ё`` read as
+   ``е``); everything that is not a letter or digit is dropped. English and Russian are
+   cut into word 5-shingles; Japanese, written without spaces, into character 5-grams.
+2. **MinHash.** Each shingle is hashed to 32 bits with a fixed, process-independent hash
+   (blake2b of each word, or the code point of each character, combined by a polynomial
+   and the MurmurHash3 finaliser), then sketched by ``datasketch.MinHash`` (scheme
+   ``affine32``, seed 1, 128 permutations). The signature is stored as 128 little-endian
+   uint32 values (512 bytes) in `article_minhash`.
+3. **LSH bands.** The first 126 values of the signature are cut into 42 bands of 3;
+   each band's bytes are hashed with blake2b to a signed 64-bit bucket, stored in
+   `article_lsh_bands` under the primary key (band, bucket, article_id). Articles
+   sharing any (band, bucket) are candidates; finding them is an index look-up, whatever
+   the number of stored articles.
+4. **Verification.** Each candidate's Jaccard similarity is estimated from the stored
+   signatures (the share of equal values). The article joins the cluster of its most
+   similar candidate at or above `THRESHOLD` (0.4), else it opens a new cluster. If
+   candidates from several clusters qualify, those clusters were one story split by the
+   order copies arrived in, and are merged.
+
+Clustering is incremental: an article's cluster is decided when it is assigned (and
+again when its text changes); other clusters change only by such a merge, at a cost
+proportional to their size.
+
+The pure part (`shingles`, `shingle_hashes`, `minhash`, `band_keys`, `decide`)
+does no I/O. `assign_cluster` runs its SQL on a DB-API (psycopg2) connection and leaves
+transaction control to the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from datasketch import MinHash
+
+LOGGER = logging.getLogger(__name__)
+
+#: Words (en, ru) or characters (ja) per shingle.
+SHINGLE_SIZE = 5
+#: MinHash permutations; a signature is NUM_PERM uint32 values.
+NUM_PERM = 128
+#: LSH bands x rows per band (BANDS * ROWS <= NUM_PERM; the 2 values left over still
+#: count in verification). A pair becomes a candidate with probability 1 - (1 - J^3)^42:
+#: 0.94 at J = 0.4, 0.996 at J = 0.5, 0.04 at J = 0.1.
+BANDS = 42
+ROWS = 3
+#: Estimated Jaccard similarity at or above which an article joins a candidate's cluster.
+#: Measured on the labelled set: hard negatives reach 0.29, copies' best matches >= 0.44.
+THRESHOLD = 0.4
+#: MinHash permutation seed; changing it (or any parameter above) needs a re-banding.
+SEED = 1
+SCHEME = "affine32"
+#: At most this many candidates (those sharing the most bands) are verified per article.
+MAX_CANDIDATES = 50
+#: Languages written without spaces between words: character shingles.
+CHAR_SHINGLE_LANGUAGES = frozenset({"ja", "zh", "ko"})
+
+# Anything that is not a letter or a digit separates words (punctuation, symbols, spaces).
+_NON_WORD_RE = re.compile(r"[\W_]+")
+_MASK64 = (1 << 64) - 1
+_POLY = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier (golden ratio)
+_FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
+_FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+_S32 = np.uint64(32)
+
+U32Array = npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    """Everything that decides signatures, bands and matches."""
+
+    num_perm: int = NUM_PERM
+    bands: int = BANDS
+    rows: int = ROWS
+    threshold: float = THRESHOLD
+    shingle_size: int = SHINGLE_SIZE
+    seed: int = SEED
+    max_candidates: int = MAX_CANDIDATES
+
+    def __post_init__(self) -> None:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(
+                f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
+            )
+
+    @property
+    def tag(self) -> str:
+        """What stored signatures and bands were made with (a change means re-banding)."""
+        return (f"{SCHEME}/seed={self.seed}/perm={self.num_perm}/k={self.shingle_size}"
+                f"/b={self.bands}/r={self.rows}")
+
+
+DEFAULT_PARAMS = ClusterParams()
+
+
+@dataclass(frozen=True)
+class ClusterAssignment:
+    """Where `assign_cluster` put an article, and why.
+
+    `is_new_cluster` is true only when this call created the cluster;
+    `matched_article_id` is the most similar earlier article the article was matched to
+    (None if it opened its cluster), `similarity` that pair's estimated Jaccard;
+    `merged_cluster_ids` the clusters this call folded into `cluster_id` (they no longer
+    exist).
+    """
+
+    cluster_id: int
+    is_new_cluster: bool
+    matched_article_id: int | None
+    similarity: float | None
+    merged_cluster_ids: tuple[int, ...] = ()  # clusters this article showed to be its own
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored article sharing at least one LSH band with the one being assigned."""
+
+    article_id: int
+    cluster_id: int
+    similarity: float
+
+
+# --------------------------------------------------------------------------- pure part
+
+
+def _normalize(text: str, language: str | None) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if language == "ru":
+        text = text.replace("ё", "е")  # outlets differ in writing ё; readers do not
+    return unicodedata.normalize("NFKC", text)
+
+
+def _uses_chars(language: str | None) -> bool:
+    return (language or "").split("-")[0].lower() in CHAR_SHINGLE_LANGUAGES
+
+
+def _tokens(text: str, language: str | None) -> list[str]:
+    """Words (en, ru, ...) or characters (ja) of the normalised text, punctuation gone."""
+    normal = _normalize(text, language)
+    if _uses_chars(language):
+        return list(_NON_WORD_RE.sub("", normal))
+    return [t for t in _NON_WORD_RE.split(normal) if t]
+
+
+def shingles(text: str, language: str | None, k: int = SHINGLE_SIZE) -> set[str]:
+    """The set of k-shingles of `text`: word k-grams, or character k-grams for ja.
+
+    A text shorter than k units gives one shingle of all of it; an empty text none.
+    Word shingles are joined by one space.
+    """
+    tokens = _tokens(text, language)
+    if not tokens:
+        return set()
+    sep = "" if _uses_chars(language) else " "
+    if len(tokens) <= k:
+        return {sep.join(tokens)}
+    return {sep.join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)}
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _fmix64(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    h = h ^ (h >> _S33)
+    h = h * _FMIX1
+    h = h ^ (h >> _S33)
+    h = h * _FMIX2
+    return h ^ (h >> _S33)
+
+
+def shingle_hashes(text: str, language: str | None, k: int = SHINGLE_SIZE) -> U32Array:
+    """Sorted unique 32-bit hashes of `shingles(text, language, k)`, the same in every process.
+
+    Each unit (a word's blake2b, or a character's code point) enters a polynomial over
+    the k units of the shingle; the MurmurHash3 finaliser spreads it and its top 32 bits
+    are kept. Python's salted `hash()` is not used.
+    """
+    tokens = _tokens(text, language)
+    if not tokens:
+        return np.empty(0, dtype=np.uint32)
+    if _uses_chars(language):
+        units = np.array([ord(c) for c in tokens], dtype=np.uint64)
+    else:
+        units = np.array([_word_hash(t) for t in tokens], dtype=np.uint64)
+    width = min(k, len(units))
+    n = len(units) - width + 1
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(width):  # uint64 array arithmetic wraps: that is the mod 2^64
+        h = h * _POLY + units[j:j + n]
+    return np.unique((_fmix64(h) >> _S32).astype(np.uint32))
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> Any:
+    return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+
+
+def minhash_from_hashes(
+    hashes: U32Array, num_perm: int = NUM_PERM, seed: int = SEED
+) -> MinHash:
+    """A datasketch MinHash (scheme affine32) of 32-bit shingle hashes."""
+    sketch = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity,
+                     permutations=_permutations(num_perm, seed), scheme=SCHEME)
+    if len(hashes):
+        sketch.update_batch(hashes.tolist())
+    return sketch
+
+
+def minhash(text: str, language: str | None, num_perm: int = NUM_PERM,
+            seed: int = SEED, k: int = SHINGLE_SIZE) -> MinHash:
+    """A datasketch MinHash of the shingles of `text` (see `shingle_hashes`)."""
+    return minhash_from_hashes(shingle_hashes(text, language, k), num_perm, seed)
+
+
+def article_text(title: str, body: str) -> str:
+    """What is shingled for an article: its title, then its body."""
+    return f"{title}\n{body}"
+
+
+def signature_bytes(values: U32Array | MinHash) -> bytes:
+    """A MinHash's values as little-endian uint32 bytes (what `article_minhash` stores)."""
+    hv = values.hashvalues if isinstance(values, MinHash) else values
+    return np.asarray(hv, dtype="<u4").tobytes()
+
+
+def signature_from_bytes(data: bytes | memoryview) -> U32Array:
+    return np.frombuffer(bytes(data), dtype="<u4")
+
+
+def band_keys(values: U32Array | MinHash, bands: int = BANDS,
+              rows: int = ROWS) -> list[tuple[int, int]]:
+    """(band, bucket) pairs of a signature: bucket = signed 64-bit blake2b of the band's bytes.
+
+    Deterministic across processes and machines (fixed byte order, no salted hash).
+    """
+    raw = signature_bytes(values)
+    width = 4 * rows
+    if bands * width > len(raw):
+        raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} values")
+    return [
+        (band, int.from_bytes(
+            hashlib.blake2b(raw[band * width:(band + 1) * width], digest_size=8).digest(),
+            "little", signed=True))
+        for band in range(bands)
+    ]
+
+
+def estimated_jaccard(a: U32Array, b: U32Array) -> float:
+    """Share of equal signature values: MinHash's estimate of the Jaccard similarity."""
+    if len(a) != len(b):
+        raise ValueError(f"signatures of different lengths ({len(a)} and {len(b)})")
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the candidates say: the cluster to join, the best match, clusters to fold in."""
+
+    cluster_id: int | None  # None: no candidate qualifies
+    best: Candidate | None
+    merge: tuple[int, ...] = ()
+
+
+def decide(candidates: Sequence[Candidate], current_cluster_id: int | None,
+           threshold: float = THRESHOLD) -> Decision:
+    """Which cluster an article joins, given its verified candidates.
+
+    Candidates at or above `threshold` qualify. The article joins its current cluster if
+    a member of it qualifies (so re-assigning never moves an article needlessly), else the
+    oldest (lowest id) qualifying cluster. Any other qualifying clusters are the same story
+    seen in an order that split it (two trimmed copies of one wire story may match each
+    other poorly, and each its original well): they are to be merged into that cluster.
+    `best` is the most similar qualifying candidate (ties: the lower article id).
+    """
+    qualified = [c for c in candidates if c.similarity >= threshold]
+    if not qualified:
+        return Decision(None, None)
+    clusters = {c.cluster_id for c in qualified}
+    target = current_cluster_id if current_cluster_id in clusters else min(clusters)
+    best = min(qualified, key=lambda c: (-c.similarity, c.article_id))
+    return Decision(target, best, tuple(sorted(clusters - {target})))
+
+
+# --------------------------------------------------------------------------- DB part
+
+_CANDIDATES_SQL = """
+WITH keys AS (
+    SELECT * FROM unnest(%(bands)s::smallint[], %(buckets)s::bigint[]) AS k(band, bucket)
+), hits AS (
+    SELECT l.article_id, count(*) AS shared
+    FROM keys k
+    JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
+    WHERE l.article_id <> %(article_id)s
+    GROUP BY l.article_id
+    ORDER BY shared DESC, l.article_id
+    LIMIT %(limit)s
+)
+SELECT h.article_id, a.cluster_id, m.signature
+FROM hits h
+JOIN article_minhash m ON m.article_id = h.article_id AND m.params = %(params)s
+JOIN articles a ON a.id = h.article_id
+WHERE a.cluster_id IS NOT NULL
+"""
+
+
+def assign_cluster(
+    conn: Any,
+    article_id: int,
+    title: str,
+    body: str,
+    language: str | None,
+    outlet: str,
+    first_seen_at: datetime | None,
+    params: ClusterParams = DEFAULT_PARAMS,
+) -> ClusterAssignment:
+    """Put a stored article into a story cluster; returns where it went.
+
+    Call it after the article's row is written, in the same transaction (no commit here).
+    Unchanged text with the same parameters changes nothing and returns the stored
+    assignment. Changed text replaces the article's signature and bands and decides its
+    cluster again (it stays while a member of its cluster still matches).
+
+    :param article_id: `articles.id` of the row just inserted or updated.
+    :param outlet: the article's outlet, used for logging the match.
+    :param first_seen_at: when the article was first seen (aware); widens the cluster's
+        first/last seen. None: take `articles.first_seen_at` of the row.
+    :raises LookupError: if no article has that id.
+    """
+    hashes = shingle_hashes(article_text(title, body), language, params.shingle_size)
+    sketch = minhash_from_hashes(hashes, params.num_perm, params.seed)
+    values = sketch.hashvalues
+    signature = signature_bytes(values)
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT a.cluster_id, m.signature, m.params, m.matched_article_id, m.similarity,
+                      a.first_seen_at
+               FROM articles a LEFT JOIN article_minhash m ON m.article_id = a.id
+               WHERE a.id = %s FOR UPDATE OF a""",
+            (article_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise LookupError(f"no article with id {article_id}: upsert it before clustering")
+        current, stored_sig, stored_params, stored_match, stored_sim, row_seen = row
+        if first_seen_at is None:
+            first_seen_at = row_seen
+        if (current is not None and stored_sig is not None and bytes(stored_sig) == signature
+                and stored_params == params.tag):
+            return ClusterAssignment(int(current), False, stored_match, stored_sim)
+
+        keys = [] if not len(hashes) else band_keys(values, params.bands, params.rows)
+        if stored_sig is not None:
+            cur.execute("DELETE FROM article_lsh_bands WHERE article_id = %s", (article_id,))
+        candidates: list[Candidate] = []
+        if keys:
+            cur.execute(_CANDIDATES_SQL, {
+                "bands": [b for b, _ in keys], "buckets": [k for _, k in keys],
+                "article_id": article_id, "limit": params.max_candidates,
+                "params": params.tag,
+            })
+            candidates = [
+                Candidate(int(aid), int(cid),
+                          estimated_jaccard(values, signature_from_bytes(sig)))
+                for aid, cid, sig in cur.fetchall()
+            ]
+        decision = decide(candidates, current, params.threshold)
+        chosen = decision.best
+
+        is_new = False
+        if decision.cluster_id is not None:
+            target = decision.cluster_id
+            if decision.merge:
+                _merge_clusters(cur, target, decision.merge)
+        elif current is not None and _cluster_size(cur, current) == 1:
+            target = current  # alone before and still alone: keep its cluster id
+        else:
+            cur.execute(
+                """INSERT INTO story_clusters (first_seen_at, last_seen_at, article_count)
+                   VALUES (%s, %s, 0) RETURNING id""",
+                (first_seen_at, first_seen_at),
+            )
+            target = int(cur.fetchone()[0])
+            is_new = True
+
+        if keys:
+            cur.execute(
+                """INSERT INTO article_lsh_bands (band, bucket, article_id)
+                   SELECT unnest(%s::smallint[]), unnest(%s::bigint[]), %s
+                   ON CONFLICT DO NOTHING""",
+                ([b for b, _ in keys], [k for _, k in keys], article_id),
+            )
+        matched = chosen.article_id if chosen else None
+        similarity = chosen.similarity if chosen else None
+        cur.execute(
+            """INSERT INTO article_minhash (article_id, num_perm, signature, shingle_count,
+                   params, matched_article_id, similarity, updated_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, now())
+               ON CONFLICT (article_id) DO UPDATE SET
+                   num_perm = EXCLUDED.num_perm, signature = EXCLUDED.signature,
+                   shingle_count = EXCLUDED.shingle_count, params = EXCLUDED.params,
+                   matched_article_id = EXCLUDED.matched_article_id,
+                   similarity = EXCLUDED.similarity, updated_at = EXCLUDED.updated_at""",
+            (article_id, params.num_perm, signature, len(hashes), params.tag, matched,
+             similarity),
+        )
+        if target != current:
+            cur.execute("UPDATE articles SET cluster_id = %s WHERE id = %s",
+                        (target, article_id))
+            cur.execute(
+                """UPDATE story_clusters SET article_count = article_count + 1,
+                       first_seen_at = least(first_seen_at, %s),
+                       last_seen_at = greatest(last_seen_at, %s)
+                   WHERE id = %s""",
+                (first_seen_at, first_seen_at, target),
+            )
+            if current is not None:
+                _refresh_cluster(cur, current)
+    LOGGER.debug("article %s (%s, %s) -> cluster %s%s%s", article_id, outlet, language, target,
+                 f" via {matched} (J~{similarity:.2f})" if chosen else " (new)" if is_new else "",
+                 f", merged {list(decision.merge)}" if decision.merge else "")
+    return ClusterAssignment(target, is_new, matched, similarity, decision.merge)
+
+
+def _merge_clusters(cur: Any, target: int, others: Sequence[int]) -> None:
+    """Fold clusters into `target`: their articles move, their rows go (cost: their size)."""
+    ids = [target, *others]
+    cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                (sorted(ids),))
+    cur.execute(
+        """UPDATE story_clusters t SET article_count = t.article_count + s.n,
+               first_seen_at = least(t.first_seen_at, s.first_seen),
+               last_seen_at = greatest(t.last_seen_at, s.last_seen)
+           FROM (SELECT sum(article_count) AS n, min(first_seen_at) AS first_seen,
+                        max(last_seen_at) AS last_seen
+                 FROM story_clusters WHERE id = ANY(%(others)s)) s
+           WHERE t.id = %(target)s""",
+        {"target": target, "others": list(others)},
+    )
+    cur.execute("UPDATE articles SET cluster_id = %s WHERE cluster_id = ANY(%s)",
+                (target, list(others)))
+    cur.execute("DELETE FROM story_clusters WHERE id = ANY(%s)", (list(others),))
+
+
+def _cluster_size(cur: Any, cluster_id: int) -> int:
+    cur.execute("SELECT article_count FROM story_clusters WHERE id = %s", (cluster_id,))
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _refresh_cluster(cur: Any, cluster_id: int) -> None:
+    """Recount a cluster an article left (from its members, via the cluster_id index)."""
+    cur.execute(
+        """WITH m AS (SELECT count(*) AS n, min(first_seen_at) AS first_seen,
+                             max(first_seen_at) AS last_seen
+                      FROM articles WHERE cluster_id = %(id)s)
+           UPDATE story_clusters c SET article_count = m.n,
+               first_seen_at = coalesce(m.first_seen, c.first_seen_at),
+               last_seen_at = coalesce(m.last_seen, c.last_seen_at)
+           FROM m WHERE c.id = %(id)s""",
+        {"id": cluster_id},
+    )
+    cur.execute("DELETE FROM story_clusters WHERE id = %s AND article_count = 0", (cluster_id,))
+
+
+# --------------------------------------------------------------------------- backfill
+
+def backfill(conn: Any, batch_size: int = 500, params: ClusterParams = DEFAULT_PARAMS) -> int:
+    """Cluster stored articles that have no cluster (or were sketched with other params).
+
+    Oldest first, so originals come before their copies. Unlike `assign_cluster`, this
+    commits after every `batch_size` articles (a long backfill keeps its progress if it
+    stops); rerunning it continues where it stopped. Returns how many it assigned.
+    """
+    done = 0
+    while True:
+        with conn.cursor() as cur:
+            cur.execute(
+                """SELECT a.id, a.title, a.body, a.language, a.source, a.first_seen_at
+                   FROM articles a LEFT JOIN article_minhash m ON m.article_id = a.id
+                   WHERE a.cluster_id IS NULL OR m.params IS DISTINCT FROM %s
+                   ORDER BY a.first_seen_at, a.id LIMIT %s""",
+                (params.tag, batch_size),
+            )
+            rows = cur.fetchall()
+        if not rows:
+            return done
+        for article_id, title, body, language, outlet, first_seen_at in rows:
+            assign_cluster(conn, article_id, title, body, language, outlet, first_seen_at,
+                           params)
+        conn.commit()
+        done += len(rows)
+        LOGGER.info("clustered %d articles", done)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    import psycopg2
+
+    from scrapers.config import db_url
+
+    parser = argparse.ArgumentParser(
+        description="Assign story clusters to stored articles that have none.")
+    parser.add_argument("--db", default=None, help="libpq URL (default: NICHIRO_DB_URL)")
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    conn = psycopg2.connect(args.db or db_url())
+    try:
+        count = backfill(conn, args.batch_size)
+    finally:
+        conn.close()
+    print(f"articles clustered: {count}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
