@@ -46,6 +46,7 @@ class HttpSettings:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     allow_private_hosts: bool = False
+    total_timeout_s: float = 120.0  # a whole response, however slowly it drips in
 
     @classmethod
     def from_env(cls) -> HttpSettings:
@@ -56,6 +57,7 @@ class HttpSettings:
             max_bytes=int(_float("NICHIRO_MAX_BYTES", 10 * 1024 * 1024)),
             max_redirects=int(_float("NICHIRO_MAX_REDIRECTS", 5)),
             allow_private_hosts=_flag("NICHIRO_ALLOW_PRIVATE_HOSTS"),
+            total_timeout_s=_float("NICHIRO_TOTAL_TIMEOUT", 120.0),
         )
 
 

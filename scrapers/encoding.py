@@ -17,6 +17,10 @@ Order of evidence (first that decodes the bytes cleanly wins):
 A header stating ISO-8859-1/ASCII is a common server default rather than a statement about the
 page, so bytes that are valid UTF-8 are read as UTF-8 in spite of it.
 
+windows-1251 and KOI8-R decode each other's bytes cleanly, so a page labelled (or detected as)
+one of them is checked against the other: the reading that gives mostly lower-case Cyrillic
+wins (`cyrillic_reading`).
+
 Pure function, no I/O.
 """
 
@@ -85,6 +89,12 @@ CHARSET_ALIASES: dict[str, str] = {
 }
 # Header labels servers send by default, which say nothing about the page itself.
 DEFAULT_HEADER_CHARSETS = frozenset({"cp1252"})
+# Single-byte Cyrillic encodings that decode each other's bytes without error.
+CYRILLIC_TWINS: dict[str, str] = {"cp1251": "koi8-r", "koi8-r": "cp1251"}
+CYRILLIC_LOWER = re.compile("[\u0430-\u044f\u0451]")
+CYRILLIC_UPPER = re.compile("[\u0410-\u042f\u0401]")
+#: Fewer Cyrillic letters than this are too few to judge a windows-1251/KOI8-R label by.
+MIN_CYRILLIC_LETTERS = 10
 
 
 def decode_html(data: bytes, content_type: str | None = None) -> str:
@@ -111,15 +121,17 @@ def decode_html(data: bytes, content_type: str | None = None) -> str:
     for codec in candidates:
         text = _try_decode(data, codec)
         if text is not None:
-            return text
+            twin = cyrillic_reading(data, codec)
+            return text if twin == codec else data.decode(twin)
         LOGGER.debug("declared charset %s does not decode the page", codec)
 
     text = _try_decode(data, "utf-8")
     if text is not None:
         return text
 
-    detected = _detect(data)
+    detected = detect_charset(data)
     if detected:
+        detected = cyrillic_reading(data, detected)
         text = _try_decode(data, detected)
         if text is not None:
             return text
@@ -161,6 +173,34 @@ def charset_from_meta(data: bytes) -> str | None:
     return normalize_charset(match.group(1).decode("ascii", errors="ignore"))
 
 
+def cyrillic_reading(data: bytes, codec: str) -> str:
+    """`codec`, or the other of windows-1251/KOI8-R when only that reads as Russian.
+
+    The two decode each other's bytes without error but swap the case of nearly every
+    letter: KOI8-R text read as windows-1251 is mostly capitals ("тПУУЙС"). Russian prose
+    is mostly lower-case, so a label that gives mostly capitals, where its twin gives
+    mostly lower case, is taken to be wrong.
+
+    :param data: the document's bytes.
+    :param codec: a Python codec name, as from `normalize_charset`.
+    """
+    twin = CYRILLIC_TWINS.get(codec)
+    if twin is None:
+        return codec
+    try:
+        lower, upper = _cyrillic_cases(data.decode(codec))
+        if lower >= upper or lower + upper < MIN_CYRILLIC_LETTERS:
+            return codec
+        twin_lower, twin_upper = _cyrillic_cases(data.decode(twin))
+    except UnicodeDecodeError:
+        return codec
+    return twin if twin_lower > twin_upper else codec
+
+
+def _cyrillic_cases(text: str) -> tuple[int, int]:
+    return len(CYRILLIC_LOWER.findall(text)), len(CYRILLIC_UPPER.findall(text))
+
+
 def _try_decode(data: bytes, codec: str) -> str | None:
     try:
         return data.decode(codec)
@@ -168,8 +208,11 @@ def _try_decode(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _detect(data: bytes) -> str | None:
-    """Guess the charset of undeclared, non-UTF-8 bytes with charset-normalizer."""
+def detect_charset(data: bytes) -> str | None:
+    """Guess the charset of undeclared, non-UTF-8 bytes with charset-normalizer.
+
+    :return: a Python codec name, or None if nothing fits.
+    """
     sample = data
     if len(data) > 2 * DETECTION_SAMPLE_BYTES:
         sample = data[:DETECTION_SAMPLE_BYTES] + data[-DETECTION_SAMPLE_BYTES:]

@@ -134,6 +134,8 @@ CAPTION_XPATH = (
     "[not(ancestor::figcaption)][ancestor::figure or ../img or ../picture or ../*//img]"
 )
 MAX_BYLINE_CHARS = 80
+#: How deep JSON-LD lists, ``@graph`` and ``mainEntity`` are searched for article nodes.
+MAX_LD_DEPTH = 8
 MAX_CAPTION_CHARS = 500
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -764,7 +766,7 @@ def _article_ld(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
             payload = payload.removeprefix("<!--").removesuffix("-->").strip()
         try:
             data = json.loads(payload, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             LOGGER.debug("invalid JSON-LD skipped")
             continue
         for node in _ld_nodes(data):
@@ -777,16 +779,22 @@ def _article_ld(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
     return fallback, False
 
 
-def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
-    """Top-level JSON-LD objects, looking into lists, ``@graph`` and ``mainEntity``."""
+def _ld_nodes(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Top-level JSON-LD objects, looking into lists, ``@graph`` and ``mainEntity``.
+
+    Only `MAX_LD_DEPTH` levels deep: real pages nest two or three, and a hostile page
+    nesting hundreds would otherwise exhaust the stack.
+    """
+    if depth > MAX_LD_DEPTH:
+        return
     if isinstance(data, list):
         for item in data:
-            yield from _ld_nodes(item)
+            yield from _ld_nodes(item, depth + 1)
     elif isinstance(data, dict):
         yield data
         for key in ("@graph", "mainEntity"):
             if key in data:
-                yield from _ld_nodes(data[key])
+                yield from _ld_nodes(data[key], depth + 1)
 
 
 def _ld_text(value: Any) -> str | None:

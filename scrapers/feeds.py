@@ -29,6 +29,7 @@ Choices that differ from feedparser's defaults, and why:
 
 from __future__ import annotations
 
+import codecs
 import html
 import io
 import logging
@@ -45,7 +46,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from scrapers.dedup import content_hash
-from scrapers.encoding import CHARSET_ALIASES
+from scrapers.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
 from scrapers.models import FeedEntry
 
 LOGGER = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ _XML_DECL_ENCODING_RE = re.compile(
     rb"""\A<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"""
 )
 _XML_DECL_RE = re.compile(r"\A<\?xml[^>]{0,200}?\?>")
+_UNICODE_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 # A CDATA section (kept as it is), or an "&" that begins no reference (to escape).
 _BARE_AMPERSAND_RE = re.compile(
@@ -83,6 +85,9 @@ _BARE_AMPERSAND_RE = re.compile(
     rb"|&(?!(?:[A-Za-z_][A-Za-z0-9._-]{0,40}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)",
     re.DOTALL,
 )
+
+# A numeric character reference (its value is checked in code; the digits are bounded).
+_CHARREF_RE = re.compile(rb"&#([0-9]{1,12}|[xX][0-9A-Fa-f]{1,12});")
 
 _WHITESPACE_RE = re.compile(r"\s+")
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
@@ -160,7 +165,7 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
     :param max_entries: read at most this many entries, in document order; the rest are
         reported as skipped with reason ``over_max_entries``.
     :raises FeedParseError: if `data` is empty, is not RSS/RDF/Atom (an HTML page, a
-        sitemap, JSON), or is malformed before its first entry.
+        sitemap, JSON), is malformed before its first entry, or makes feedparser fail.
     """
     if not isinstance(data, bytes | bytearray):
         raise TypeError(f"feed data must be bytes, not {type(data).__name__}")
@@ -169,16 +174,17 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
     if not data.strip():
         raise FeedParseError(f"empty document at {url}")
 
-    data, encoding_used = _transcode_superset(bytes(data))
-    parsed = _feedparser_parse(data)
-    bozo = bool(parsed.get("bozo"))
-    error_text = _error_text(parsed)  # of the document as given, for the record
+    data, encoding_used, encoding_note = _transcode(bytes(data))
+    parsed = _feedparser_parse(data, url)
+    bozo = bool(parsed.get("bozo")) or encoding_note is not None
+    # of the document as given, for the record
+    error_text = "; ".join(filter(None, (encoding_note, _error_text(parsed)))) or None
     if _is_fatal(parsed):
         # The commonest breakage is a bare "&" ("Q&A", "M&A"). feedparser's fallback
         # parser would turn it into "Q&A;", so escape such ampersands and parse again.
         repaired = _escape_bare_ampersands(data)
         if repaired != data:
-            parsed = _feedparser_parse(repaired)
+            parsed = _feedparser_parse(repaired, url)
     fatal = _is_fatal(parsed)
     version = parsed.get("version") or ""
     raw_entries = parsed.get("entries") or []
@@ -228,13 +234,38 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
     )
 
 
-def _feedparser_parse(data: bytes) -> Any:
-    return feedparser.parse(
-        io.BytesIO(data),  # a stream: never let feedparser treat data as a path or URL
-        response_headers=dict(_RESPONSE_HEADERS),
-        resolve_relative_uris=False,  # summaries become plain text; their links are unused
-        sanitize_html=True,  # drops <script>/<style> bodies before text extraction
-    )
+def _feedparser_parse(data: bytes, url: str) -> Any:
+    """feedparser's result; a crash inside feedparser becomes a FeedParseError."""
+    try:
+        return feedparser.parse(
+            io.BytesIO(_replace_bad_charrefs(data)),  # a stream: never a path or URL
+            response_headers=dict(_RESPONSE_HEADERS),
+            resolve_relative_uris=False,  # summaries become plain text; links are unused
+            sanitize_html=True,  # drops <script>/<style> bodies before text extraction
+        )
+    except (ValueError, LookupError, UnicodeError, RecursionError) as exc:
+        raise FeedParseError(
+            f"feed parser failed at {url}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _replace_bad_charrefs(data: bytes) -> bytes:
+    """Replace character references to no character (``&#2000000;``, ``&#xD800;``) by U+FFFD.
+
+    XML forbids them; feedparser's lenient parser then crashes on them (``chr()`` out of
+    range, a surrogate it cannot encode) instead of skipping one character.
+    """
+    if b"&#" not in data or data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        return data
+    return _CHARREF_RE.sub(_fix_charref, data)
+
+
+def _fix_charref(match: re.Match[bytes]) -> bytes:
+    digits = match.group(1)
+    value = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
 
 
 def _is_fatal(parsed: Any) -> bool:
@@ -263,23 +294,65 @@ def _escape_ampersand(match: re.Match[bytes]) -> bytes:
     return match.group(0) if match.group(1) else b"&amp;"
 
 
-def _transcode_superset(data: bytes) -> tuple[bytes, str | None]:
-    """Decode a Shift_JIS-labelled feed as windows-31j, as browsers do.
+def _transcode(data: bytes) -> tuple[bytes, str | None, str | None]:
+    """Re-encode a feed as UTF-8 when its declared encoding is a poor fit for its bytes.
 
-    :return: the bytes (re-encoded as UTF-8 if transcoded) and the codec used, else None.
+    - A Shift_JIS label is read as windows-31j, as browsers do.
+    - No label (XML's default is UTF-8), or a label that does not decode the bytes, or a
+      label Python does not know: the encoding is detected (charset-normalizer). Left to
+      feedparser, such a Shift_JIS, windows-1251 or KOI8-R feed became windows-1252 or
+      ISO-8859-2 mojibake.
+    - windows-1251 and KOI8-R decode each other's bytes without error, swapping the case
+      of nearly every letter; the reading in which Cyrillic letters are mostly lower-case
+      (as in Russian prose) wins.
+
+    Documents with a BOM or in UTF-16/32 are left to feedparser, which reads those right.
+
+    :return: the bytes (re-encoded as UTF-8 if transcoded), the codec used (else None),
+        and a note when the declaration was overridden (else None).
     """
+    if data.startswith(_UNICODE_BOMS) or b"\x00" in data[:4]:
+        return data, None, None
     match = _XML_DECL_ENCODING_RE.match(data)
-    if not match:
-        return data, None
-    superset = _ENCODING_SUPERSETS.get(match.group(1).decode("ascii").lower())
-    if superset is None:
-        return data, None
+    label = match.group(1).decode("ascii").lower() if match else None
+    declared = "utf-8" if label is None else _ENCODING_SUPERSETS.get(label) or _codec(label)
+    if declared == "utf-8" and _decodes(data, "utf-8"):
+        return data, None, None
+    codec: str | None = declared
+    if codec is None or not _decodes(data, codec):
+        codec = detect_charset(data)
+    if codec is not None and _decodes(data, codec):
+        codec = cyrillic_reading(data, codec)
+    elif declared == "utf-8":
+        codec = None  # mostly UTF-8 with bad bytes: replace those, keep the rest
+    else:
+        return data, None, None  # nothing fits: leave it to feedparser's fallbacks
+    if codec is not None and codec == declared and label not in _ENCODING_SUPERSETS:
+        return data, None, None  # the declaration is right: feedparser reads it as we would
+    used = codec or "utf-8 (invalid bytes replaced)"
+    note = None
+    if codec != declared:
+        stated = label or "utf-8 (no declaration)"
+        note = f"CharacterEncodingOverride: document declared as {stated}, but parsed as {used}"
+    text = data.decode(codec or "utf-8", errors="replace")
+    text = _XML_DECL_RE.sub("", text.lstrip(), count=1)
+    return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode("utf-8"), used, note
+
+
+def _codec(label: str) -> str | None:
+    """The Python codec of an XML encoding label, or None if Python does not know it."""
     try:
-        text = data.decode(superset)
-    except UnicodeDecodeError:
-        return data, None  # not even windows-31j: leave it to feedparser's fallbacks
-    text = _XML_DECL_RE.sub("", text, count=1)
-    return ('<?xml version="1.0" encoding="utf-8"?>' + text).encode("utf-8"), superset
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
 
 
 def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None, str]:
@@ -329,11 +402,11 @@ def _entry_link(raw: Mapping[str, Any], feed_url: str) -> tuple[str | None, str]
     # feedparser copies a permalink <guid> into `link` when there is no <link>; RSS says
     # such a GUID is a full URL, so a relative one is an id, not a page address.
     from_guid = bool(raw.get("guidislink")) and link == (raw.get("id") or "").strip()
-    if not from_guid:
-        link = urljoin(feed_url, link)
     try:
+        if not from_guid:
+            link = urljoin(feed_url, link)
         parts = urlsplit(link)
-    except ValueError:
+    except ValueError:  # e.g. "http://[" (a malformed IPv6 host)
         return None, SKIP_BAD_LINK
     if parts.scheme.lower() not in _HTTP_SCHEMES or not parts.hostname:
         return None, SKIP_BAD_LINK

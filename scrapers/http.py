@@ -203,6 +203,7 @@ class Fetcher:
         self, url: str, headers: Mapping[str, str]
     ) -> tuple[int, httpx.Headers, bytes]:
         cap = self.settings.max_bytes
+        deadline = time.monotonic() + self.settings.total_timeout_s
         try:
             with self._client.stream("GET", url, headers=dict(headers)) as response:
                 if response.status_code in REDIRECT_STATUSES or response.status_code >= 300:
@@ -215,6 +216,10 @@ class Fetcher:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
+                    if time.monotonic() > deadline:  # a read timeout never fires on a drip
+                        raise NetworkError(
+                            url, f"total time limit of {self.settings.total_timeout_s} s "
+                            "exceeded (server sends too slowly)")
                     size += len(chunk)
                     if size > cap:
                         raise ResponseTooLargeError(

@@ -90,9 +90,11 @@ def fetch_feed(
         unchanged = result.not_modified or body_hash == source["last_body_hash"]
         skipped = new_entries = candidates = 0
         entries: list[FeedEntry] = []
+        warning: str | None = None
         if not unchanged:
             parsed = parse_feed_detailed(result.body, result.final_url)
             entries, skipped = parsed.entries, len(parsed.skipped)
+            warning = parsed.bozo_exception
             for entry in entries:
                 is_new, is_candidate_entry = _store_entry(conn, source, entry, fetch_id, started)
                 new_entries += is_new
@@ -102,6 +104,7 @@ def fetch_feed(
             not_modified=result.not_modified, body_unchanged=unchanged and not
             result.not_modified, nbytes=len(result.body), entries=len(entries),
             relevant=candidates, skipped=skipped, new_entries=new_entries,
+            parse_warning=warning[:2000] if warning else None,
         )
         next_at, interval = health.next_fetch_after_success(
             started, source["fetch_interval_s"], new_entries, schedule)

@@ -121,6 +121,7 @@ def finish_feed_fetch(
     new_entries: int | None = None,
     body_unchanged: bool = False,
     retry_after_s: int | None = None,
+    parse_warning: str | None = None,
     error_class: str | None = None,
     error: str | None = None,
 ) -> None:
@@ -128,10 +129,12 @@ def finish_feed_fetch(
         cur.execute(
             """UPDATE feed_fetches SET finished_at = %s, http_status = %s, not_modified = %s,
                    bytes = %s, entries = %s, relevant = %s, skipped = %s, new_entries = %s,
-                   body_unchanged = %s, retry_after_s = %s, error_class = %s, error = %s
+                   body_unchanged = %s, retry_after_s = %s, parse_warning = %s,
+                   error_class = %s, error = %s
                WHERE id = %s""",
             (finished_at, http_status, not_modified, nbytes, entries, relevant, skipped,
-             new_entries, body_unchanged, retry_after_s, error_class, error, fetch_id),
+             new_entries, body_unchanged, retry_after_s, parse_warning, error_class, error,
+             fetch_id),
         )
 
 

@@ -184,7 +184,12 @@ def canonicalize_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:  # non-numeric or out of range
         raise ValueError(f"bad port in {url!r}: {exc}") from exc
-    if port is not None and port != DEFAULT_PORTS[parts.scheme]:
+    # The canonical scheme is https whatever the original: so the port is dropped when it is
+    # the default of either, else "http://h:443" became "https://h:443/", which is
+    # "https://h/" when canonicalised again.
+    if port is not None and port not in (
+        DEFAULT_PORTS[parts.scheme], DEFAULT_PORTS[CANONICAL_SCHEME]
+    ):
         host = f"{host}:{port}"
     # Credentials are never part of an article's identity and must not be stored.
     path = _remove_dot_segments(_normalize_escapes(parts.path, _PATH_TOKEN_RE)) or "/"
