@@ -125,7 +125,8 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
         )
         conn.commit()
     except Exception:
-        conn.rollback()
+        if not getattr(conn, "closed", False):  # a lost server leaves nothing to roll back
+            conn.rollback()
         raise
     LOGGER.info("load %s: %s (pruned %d raw pages, %d staging rows)", run_id, counts,
                 raw_pruned, staged_pruned)

@@ -75,6 +75,13 @@ def fetch_feed(
     started = _now(now)
     schedule = config.FetchSchedule.from_env()
     source = store.get_source(conn, source_id)
+    done = store.finished_feed_fetch(conn, source_id, run_id)
+    if done is not None:  # a rerun of this run's task: its entries are stored already
+        LOGGER.info("%s: feed already fetched in run %s (fetch %d)", source["name"], run_id,
+                    done["id"])
+        return {"source": source["name"], "source_id": source_id, "fetch_id": done["id"],
+                "status": done["http_status"], "entries": done["entries"] or 0,
+                "candidates": done["relevant"] or 0, "new_entries": done["new_entries"] or 0}
     fetch_id = store.start_feed_fetch(conn, source_id, run_id, source["url"], started)
     conn.commit()
     status: int | None = None
@@ -115,6 +122,8 @@ def fetch_feed(
         )
         conn.commit()
     except Exception as exc:
+        if getattr(conn, "closed", False):  # the database itself is gone: not the source's fault
+            raise
         conn.rollback()
         message = f"{type(exc).__name__}: {exc}"[:2000]
         status = getattr(exc, "status", status)

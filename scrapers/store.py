@@ -107,6 +107,20 @@ def start_feed_fetch(conn: Any, source_id: int, run_id: str, url: str, now: date
     return fetch_id
 
 
+def finished_feed_fetch(conn: Any, source_id: int, run_id: str) -> Row | None:
+    """This run's last successful fetch of the source, if the task already did it."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT id, http_status, entries, relevant, new_entries FROM feed_fetches
+               WHERE source_id = %s AND run_id = %s AND finished_at IS NOT NULL
+                 AND error IS NULL
+               ORDER BY id DESC LIMIT 1""",
+            (source_id, run_id),
+        )
+        rows = _rows(cur)
+    return rows[0] if rows else None
+
+
 def finish_feed_fetch(
     conn: Any,
     fetch_id: int,
