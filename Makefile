@@ -52,6 +52,7 @@ sources: setup ## source health; re-enable one with: make sources ENABLE="Name"
 
 test: venv ## set up and run the whole test suite
 	@scripts/ensure_compose.sh
+	@scripts/ensure_chromium.sh >/dev/null
 	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_DB_URL%/*}/postgres"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -36,6 +36,8 @@ os.environ.update({
     "NICHIRO_TASK_RETRIES": "0",
     # One loopback host serves every fixture: politeness delays are tested on their own.
     "NICHIRO_HOST_DELAY_SECONDS": "0",
+    # A long signing key, as in `make run` (a short one makes the JWT library warn).
+    "AIRFLOW__API_AUTH__JWT_SECRET": "nichiro-test-" + "k" * 64,
     "AIRFLOW_HOME": _AIRFLOW_HOME,
     "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),

@@ -1,0 +1,177 @@
+"""The queries behind the Nichiro page in the Airflow UI (plugins/nichiro_ui.py).
+
+DB-API only (a psycopg2 connection is passed in), no Airflow import, no rendering: each
+function returns plain dicts, the same ones the page renders and the JSON endpoint returns.
+"Now" is passed in where a result depends on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+LOGGER = logging.getLogger(__name__)
+
+#: Languages the search understands on their own (analytics.search); others go to 'simple'.
+SEARCH_LANGUAGES = ("en", "ja", "ru")
+#: Health statuses listed first: the ones an operator has to look at.
+_STATUS_ORDER = {"failing": 0, "disabled": 1, "new": 2, "off (catalog)": 4}
+
+HEALTH_COLUMNS = (
+    "name", "language", "status", "last_success_at", "last_fetched_at",
+    "consecutive_failures", "next_fetch_at", "articles_24h", "articles_7d",
+    "last_error", "last_error_class", "disabled_reason",
+)
+
+
+class SearchError(ValueError):
+    """A search request the page cannot run (unknown language, query too long)."""
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def source_health(conn: Any) -> list[dict[str, Any]]:
+    """One row per source from the `source_health` view; failing sources first.
+
+    :param conn: an open DB-API connection to the news database
+    """
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(HEALTH_COLUMNS)} FROM source_health")
+        rows = _rows(cur)
+    rows.sort(key=lambda r: (_STATUS_ORDER.get(r["status"], 3), r["name"]))
+    return rows
+
+
+def daily_counts(conn: Any, today: date, days: int = 30) -> dict[str, Any]:
+    """Relevant articles per UTC day and language, for the `days` days ending `today`.
+
+    Returns ``{"days": [iso dates, oldest first], "series": {language: [count per day]}}``;
+    every series has one value per day (0 where nothing was published). Articles without a
+    language count under ``"unknown"``.
+
+    :param conn: an open DB-API connection to the news database
+    :param today: the last day shown (UTC)
+    :param days: how many days to show
+    """
+    start = today - timedelta(days=days - 1)
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT day, coalesce(language, 'unknown'), sum(articles)::bigint
+               FROM daily_article_counts
+               WHERE day BETWEEN %s AND %s
+               GROUP BY 1, 2""",
+            (start, today),
+        )
+        rows = cur.fetchall()
+    return dense_series(rows, start, days)
+
+
+def dense_series(rows: list[tuple[date, str, int]], start: date, days: int) -> dict[str, Any]:
+    """(day, key, n) rows → one list of `days` counts per key, starting at `start`."""
+    axis = [start + timedelta(days=i) for i in range(days)]
+    index = {d: i for i, d in enumerate(axis)}
+    series: dict[str, list[int]] = {}
+    for day, key, n in rows:
+        if day in index:
+            series.setdefault(key, [0] * days)[index[day]] += int(n)
+    return {"days": [d.isoformat() for d in axis], "series": dict(sorted(series.items()))}
+
+
+def has_clusters(conn: Any) -> bool:
+    """Whether `articles.cluster_id` exists (story clusters, V004) in this database."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT 1 FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'articles'
+                 AND column_name = 'cluster_id'""")
+        return cur.fetchone() is not None
+
+
+def latest_articles(conn: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest relevant articles, newest first (by published time, else first seen).
+
+    ``cluster_size`` is the number of stored articles in the same story cluster, or None
+    when the article has no cluster or the database has no clusters at all.
+
+    :param conn: an open DB-API connection to the news database
+    :param limit: at most this many rows
+    """
+    cluster = (
+        "(SELECT count(*) FROM articles c WHERE c.cluster_id = a.cluster_id)"
+        if has_clusters(conn) else "NULL::bigint"
+    )
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT a.id, a.title, a.url, a.original_url, a.source, a.language,
+                       a.published_at, a.first_seen_at,
+                       coalesce(a.published_at, a.first_seen_at) AS dated_at,
+                       a.relevance_score, a.matched_terms, {cluster} AS cluster_size
+                FROM articles a
+                WHERE a.relevant
+                ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC
+                LIMIT %s""",
+            (limit,),
+        )
+        rows = _rows(cur)
+    for row in rows:
+        row["matched_terms"] = terms(row["matched_terms"])
+    return rows
+
+
+def terms(matched: Any) -> list[str]:
+    """The distinct relevance terms of a `matched_terms` value, in first-seen order."""
+    out: list[str] = []
+    for item in matched or []:
+        term = item.get("term") if isinstance(item, dict) else item
+        if isinstance(term, str) and term not in out:
+            out.append(term)
+    return out
+
+
+def search(conn: Any, query: str, lang: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Ranked full-text search through `analytics.search(query, lang)`.
+
+    An empty query finds nothing (and runs no SQL).
+
+    :param conn: an open DB-API connection to the news database
+    :param query: websearch syntax for en/ru, a substring for ja
+    :param lang: one of SEARCH_LANGUAGES, or None/"" for every language
+    :param limit: at most this many rows
+    :raises SearchError: for an unknown language or a query over 500 characters
+    """
+    query = (query or "").strip()
+    lang = lang or None
+    if lang is not None and lang not in SEARCH_LANGUAGES:
+        raise SearchError(f"unknown language {lang!r}: use one of {', '.join(SEARCH_LANGUAGES)}")
+    if len(query) > 500:
+        raise SearchError("query longer than 500 characters")
+    if not query:
+        return []
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT id, url, title, source, language, published_at, first_seen_at, rank
+               FROM analytics.search(%s, %s) LIMIT %s""",
+            (query, lang, limit),
+        )
+        return _rows(cur)
+
+
+def summary(conn: Any, now: datetime, days: int = 30, limit: int = 50) -> dict[str, Any]:
+    """Everything the page shows, as one dict (the JSON endpoint's body).
+
+    :param conn: an open DB-API connection to the news database
+    :param now: timezone-aware "now"; the chart ends on its UTC date
+    """
+    out = {
+        "generated_at": now,
+        "sources": source_health(conn),
+        "daily": daily_counts(conn, now.astimezone(UTC).date(), days),
+        "has_clusters": has_clusters(conn),
+        "latest": latest_articles(conn, limit),
+    }
+    conn.rollback()  # read-only: end the transaction the queries opened
+    return out

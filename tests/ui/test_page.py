@@ -1,0 +1,177 @@
+"""The Nichiro page and its JSON API, on the plugin's FastAPI app with a real database and
+real Airflow tokens (no api-server: see test_api_server.py for that)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import mint_token
+
+pytestmark = pytest.mark.integration
+
+EXPECTED_SOURCES = {  # name -> (status, consecutive failures, articles 24 h, articles 7 d)
+    "Kyodo EN": ("ok", 0, 2, 2),
+    "TASS RU": ("failing", 3, 1, 1),
+    "NHK JA": ("disabled", 1, 0, 1),
+}
+SCRIPT_TITLE = "<script>alert(1)</script> Япония и Россия: переговоры о мирном договоре"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- who may call it ---------------------------------------------------------------------
+
+def test_anonymous_page_redirects_to_login(client: Any, dashboard_db: Any) -> None:
+    r = client.get("/?q=treaty")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/auth/login?next=%2F%3Fq%3Dtreaty"
+    assert "Kyodo" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/api/summary", "/api/search?q=treaty"])
+def test_anonymous_api_is_401(client: Any, dashboard_db: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 401
+    assert r.json() == {"detail": "Not authenticated"}
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_forged_token_is_refused(client: Any, auth_manager: Any) -> None:
+    token = mint_token(auth_manager)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert client.get("/api/summary", headers=bearer(forged)).status_code == 403
+    # the page sends a stale or forged cookie back to the login page
+    client.cookies.set("_token", forged)
+    try:
+        assert client.get("/").status_code == 303
+    finally:
+        client.cookies.clear()
+
+
+def test_expired_token_is_401(client: Any, auth_manager: Any) -> None:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    expired = auth_manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="ADMIN"),
+                                        expiration_time_in_seconds=-600)
+    r = client.get("/api/summary", headers=bearer(expired))
+    assert r.status_code == 401 and r.json() == {"detail": "Token Expired"}
+    assert client.get("/", headers=bearer(expired)).status_code == 303
+
+
+def test_user_without_role_is_forbidden(client: Any, auth_manager: Any) -> None:
+    r = client.get("/api/summary", headers=bearer(mint_token(auth_manager, role=None)))
+    assert r.status_code == 403
+
+
+def test_ui_cookie_is_accepted(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
+    client.cookies.set("_token", mint_token(auth_manager))
+    try:
+        r = client.get("/")
+    finally:
+        client.cookies.clear()
+    assert r.status_code == 200 and "Kyodo EN" in r.text
+
+
+# --- what it shows -----------------------------------------------------------------------
+
+def test_page_shows_health_chart_and_latest(client: Any, dashboard_db: Any,
+                                            auth_manager: Any) -> None:
+    r = client.get("/", headers=bearer(mint_token(auth_manager)))
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none'
+    page = r.text
+    table = page.split('id="source-health"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(.*?)</td>.*?st-\w+\">(.*?)</span>.*?</tr>", table, re.S)
+    # failing first, then disabled, then ok
+    assert rows == [("TASS RU", "failing"), ("NHK JA", "disabled"), ("Kyodo EN", "ok")]
+    assert "HTTPStatusError: HTTP 503 &lt;b&gt;Service Unavailable&lt;/b&gt;" in table
+    assert "410 Gone at feed URL" in table
+    # chart: inline SVG, one bar per (day, language) with articles
+    svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert svg.count("<rect") == 3 + 3  # en, ru today / ja two days ago; 3 legend boxes
+    assert "en (1)" in svg and "ja (1)" in svg and "ru (1)" in svg
+    latest = page.split('id="latest-articles"')[1].split("</table>")[0]
+    assert latest.index("Япония") < latest.index("peace treaty talks") < latest.index("北方領土")
+    assert ('<a href="https://kyodo.example/peace-treaty?utm_source=rss" target="_blank" '
+            'rel="noopener noreferrer">Japan and Russia resume peace treaty talks</a>') in latest
+    assert "peace treaty, Russia" in latest  # matched terms, each once
+    assert "Weather in Sapporo" not in page  # not relevant
+    assert "<th class=\"num\">Cluster size</th>" in latest
+    assert re.search(r"Kyodo</td><td>en</td><td>[\d :-]+</td>\s*<td class=\"terms\">"
+                     r"[^<]*</td>\s*<td class=\"num\">2</td>", latest)
+
+
+def test_feed_text_is_escaped(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
+    page = client.get("/", headers=bearer(mint_token(auth_manager))).text
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Япония" in page
+    assert "javascript:" not in page  # article 3's link is dropped, its canonical URL kept
+    assert '<a href="https://nhk.example/hoppo"' in page
+
+
+def test_search_on_the_page(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
+    r = client.get("/", params={"q": "peace treaty", "lang": "en"},
+                   headers=bearer(mint_token(auth_manager)))
+    assert r.status_code == 200
+    results = r.text.split('id="search-results"')[1].split("</table>")[0]
+    assert "resume peace treaty talks" in results and results.count("<tr>") == 2  # head + 1
+    r = client.get("/", params={"q": "x", "lang": "fr"}, headers=bearer(mint_token(auth_manager)))
+    assert r.status_code == 400 and "unknown language &#39;fr&#39;" in r.text
+
+
+def test_json_summary_shape(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
+    r = client.get("/api/summary", headers=bearer(mint_token(auth_manager)))
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data) == {"generated_at", "sources", "daily", "has_clusters", "latest"}
+    got = {s["name"]: (s["status"], s["consecutive_failures"], s["articles_24h"],
+                       s["articles_7d"]) for s in data["sources"]}
+    assert got == EXPECTED_SOURCES
+    assert set(data["sources"][0]) == {
+        "name", "language", "status", "last_success_at", "last_fetched_at",
+        "consecutive_failures", "next_fetch_at", "articles_24h", "articles_7d", "last_error",
+        "last_error_class", "disabled_reason"}
+    assert len(data["daily"]["days"]) == 30
+    assert {k: sum(v) for k, v in data["daily"]["series"].items()} == {"en": 1, "ja": 1, "ru": 1}
+    assert all(len(v) == 30 for v in data["daily"]["series"].values())
+    assert data["has_clusters"] is True
+    first = data["latest"][0]
+    assert first["title"] == SCRIPT_TITLE  # JSON carries the raw text; escaping is the page's
+    assert first["matched_terms"] == ["мирный договор"] and first["cluster_size"] == 2
+    assert [a["id"] for a in data["latest"]] == [2, 1, 3]
+
+
+def test_json_search(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
+    token = mint_token(auth_manager)
+    r = client.get("/api/search", params={"q": "北方領土", "lang": "ja"}, headers=bearer(token))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["query"] == "北方領土" and body["lang"] == "ja" and body["count"] == 1
+    [hit] = body["results"]
+    assert set(hit) == {"id", "url", "title", "source", "language", "published_at",
+                        "first_seen_at", "rank"}
+    assert hit["id"] == 3 and hit["source"] == "NHK"
+    r = client.get("/api/search", params={"q": "мирном договоре"}, headers=bearer(token))
+    assert [h["id"] for h in r.json()["results"]] == [2]
+    assert client.get("/api/search", params={"q": ""}, headers=bearer(token)).json()["count"] == 0
+    assert client.get("/api/search", params={"q": "a", "lang": "xx"},
+                      headers=bearer(token)).status_code == 400
+
+
+def test_without_cluster_column(dashboard_db: Any) -> None:
+    """An older database (before V004) still renders: no cluster sizes, no error."""
+    from scrapers import dashboard
+
+    with dashboard_db.cursor() as cur:
+        cur.execute("ALTER TABLE articles RENAME COLUMN cluster_id TO cluster_id_hidden")
+        try:
+            assert dashboard.has_clusters(dashboard_db) is False
+            assert {a["cluster_size"] for a in dashboard.latest_articles(dashboard_db)} == {None}
+        finally:
+            dashboard_db.rollback()
