@@ -56,6 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from metrics import Counts  # noqa: E402
 
 from scrapers import clusters  # noqa: E402
 from scrapers.clusters import (  # noqa: E402
@@ -125,30 +126,10 @@ def load_labelled() -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-@dataclass
-class Scores:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
 def pairwise(articles: Sequence[dict[str, Any]], predicted: dict[str, int],
-             ) -> tuple[dict[str, Scores], list[tuple[str, str, str]]]:
+             ) -> tuple[dict[str, Counts], list[tuple[str, str, str]]]:
     """Pairwise scores per language and "all"; wrong pairs as (kind, id, id)."""
-    scores: dict[str, Scores] = defaultdict(Scores)
+    scores: dict[str, Counts] = defaultdict(Counts)
     wrong: list[tuple[str, str, str]] = []
     for a, b in itertools.combinations(articles, 2):
         same_pred = predicted[a["id"]] == predicted[b["id"]]
@@ -225,12 +206,12 @@ def cluster_in_memory(articles: Sequence[dict[str, Any]], params: ClusterParams,
     return cluster_of
 
 
-def print_scores(title: str, scores: dict[str, Scores]) -> None:
+def print_scores(title: str, scores: dict[str, Counts]) -> None:
     print(title)
     print(f"  {'set':<5} {'pairs+':>7} {'TP':>5} {'FP':>4} {'FN':>4} {'precision':>10} "
           f"{'recall':>7} {'F1':>6}")
     for key in ["en", "ja", "ru", "all"]:
-        s = scores.get(key, Scores())
+        s = scores.get(key, Counts())
         print(f"  {key:<5} {s.tp + s.fn:>7} {s.tp:>5} {s.fp:>4} {s.fn:>4} "
               f"{s.precision:>10.3f} {s.recall:>7.3f} {s.f1:>6.3f}")
 

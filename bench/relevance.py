@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from metrics import Counts  # noqa: E402
+
 from scrapers.models import Relevance  # noqa: E402
 from scrapers.relevance import is_fetch_candidate, rules_dir, score_relevance  # noqa: E402
 
@@ -49,47 +51,6 @@ SETS: dict[str, tuple[str, ...]] = {
     "all": ("labelled.jsonl", "heldout.jsonl"),
 }
 LANGUAGES = ("en", "ja", "ru")
-
-
-@dataclass
-class Counts:
-    """A confusion matrix: tp, fp, fn, tn."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def add(self, predicted: bool, actual: bool) -> None:
-        if predicted and actual:
-            self.tp += 1
-        elif predicted:
-            self.fp += 1
-        elif actual:
-            self.fn += 1
-        else:
-            self.tn += 1
-
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.fn + self.tn
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    @property
-    def positive_share(self) -> float:
-        return (self.tp + self.fp) / self.n if self.n else 0.0
 
 
 @dataclass

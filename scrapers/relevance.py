@@ -674,17 +674,11 @@ def _compile(
             continue
         alternatives: list[tuple[str, str]] = []
         for index, entry in enumerate(entries):
-            at = f"{where}.terms[{index}]"
-            if not isinstance(entry, dict):
-                problems.append(f"{at}: must be a table like {{ name = ..., phrase = ... }}")
+            named = _named_table(entry, f"{where}.terms[{index}]", _TERM_KEYS, problems,
+                                 "a table like { name = ..., phrase = ... }")
+            if named is None:
                 continue
-            for key in sorted(set(entry) - _TERM_KEYS):
-                problems.append(f"{at}: unknown key {key!r}")
-            name = entry.get("name")
-            if not isinstance(name, str) or not name.strip():
-                problems.append(f"{at}: 'name' must be a non-empty string")
-                continue
-            at = f"{at} ({name!r})"
+            name, at = named
             if name in names:
                 problems.append(f"{at}: duplicate term name")
             names.add(name)
@@ -707,17 +701,10 @@ def _compile(
         problems.append("'exclude' must be an array of tables ([[exclude]])")
         excludes = []
     for index, entry in enumerate(excludes):
-        at = f"exclude[{index}]"
-        if not isinstance(entry, dict):
-            problems.append(f"{at}: must be a table")
+        named = _named_table(entry, f"exclude[{index}]", _EXCLUDE_KEYS, problems, "a table")
+        if named is None:
             continue
-        for key in sorted(set(entry) - _EXCLUDE_KEYS):
-            problems.append(f"{at}: unknown key {key!r}")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            problems.append(f"{at}: 'name' must be a non-empty string")
-            continue
-        at = f"{at} ({name!r})"
+        name, at = named
         source = _pattern_source(entry, boundaries, flags, at, problems)
         action = entry.get("action", "mask")
         if action == "mask":
@@ -791,6 +778,23 @@ def _alternation(
         if not any(key.startswith(shorter) for shorter in known):  # "eu" covers "eu,"
             known.append(key)
     return _Alternation(pattern, {first: tuple(ks) for first, ks in by_first.items()})
+
+
+def _named_table(
+    entry: object, at: str, allowed: frozenset[str] | set[str], problems: list[str],
+    shape: str,
+) -> tuple[str, str] | None:
+    """Check one rule table's shape and name; returns (name, location) or None."""
+    if not isinstance(entry, dict):
+        problems.append(f"{at}: must be {shape}")
+        return None
+    for key in sorted(set(entry) - allowed):
+        problems.append(f"{at}: unknown key {key!r}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{at}: 'name' must be a non-empty string")
+        return None
+    return name, f"{at} ({name!r})"
 
 
 def _pattern_source(
