@@ -57,7 +57,7 @@ test: venv ## set up and run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff and mypy
-	$(BIN)/ruff check dags plugins scrapers tests scripts
+	$(BIN)/ruff check dags plugins scrapers tests scripts bench
 	$(BIN)/mypy scrapers
 
 clean-local: ## stop the private PostgreSQL (if any) and delete .local/
