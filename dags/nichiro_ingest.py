@@ -158,11 +158,13 @@ def nichiro_ingest() -> None:
     def summary() -> list[dict[str, Any]]:
         """Log the per-source table of this run."""
         from nichiro_db import news_db
-        from scrapers.pipeline import format_summary
+        from scrapers.pipeline import format_summary, summary_lines
         from scrapers.store import run_summary
 
         with news_db() as conn:
             rows = run_summary(conn, get_current_context()["run_id"])
+        for line in summary_lines(rows):
+            print(line)
         print(format_summary(rows))
         return [{k: v for k, v in r.items() if k != "error"} for r in rows]
 

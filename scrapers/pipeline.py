@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -200,6 +201,7 @@ def fetch_articles(
     window = timedelta(hours=config.refetch_window_hours())
     limit = config.max_articles_per_source()
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
+    rejected_by: Counter[str] = Counter()
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
     for entry in store.candidate_entries(conn, fetch_id)[:limit]:
         known_id = entry["known_article_id"]
@@ -211,6 +213,7 @@ def fetch_articles(
             _stage(conn, run_id, source_id, entry, "rejected", "robots.txt disallows this page",
                    None)
             counts["rejected"] += 1
+            rejected_by["robots.txt"] += 1
             continue
         try:
             result = fetcher.fetch(
@@ -231,17 +234,25 @@ def fetch_articles(
         except ValueError as exc:
             _stage(conn, run_id, source_id, entry, "rejected", f"unextractable: {exc}", None)
             counts["rejected"] += 1
+            rejected_by["unextractable"] += 1
             continue
         record, reason = build_record(source, entry, article, result.etag,
                                       result.last_modified, started)
         if reason:
             _stage(conn, run_id, source_id, entry, "rejected", reason, record)
             counts["rejected"] += 1
+            rejected_by[reason.split(":", 1)[0].split(" (", 1)[0]] += 1
         else:
             _stage(conn, run_id, source_id, entry, "extracted", None, record, result)
             counts["fetched"] += 1
-    LOGGER.info("%s: pages %s", source["name"], counts)
-    return {"source": source["name"], "source_id": source_id, **counts}
+    reasons = ", ".join(f"{why} {n}" for why, n in rejected_by.most_common())
+    LOGGER.info(
+        "%s: pages fetched=%d not_modified=%d already_stored=%d rejected=%d%s errors=%d",
+        source["name"], counts["fetched"], counts["not_modified"], counts["known"],
+        counts["rejected"], f" ({reasons})" if reasons else "", counts["errors"],
+    )
+    return {"source": source["name"], "source_id": source_id, **counts,
+            "rejected_by": dict(rejected_by)}
 
 
 def _stage(
@@ -328,7 +339,16 @@ def display_width(text: str) -> int:
 
 
 SUMMARY_COLUMNS = ("source", "entries", "relevant", "fetched", "new", "updated",
-                   "duplicates", "errors")
+                   "duplicates", "rejected", "errors")
+
+
+def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """One readable key=value line per source, for task logs and log search."""
+    return [
+        f"{row['source']}: " + " ".join(f"{c}={row[c]}" for c in SUMMARY_COLUMNS[1:])
+        + (f" error={row['error']!r}" if row.get("error") else "")
+        for row in rows
+    ]
 
 
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:

@@ -64,14 +64,25 @@ def test_empty_and_irrelevant_pages_are_rejected_with_reason() -> None:
 def test_summary_table_totals_failures_and_cjk_alignment() -> None:
     rows = [
         {"source": "北海新報", "entries": 5, "relevant": 3, "fetched": 3, "new": 3,
-         "updated": 0, "duplicates": 0, "errors": 0, "error": None},
+         "updated": 0, "duplicates": 0, "rejected": 0, "errors": 0, "error": None},
         {"source": "Broken Feed", "entries": 0, "relevant": 0, "fetched": 0, "new": 0,
-         "updated": 0, "duplicates": 0, "errors": 1, "error": "HTTPStatusError: HTTP 500"},
+         "updated": 0, "duplicates": 0, "rejected": 0, "errors": 1,
+         "error": "HTTPStatusError: HTTP 500"},
     ]
     lines = format_summary(rows).splitlines()
     assert lines[0].split() == ["source", "entries", "relevant", "fetched", "new", "updated",
-                                "duplicates", "errors"]
-    assert lines[-2].split() == ["TOTAL", "5", "3", "3", "3", "0", "0", "1"]
+                                "duplicates", "rejected", "errors"]
+    assert lines[-2].split() == ["TOTAL", "5", "3", "3", "3", "0", "0", "0", "1"]
     assert lines[-1] == "FAILED Broken Feed: HTTPStatusError: HTTP 500"
     table = [line for line in lines if not line.startswith("FAILED")]
     assert len({display_width(line) for line in table}) == 1  # every row equally wide
+
+
+def test_summary_lines_are_one_per_source() -> None:
+    from scrapers.pipeline import summary_lines
+
+    row = {"source": "Pacific Wire", "entries": 6, "relevant": 3, "fetched": 3, "new": 2,
+           "updated": 1, "duplicates": 0, "rejected": 1, "errors": 0, "error": None}
+    assert summary_lines([row]) == [
+        "Pacific Wire: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
+        "rejected=1 errors=0"]
