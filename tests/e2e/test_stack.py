@@ -1,0 +1,292 @@
+"""The whole stack as an operator meets it: real Airflow components as subprocesses
+(`airflow scheduler` with the LocalExecutor, `airflow dag-processor`, `airflow api-server`),
+the offline sample site, one triggered run of nichiro_ingest, then headless Chromium logs in
+through the UI's form, opens the DAG grid and the Nichiro page, and takes screenshots.
+
+Screenshots go to $NICHIRO_E2E_SCREENSHOT_DIR (default /tmp/nichiro-e2e): dag-grid.png (the
+run's page with the grid, task groups expanded; also copied to docs/dag-grid.png for the
+README), dag-mapped-fetch-feed.png (the mapped fetch_feed instances by source) and
+nichiro-page.png (the Nichiro page, full length).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.ui.cdp import Chromium
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+DAG_ID = "nichiro_ingest"
+RUN_TIMEOUT = 180
+SCRIPT_TITLE = "<script>alert(1)</script> Japan Russia test"
+SAMPLE_TITLE = "Japanese and Russian foreign ministers revive peace treaty talks in Tokyo"
+SOURCES = ("Pacific Wire", "北海新報", "Восточный вестник", "Google News: Japan Russia (en)",
+           "Broken Feed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    """Airflow's components, each in its own process group, logging to files."""
+
+    def __init__(self, base_url: str, env: dict[str, str], logs: Path) -> None:
+        self.base_url = base_url
+        self.env = env
+        self.logs = logs
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.token = ""
+
+    def start(self, name: str, *args: str) -> None:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", "airflow", *args],
+                                            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True, cwd=REPO)
+        log.close()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # whatever is left of the group (task supervisors, gunicorn/uvicorn workers)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+    def tail(self, n: int = 40) -> str:
+        out = []
+        for name in self.procs:
+            lines = (self.logs / f"{name}.log").read_text("utf-8", "replace").splitlines()
+            out.append(f"--- {name} (last {n} lines) ---\n" + "\n".join(lines[-n:]))
+        return "\n".join(out)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                pytest.fail(f"airflow {name} exited with {proc.returncode}:\n{self.tail()}")
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.base_url}/api/v2{path}", timeout=30,
+                             headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
+
+    def password(self) -> str:
+        path = Path(self.env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        return str(json.loads(path.read_text("utf-8"))["admin"])
+
+    def wait(self, what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            try:
+                value = check()
+            except httpx.HTTPError:
+                value = None
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.tail()}")
+            time.sleep(interval)
+
+
+@pytest.fixture
+def stack(airflow_db: None, db: Any, site: Any, tmp_path: Path) -> Iterator[Stack]:
+    """scheduler + dag-processor + api-server on a free port, against this session's
+    metadata and (emptied) news databases, with the sample site's catalog."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,  # AIRFLOW_HOME, metadata DB, news DB, NICHIRO_SOURCES (site), JWT secret
+        "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(REPO),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": base_url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "NICHIRO_ALLOW_PRIVATE_HOSTS": "1",
+        "NICHIRO_TASK_RETRIES": "0",
+        "NICHIRO_HOST_DELAY_SECONDS": "0",
+        # Only the triggered run. With catchup=False a cron DAG gets one run for its latest
+        # past tick as soon as it is unpaused (max(previous tick, first tick after
+        # start_date)); Feb 29 has no tick between start_date (2026-01-01) and 2028, so no
+        # scheduled run can take the sample's news before the triggered one.
+        "NICHIRO_SCHEDULE": "0 0 29 2 *",
+    }
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+    assert env.get("NICHIRO_SOURCES") == str(site.catalog)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    s = Stack(base_url, env, logs)
+    try:
+        s.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1")
+        s.start("scheduler", "scheduler")
+        s.start("dag-processor", "dag-processor")
+        s.wait("the api-server's health endpoint",
+               lambda: httpx.get(f"{base_url}/api/v2/monitor/health", timeout=2).status_code
+               == 200, timeout=90, interval=0.5)
+        r = httpx.post(f"{base_url}/auth/token",
+                       json={"username": "admin", "password": s.password()}, timeout=30)
+        assert r.status_code == 201 or r.status_code == 200, r.text
+        s.token = r.json()["access_token"]
+        yield s
+    finally:
+        s.stop()
+
+
+def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chromium: str
+                                                    ) -> None:
+    shots = Path(os.environ.get("NICHIRO_E2E_SCREENSHOT_DIR", "/tmp/nichiro-e2e"))
+    shots.mkdir(parents=True, exist_ok=True)
+
+    # 1. The DAG, parsed by the dag-processor, unpaused and triggered through the REST API.
+    stack.wait("the dag-processor to register nichiro_ingest",
+               lambda: stack.api("GET", f"/dags/{DAG_ID}").status_code == 200, timeout=90)
+    r = stack.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+    assert r.status_code == 200 and r.json()["is_paused"] is False, r.text
+    r = stack.api("POST", f"/dags/{DAG_ID}/dagRuns",
+                  json={"logical_date": None, "conf": {"fetch_all": True}})
+    assert r.status_code == 200, r.text
+    run_id = r.json()["dag_run_id"]
+
+    # 2. The scheduler runs it to the end (LocalExecutor, parallelism 4).
+    run = stack.wait(f"run {run_id} to finish",
+                     lambda: (lambda j: j if j["state"] in ("success", "failed") else None)(
+                         stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}").json()),
+                     timeout=RUN_TIMEOUT, interval=2)
+    tis = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
+                    params={"limit": 100}).json()["task_instances"]
+    # fetch_feed and fetch_articles share one expansion: map index i is the same source in
+    # both (an upstream_failed instance never ran, so it has no rendered label of its own)
+    names = {ti["map_index"]: ti["rendered_map_index"] for ti in tis
+             if ti["task_id"] == "source.fetch_feed"}
+    states = {(ti["task_id"], names[ti["map_index"]] if ti["map_index"] >= 0 else None):
+              ti["state"] for ti in tis}
+    # the intentional failure, and nothing else: Broken Feed fails alone
+    assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
+    assert states[("source.fetch_articles", "Broken Feed")] == "upstream_failed", states
+    expected: set[tuple[str, str | None]] = {
+        (task, None) for task in ("migrate", "load_sources", "load", "announce", "summary")}
+    expected |= {(f"source.{t}", name) for t in ("fetch_feed", "fetch_articles")
+                 for name in SOURCES if name != "Broken Feed"}
+    assert set(states) == expected | {("source.fetch_feed", "Broken Feed"),
+                                      ("source.fetch_articles", "Broken Feed")}, states
+    assert {key: states[key] for key in expected} == dict.fromkeys(expected, "success"), states
+    # The run's state follows its leaf task: `summary` (trigger rule all_done) succeeds after
+    # the failed source, so Airflow marks the run "success"; the failure shows on the task.
+    assert run["state"] == "success", run
+
+    # 3. The news database holds the sample's 10 distinct stories.
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT url) FROM articles")
+        assert cur.fetchone() == (10, 10)
+        cur.execute("SELECT title FROM articles WHERE title = %s", (SAMPLE_TITLE,))
+        assert cur.fetchone() is not None
+        # a hostile title, as a feed could carry it: it must show as text, never run
+        cur.execute(
+            "INSERT INTO articles (url, original_url, title, body, published_at, fetched_at,"
+            " first_seen_at, language, source, source_id, relevance_score, relevant,"
+            " matched_terms, content_hash)"
+            " SELECT 'https://e2e.example/script', 'https://e2e.example/script', %s,"
+            " 'Japan and Russia, a test body.', now(), now(), now(), 'en', 'Pacific Wire', id,"
+            " 3.0, true, '[]', 'e2e-script' FROM sources WHERE name = 'Pacific Wire'",
+            (SCRIPT_TITLE,))
+        assert cur.rowcount == 1
+    db.commit()
+
+    # 4. A person in the browser: log in, the DAG grid, the Nichiro page.
+    base = stack.base_url
+    grid_png = shots / "dag-grid.png"
+    page_png = shots / "nichiro-page.png"
+    with Chromium(chromium) as browser:
+        browser.goto(f"{base}/auth/login?next=/dags/{DAG_ID}")
+        browser.type_into("input[name=username]", "admin")
+        browser.type_into("input[type=password]", stack.password())
+        browser.wait_for("!document.querySelector('button[type=submit]').disabled",
+                         what="an enabled Sign in button")
+        browser.js("document.querySelector('button[type=submit]').click()")
+        browser.wait_for(f"location.pathname.startsWith('/dags/{DAG_ID}')", what="the DAG page")
+        browser.wait_for("document.body.innerText.includes('load_sources')", timeout=60,
+                         what="the grid's task names")
+        # the run's page, with the grid's task groups expanded (source → fetch_feed, ...)
+        run_path = f"/dags/{DAG_ID}/runs/{quote(run_id, safe='')}"
+        browser.goto(f"{base}{run_path}")
+        # the new document first (Page.navigate returns before the old page is gone), then
+        # the React grid's content
+        browser.wait_for("location.pathname.includes('/runs/') && "
+                         "document.body.innerText.includes('load_sources')", timeout=60,
+                         what="the grid on the run's page")
+        browser.wait_for("(() => { const b = [...document.querySelectorAll('button')].find("
+                         "b => /expand all/i.test(b.getAttribute('aria-label') || ''));"
+                         " if (b) b.click(); return !!b; })()", what="Expand all task groups")
+        browser.wait_for("document.body.innerText.includes('fetch_articles') && "
+                         "document.body.innerText.includes('Broken Feed')", timeout=30,
+                         what="the expanded task group and the run's task instances")
+        text = browser.js("document.body.innerText")
+        for name in ("migrate", "load_sources", "fetch_feed", "fetch_articles", "load",
+                     "announce", "summary", "Broken Feed", "Failed", "Upstream Failed"):
+            assert name in text, text[:3000]
+        time.sleep(1)  # let the grid's squares settle
+        browser.screenshot(grid_png)
+
+        # the mapped fetch_feed tasks of this run, labelled with their sources
+        browser.goto(f"{base}{run_path}/tasks/source.fetch_feed/mapped")
+        browser.wait_for("location.pathname.endsWith('/mapped') && "
+                         "document.body.innerText.includes('Broken Feed')", timeout=60,
+                         what="the mapped fetch_feed list with its source names")
+        text = browser.js("document.body.innerText")
+        for name in SOURCES:
+            assert name in text, text[:3000]
+        time.sleep(1)
+        browser.screenshot(shots / "dag-mapped-fetch-feed.png")
+
+        browser.goto(f"{base}/nichiro/")
+        browser.wait_for("location.pathname === '/nichiro/' && "
+                         "!!document.querySelector('#source-health')", what="the Nichiro page")
+        health = browser.js("document.querySelector('#source-health').innerText")
+        for name in SOURCES:
+            assert name in health, health
+        latest = browser.js("document.querySelector('#latest-articles').innerText")
+        assert SAMPLE_TITLE in latest and SCRIPT_TITLE in latest, latest
+        assert browser.js("document.querySelectorAll('script').length") == 0
+        browser.wait_for("document.readyState === 'complete'")
+        browser.screenshot(page_png, full_page=True)
+        assert browser.dialogs() == []
+    for png in (grid_png, page_png):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    shutil.copyfile(grid_png, REPO / "docs" / "dag-grid.png")
