@@ -5,8 +5,8 @@ through the UI's form, opens the DAG grid and the Nichiro page, and takes screen
 
 Screenshots go to $NICHIRO_E2E_SCREENSHOT_DIR (default /tmp/nichiro-e2e): dag-grid.png (the
 run's page with the grid, task groups expanded; with NICHIRO_UPDATE_DOCS_SCREENSHOTS=1 also
-copied to docs/dag-grid.png for the README), dag-mapped-fetch-feed.png (the mapped fetch_feed instances by source) and
-nichiro-page.png (the Nichiro page, full length).
+copied to docs/dag-grid.png for the README), dag-mapped-fetch-feed.png (the mapped
+fetch_feed instances by source) and nichiro-page.png (the Nichiro page, full length).
 """
 
 from __future__ import annotations
