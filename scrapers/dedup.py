@@ -24,11 +24,16 @@ _WHITESPACE_RE = re.compile(r"\s+")
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 
-def normalize_for_hash(text: str) -> str:
-    """NFC, drop zero-width characters, collapse whitespace, strip and case-fold."""
+def collapse_text(text: str) -> str:
+    """NFC, zero-width characters removed, whitespace runs collapsed to one space."""
     text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE_RE.sub("", text)
-    text = _WHITESPACE_RE.sub(" ", text).strip()
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+def normalize_for_hash(text: str) -> str:
+    """collapse_text, then case-folded: what counts as the same content."""
+    text = collapse_text(text)
     # Case folding can itself denormalise (e.g. U+01F0), so normalise once more.
     return unicodedata.normalize("NFC", text.casefold())
 

@@ -34,7 +34,6 @@ import html
 import io
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -45,7 +44,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from bs4 import BeautifulSoup
 
-from scrapers.dedup import content_hash
+from scrapers.dedup import collapse_text, content_hash
 from scrapers.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
 from scrapers.models import FeedEntry
 
@@ -89,8 +88,6 @@ _BARE_AMPERSAND_RE = re.compile(
 # A numeric character reference (its value is checked in code; the digits are bounded).
 _CHARREF_RE = re.compile(rb"&#([0-9]{1,12}|[xX][0-9A-Fa-f]{1,12});")
 
-_WHITESPACE_RE = re.compile(r"\s+")
-_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _BLOCK_TAGS = (
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
     "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
@@ -221,7 +218,7 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
         entries.append(entry)
 
     feed = parsed.get("feed") or {}
-    language = _clean_text(feed.get("language") or "").lower() or None
+    language = collapse_text(feed.get("language") or "").lower() or None
     return ParsedFeed(
         entries=entries,
         skipped=skipped,
@@ -360,7 +357,7 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
     title = _text_of(raw.get("title"), raw.get("title_detail"))
     summary = _text_of(raw.get("summary"), raw.get("summary_detail") or _first_content(raw))
     source = raw.get("source") or {}
-    outlet = _clean_text(source.get("title") or "") or None
+    outlet = collapse_text(source.get("title") or "") or None
     if outlet:
         # Search feeds repeat the publisher after the headline (and the description is
         # just "headline publisher"); left in, the name would match relevance terms for
@@ -371,7 +368,7 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
             summary = bare_summary
 
     link, reason = _entry_link(raw, feed_url)
-    guid = _clean_text(raw.get("id") or "") or link or _hash_guid(title, summary)
+    guid = collapse_text(raw.get("id") or "") or link or _hash_guid(title, summary)
     if link is None:
         return None, reason
     return (
@@ -437,39 +434,33 @@ def _text_of(value: str | None, detail: Mapping[str, Any] | None) -> str:
         return ""
     content_type = (detail or {}).get("type") or "text/html"
     if content_type in _PLAIN_TYPES:
-        return _clean_text(value)
+        return collapse_text(value)
     return _html_to_text(value)
 
 
 def _html_to_text(markup: str) -> str:
     """Tags removed, entities decoded, one space where a block element ended."""
     if "<" not in markup:
-        return _clean_text(html.unescape(markup))
+        return collapse_text(html.unescape(markup))
     soup = BeautifulSoup(markup, "lxml")
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.insert_before(" ")
         tag.insert_after(" ")
-    return _clean_text(soup.get_text())
-
-
-def _clean_text(text: str) -> str:
-    """NFC, zero-width characters removed, whitespace runs collapsed to one space."""
-    text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE_RE.sub("", text)
-    return _WHITESPACE_RE.sub(" ", text).strip()
+    return collapse_text(soup.get_text())
 
 
 def _author_names(raw: Mapping[str, Any]) -> Iterable[str]:
     authors = raw.get("authors") or []
     if authors:
-        return (_clean_text(author.get("name") or "") for author in authors)
-    return [_clean_text(raw.get("author") or "")]
+        return (collapse_text(author.get("name") or "") for author in authors)
+    return [collapse_text(raw.get("author") or "")]
 
 
 def _tag_names(raw: Mapping[str, Any]) -> Iterable[str]:
-    return (_clean_text(tag.get("term") or tag.get("label") or "") for tag in raw.get("tags") or [])
+    return (collapse_text(tag.get("term") or tag.get("label") or "")
+            for tag in raw.get("tags") or [])
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -482,7 +473,7 @@ def _describe(raw: Mapping[str, Any]) -> str:
     for key in ("id", "link", "title"):
         value = raw.get(key)
         if value:
-            return _clean_text(str(value))[:200]
+            return collapse_text(str(value))[:200]
     return "(entry without id, link or title)"
 
 
@@ -505,7 +496,7 @@ def parse_date(text: str, fallback: Any = None) -> datetime | None:
     :param fallback: feedparser's UTC ``struct_time`` for `text`, used only for spellings
         with an English month name that the parsers here do not read.
     """
-    text = _clean_text(text)
+    text = collapse_text(text)
     if not text:
         return None
     moment = _parse_iso(text) or _parse_rfc822(text) or _parse_japanese(text)
