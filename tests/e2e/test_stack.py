@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.support import free_port
 from tests.ui.cdp import Chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -40,10 +40,6 @@ SOURCES = ("Pacific Wire", "北海新報", "Восточный вестник", 
            "Broken Feed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Stack:
@@ -132,7 +128,7 @@ def stack(airflow_db: None, db: Any, site: Any, tmp_path: Path) -> Iterator[Stac
             delete_dag(dag_id)
         except DagNotFound:
             pass
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,  # AIRFLOW_HOME, metadata DB, news DB, NICHIRO_SOURCES (site), JWT secret

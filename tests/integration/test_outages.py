@@ -25,7 +25,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from scrapers import store
 from scrapers.loader import load_run
 from scrapers.migrate import migrate
 from tests.integration.outage_worker import Progress, fetcher, stage_run
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -57,10 +57,6 @@ STALL_AFTER_PAGES = "2"
 
 # --- the private cluster ---------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pg_bin(name: str) -> str:

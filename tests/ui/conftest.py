@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.support import free_port
 
 
 @pytest.fixture
@@ -77,12 +78,6 @@ class ApiServer:
             return "".join(f.readlines()[-n:])
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +95,7 @@ def api_server(airflow_db: None, news_db_url: str, tmp_path_factory: Any) -> Ite
 
     from tests.conftest import REPO
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
