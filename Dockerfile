@@ -47,5 +47,9 @@ COPY scrapers /opt/nichiro/scrapers
 COPY sql /opt/nichiro/sql
 COPY sources.toml /opt/nichiro/sources.toml
 
+# The simple auth manager's password file, on a volume shared by every Airflow service (the
+# volume takes this directory's owner on creation; group 0 may write, for any AIRFLOW_UID).
+RUN mkdir -p /opt/airflow/auth && chmod 0770 /opt/airflow/auth
+
 ENV PYTHONPATH=/opt/nichiro \
     NICHIRO_SOURCES=/opt/nichiro/sources.toml

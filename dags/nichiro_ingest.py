@@ -17,8 +17,10 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 5. **load** — upserts the run's staged articles into `articles` keyed by canonical URL.
 6. **announce** — emits the `nichiro_articles` asset event when the run stored new or
    changed articles (skipped otherwise), which triggers `nichiro_digest`.
-7. **summary** — logs a per-source table: entries, relevant, fetched, new, updated,
-   duplicates, errors.
+7. **summary** — logs one `key=value` line and a table row per source (entries,
+   relevant, fetched, new, updated, duplicates, rejected, errors) and writes the run's
+   **note** (totals, failing sources with their errors, sources that brought news) through
+   the REST API when the Connection `nichiro_airflow_api` is defined (`make run` does).
 
 A failed task logs one `NICHIRO_TASK_FAILED {json}` line and, if the Connection
 `nichiro_alerts` exists, posts an alert to it.
@@ -26,6 +28,7 @@ A failed task logs one `NICHIRO_TASK_FAILED {json}` line and, if the Connection
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -156,16 +159,26 @@ def nichiro_ingest() -> None:
 
     @task(trigger_rule="all_done")
     def summary() -> list[dict[str, Any]]:
-        """Log the per-source table of this run."""
+        """Log the per-source table of this run and write the run's note."""
+        from nichiro_runnote import RunNoteError, write_run_note
+
         from nichiro_db import news_db
         from scrapers.pipeline import format_summary, summary_lines
+        from scrapers.report import run_note
         from scrapers.store import run_summary
 
+        context = get_current_context()
         with news_db() as conn:
-            rows = run_summary(conn, get_current_context()["run_id"])
+            rows = run_summary(conn, context["run_id"])
         for line in summary_lines(rows):
             print(line)
         print(format_summary(rows))
+        note = run_note(rows)
+        try:
+            if write_run_note(context["dag"].dag_id, context["run_id"], note):
+                print("run note written:\n" + note)
+        except RunNoteError as exc:  # the note is a convenience; the table above is the record
+            logging.getLogger("nichiro.summary").warning("run note not written: %s", exc)
         return [{k: v for k, v in r.items() if k != "error"} for r in rows]
 
     sources = load_sources()

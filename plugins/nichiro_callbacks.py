@@ -33,19 +33,10 @@ def failure_event(context: Any) -> dict[str, Any]:
 
 def alert_url(conn_id: str = ALERT_CONN_ID) -> str | None:
     """The webhook URL from the Connection, or None when alerting is not configured."""
-    from airflow.sdk import BaseHook
+    from nichiro_connections import connection_url, get_connection
 
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - no such connection: alerting is off
-        return None
-    scheme = conn.conn_type if conn.conn_type in ("http", "https") else "https"
-    host = conn.host or ""
-    if host.startswith(("http://", "https://")):
-        return host + (conn.schema and f"/{conn.schema}" or "")
-    port = f":{conn.port}" if conn.port else ""
-    path = f"/{conn.schema}" if conn.schema else ""
-    return f"{scheme}://{host}{port}{path}" if host else None
+    conn = get_connection(conn_id)
+    return connection_url(conn) if conn is not None else None
 
 
 def on_task_failure(context: Any) -> None:

@@ -8,11 +8,61 @@
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from scrapers.config import db_url
-from scrapers.pipeline import format_summary
+from scrapers.pipeline import SUMMARY_COLUMNS, format_summary
 from scrapers.store import run_summary
+
+# Airflow keeps a DAG run's note in a VARCHAR(1000); a longer note is refused.
+NOTE_LIMIT = 1000
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+
+
+def _md(text: str) -> str:
+    """Feed-provided text as literal Markdown: no links, emphasis or HTML of its own."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def run_note(rows: Sequence[dict[str, Any]], limit: int = NOTE_LIMIT) -> str:
+    """The run's note for the Airflow UI (Markdown): totals, failing sources, busiest sources.
+
+    Kept under `limit` characters; what does not fit is counted, never cut mid-line.
+    """
+    totals = {c: sum(int(r[c]) for r in rows) for c in SUMMARY_COLUMNS[1:]}
+    failed = [r for r in rows if r.get("error")]
+    head = [
+        f"**{len(rows)} sources, {len(failed)} failed** · "
+        f"{totals['new']} new · {totals['updated']} updated · "
+        f"{totals['duplicates']} duplicates · {totals['rejected']} rejected",
+        "",
+        f"{totals['entries']} entries, {totals['relevant']} relevant, "
+        f"{totals['fetched']} pages fetched, {totals['errors']} errors.",
+    ]
+    sections: list[tuple[str, list[str]]] = []
+    if failed:
+        sections.append(("**Failed:**", [
+            f"- {_md(r['source'])}: {_md(str(r['error'])[:160])}" for r in failed]))
+    busy = sorted((r for r in rows if r["new"] or r["updated"]),
+                  key=lambda r: (-(int(r["new"]) + int(r["updated"])), str(r["source"])))
+    if busy:
+        sections.append(("**New or updated by source:**", [
+            f"- {_md(r['source'])}: {r['new']} new, {r['updated']} updated" for r in busy]))
+    if not rows:
+        head = ["**No source was due in this run.**"]
+    lines = list(head)
+    for title, items in sections:
+        lines += ["", title]
+        for i, item in enumerate(items):
+            more = f"- … and {len(items) - i} more (see the summary task's log)"
+            if len("\n".join([*lines, item, more])) > limit:
+                lines.append(more)
+                break
+            lines.append(item)
+    note = "\n".join(lines)
+    return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
 def latest_run_id(conn: Any) -> str | None:

@@ -5,8 +5,30 @@ set -euo pipefail
 : "${AIRFLOW_HOME:?source scripts/env.sh first}"
 mkdir -p "$AIRFLOW_HOME"
 # Login is required: the simple auth manager's user `admin` with a generated password.
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+# The service user `nichiro` (role "user": may edit DAG runs) lets the summary task write
+# each run's note through the REST API; its password is generated here, once.
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin,nichiro:user}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=False
+passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
+service_password=$(umask 077; python - "$passwords" <<'PY'
+import json, secrets, sys
+path = sys.argv[1]
+try:
+    with open(path, encoding="utf-8") as f:
+        users = json.load(f)
+except (FileNotFoundError, ValueError):
+    users = {}
+if "nichiro" not in users:
+    users["nichiro"] = secrets.token_urlsafe(24)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(users, f)
+print(users["nichiro"])
+PY
+)
+if [ -z "${AIRFLOW_CONN_NICHIRO_AIRFLOW_API:-}" ]; then
+  AIRFLOW_CONN_NICHIRO_AIRFLOW_API=$(python -c 'import json, sys; print(json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": int(sys.argv[1]), "login": "nichiro", "password": sys.argv[2]}))' "$AIRFLOW__API__PORT" "$service_password")
+  export AIRFLOW_CONN_NICHIRO_AIRFLOW_API
+fi
 # A stable, long signing key for the UI's tokens (Airflow would make a short one per start).
 secret_file="$AIRFLOW_HOME/jwt_secret"
 [ -s "$secret_file" ] || (umask 077; python -c 'import secrets; print(secrets.token_urlsafe(64))' > "$secret_file")
@@ -41,7 +63,6 @@ for _ in $(seq 1 60); do
   sleep 3
 done
 [ "$unpaused" = yes ] || echo "WARNING: could not unpause nichiro_ingest (import error? see the UI's DAG import errors)" >&2
-passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 cat <<MSG
 
 ==============================================================================

@@ -38,6 +38,7 @@ SCRIPT_TITLE = "<script>alert(1)</script> Japan Russia test"
 SAMPLE_TITLE = "Japanese and Russian foreign ministers revive peace treaty talks in Tokyo"
 SOURCES = ("Pacific Wire", "北海新報", "Восточный вестник", "Google News: Japan Russia (en)",
            "Broken Feed")
+SERVICE_PASSWORD = "e2e-service-password"
 
 
 
@@ -138,8 +139,12 @@ def stack(airflow_db: None, db: Any, site: Any, tmp_path: Path) -> Iterator[Stac
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,nichiro:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        # the summary task's service user, as `make run` sets it up (scripts/run.sh)
+        "AIRFLOW_CONN_NICHIRO_AIRFLOW_API": json.dumps({
+            "conn_type": "http", "host": "127.0.0.1", "port": port, "login": "nichiro",
+            "password": SERVICE_PASSWORD}),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base_url,
@@ -156,6 +161,9 @@ def stack(airflow_db: None, db: Any, site: Any, tmp_path: Path) -> Iterator[Stac
     }
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
     assert env.get("NICHIRO_SOURCES") == str(site.catalog)
+    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    known = json.loads(passwords.read_text("utf-8")) if passwords.exists() else {}
+    passwords.write_text(json.dumps({**known, "nichiro": SERVICE_PASSWORD}), "utf-8")
     logs = tmp_path / "logs"
     logs.mkdir()
     s = Stack(base_url, env, logs)
@@ -227,6 +235,11 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
     # The run's state follows its leaf task: `summary` (trigger rule all_done) succeeds after
     # the failed source, so Airflow marks the run "success"; the failure shows on the task.
     assert run["state"] == "success", run
+    # ... and the run's note, written by `summary` through the REST API, says what failed
+    note = run["note"] or ""
+    assert note.startswith(f"**{len(SOURCES)} sources, 1 failed**"), note
+    assert "**Failed:**\n- Broken Feed: HTTPStatusError: HTTP 500" in note, note
+    assert "**New or updated by source:**" in note and "Pacific Wire: 3 new" in note, note
 
     # 3. The news database holds the sample's 10 distinct stories.
     with db.cursor() as cur:
@@ -274,7 +287,11 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
         browser.wait_for("document.body.innerText.includes('fetch_articles') && "
                          "document.body.innerText.includes('Broken Feed')", timeout=30,
                          what="the expanded task group and the run's task instances")
+        # the run's note in the run's header, its first line rendered from Markdown
+        browser.wait_for(f"document.body.innerText.includes('{len(SOURCES)} sources, 1 failed"
+                         " · 10 new')", timeout=30, what="the run's note on the run page")
         text = browser.js("document.body.innerText")
+        assert "**" not in text, text[:3000]
         for name in ("migrate", "load_sources", "fetch_feed", "fetch_articles", "load",
                      "announce", "summary", "Broken Feed", "Failed", "Upstream Failed"):
             assert name in text, text[:3000]
