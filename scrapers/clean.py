@@ -48,6 +48,9 @@ CHROME_LINE_PATTERNS: tuple[str, ...] = (
     r"(?:comments?|likes?)(?: \(?\d+\)?)?",
     r"(?:skip to (?:main )?content|back to top|home|menu|close|next|previous)",
     r"(?:view|open) (?:gallery|image|photos?)",
+    # galleries and slideshows
+    r"(?:full ?screen|exit full ?screen|thumbnails|\d+ of \d+)",
+    r"(?:featured|recent|more|related|latest) (?:slide ?shows?|galleries|videos|photos)",
     # video players
     r"error loading (?:player|media|video)\b.*",
     r"no playable sources found",
@@ -60,6 +63,10 @@ CHROME_LINE_PATTERNS: tuple[str, ...] = (
     r"by (?:continuing to use|using) (?:this|our) (?:web)?site\b.*",
     r"(?:accept|reject|allow|manage)(?: all)? cookies",
     r"cookie (?:settings|policy|preferences)",
+    # copyright notices: "© 2024 Example News", "... All rights reserved."
+    r"(?:©|\(c\)\s*\d{4}\b|copyright\s*(?:©|\(c\)|\d{4}\b)).{0,120}",
+    r".{0,150}\b(?:all rights reserved|tous droits réservés|todos los derechos reservados"
+    r"|alle rechte vorbehalten|все права защищены)\.?",
     # tag lists printed as a JSON array, e.g. ["china"]
     r"\[\s*(?:\"[^\"]*\"\s*,?\s*)*\]",
     # Japanese
@@ -189,7 +196,8 @@ CONTINUATION_LINE = _compile_full(CONTINUATION_PATTERNS, re.IGNORECASE)
 #: A table row of one cell, as extractors print layout tables: "| text |" → "text".
 SINGLE_CELL_ROW = re.compile(r"\A\|\s*([^|]+?)\s*\|\Z")
 #: Interface characters that may precede a button label ("＞ ログイン", "» Subscribe").
-LEADING_BUTTON_PUNCT = re.compile(r"\A[\s＞>›»→|·•▶►]+")
+#: A list marker ("- ", as extractors print list items) counts as such.
+LEADING_BUTTON_PUNCT = re.compile(r"\A(?:[\s＞>›»→|·•▶►]|-\s)+")
 BYLINE_LINE = _compile_full(BYLINE_PATTERNS)
 TRAILING_BUTTON_PUNCT = re.compile(r"[\s:：»›>→|·•]+\Z")
 

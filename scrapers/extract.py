@@ -11,7 +11,10 @@ metadata pass is skipped: it costs ~60% on top of text extraction and guesses da
 text, where we want only what the page declares.
 
 The text is then cleaned (:mod:`scrapers.clean`): interface text, bylines and photo captions
-leave the body; captions are returned apart, once each.
+leave the body; captions are returned apart, once each. The cleaned paragraphs are checked
+against the page (:mod:`scrapers.fusion`): repeated paragraphs the extractor collapsed come
+back, teasers of other stories and final link lists leave, a lost standfirst returns. Pages
+that ship the article as JSON-LD ``articleBody`` and show little of it get that body.
 
 Pure function, no I/O.
 """
@@ -23,18 +26,28 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from lxml.html import HtmlElement, fromstring
+from lxml.etree import XPath
+from lxml.html import HtmlElement, fromstring, tostring
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
 
+from scrapers.adapters import adapter_blocks, adapter_for
 from scrapers.clean import CleanedText, clean_text, is_paywall, normalize_line
 from scrapers.encoding import decode_html
+from scrapers.fusion import (
+    drop_teasers,
+    drop_trailing_links,
+    restore_repeats,
+    restore_standfirst,
+)
 from scrapers.models import Article
 
 LOGGER = logging.getLogger(__name__)
@@ -142,7 +155,10 @@ MIN_YEAR, MAX_YEAR = 1990, 2100
 # -- main text and page kind ------------------------------------------------------------------
 #: Below this many characters of trafilatura text, a readability-style candidate is tried too.
 FALLBACK_BELOW_CHARS = 250
-HIDDEN_XPATH = "//body//*[@hidden or contains(@style,'none') or contains(@style,'hidden')]"
+#: ``hidden`` attributes and styles that may hide (attributes: one cheap pass over the tree).
+HIDDEN_ATTRIBUTES = XPath(
+    "//body//@hidden|//body//@style[contains(., 'none') or contains(., 'hidden')]"
+)
 HIDDEN_STYLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.IGNORECASE)
 #: Tables whose link text makes up this share of their text are menus.
 MAX_TABLE_LINK_SHARE = 0.5
@@ -150,6 +166,27 @@ MAX_TABLE_LINK_SHARE = 0.5
 MIN_COMPLETE_CHARS = 300
 MIN_COMPLETE_CHARS_CJK = 150
 CJK_LANGUAGES = frozenset({"ja", "zh", "ko"})
+#: A JSON-LD ``articleBody`` replaces the text extracted from the HTML when that text is
+#: less than this share of it and the body is at least `MIN_LD_BODY_CHARS` long: pages
+#: rendered by script ship the article as data and show little of it in the HTML.
+MAX_HTML_SHARE_OF_LD_BODY = 0.5
+MIN_LD_BODY_CHARS = 500
+#: Markup inside a JSON-LD text value.
+HTML_IN_TEXT = re.compile(r"</?(?:p|br|div|h[1-6]|ul|ol|li|blockquote|strong|em|a)\b[^>]*>", re.I)
+#: Forms with a control a reader uses (sign-up, search and comment boxes) ...
+FORM_CONTROLS = ("input", "button", "select", "textarea")
+ELEMENT_NAMES = XPath("//body//@class|//body//@id", smart_strings=False)
+#: ... and consent and newsletter boxes (by class/id), dropped under this many characters.
+WIDGET_WORDS: tuple[str, ...] = ("cookie", "consent", "gdpr", "newsletter")
+WIDGET_BOXES = XPath(
+    "//body//*["
+    + " or ".join(f"contains(@class,'{w}') or contains(@id,'{w}')" for w in WIDGET_WORDS)
+    + "]"
+)
+WIDGET_NAMES = re.compile(r"(?<![a-z])(?:" + "|".join(WIDGET_WORDS) + ")", re.IGNORECASE)
+MAX_WIDGET_CHARS = 1000
+#: A line break of the HTML source, with the indentation around it.
+SOURCE_NEWLINE = re.compile(r"\s*\n\s*")
 BLOCK_TAGS = frozenset(
     "address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
     "header li main nav ol p pre section table tr ul".split()
@@ -215,7 +252,9 @@ LANGUAGE_SAMPLE_CHARS = 3000
 MIN_HAN_FOR_CHINESE = 50
 
 
-def extract_article(html: str | bytes, url: str, content_type: str | None = None) -> Article:
+def extract_article(
+    html: str | bytes, url: str, content_type: str | None = None, *, use_adapters: bool = True
+) -> Article:
     """Extract text and stated metadata from an article page.
 
     ``published_at`` is the publication time the page states (JSON-LD ``datePublished``, then
@@ -232,10 +271,15 @@ def extract_article(html: str | bytes, url: str, content_type: str | None = None
     (150 for Chinese/Japanese/Korean), ending on a "continue reading" link, or cut by a
     subscribers-only notice inside the text; ``page_kind="listing"`` for index pages.
 
+    ``text`` comes from the HTML, or from the page's JSON-LD ``articleBody`` when the HTML shows
+    less than half of it (pages rendered by script); see :func:`prefer_ld_body`.
+
     :param html: the page, as received bytes (decoded with :func:`decode_html`) or text.
     :param url: the URL the page was fetched from; relative links resolve against it.
     :param content_type: the HTTP ``Content-Type`` header, used for the charset and to refuse
         bodies that are not HTML.
+    :param use_adapters: read the body with the outlet's site adapter when it has one
+        (:mod:`scrapers.adapters`); False gives the generic path, to measure an adapter's gain.
     :raises ExtractionError: the input is empty or not HTML at all. A page that is HTML but has
         no article text gives an Article with ``text == ""``.
     """
@@ -244,15 +288,30 @@ def extract_article(html: str | bytes, url: str, content_type: str | None = None
     site_name = meta.site_name()
     title = meta.title(site_name)
     captions = meta.captions()
-    headlines = meta.headline_links()
+    # read before main_text changes the tree; only needed for pages that may be listings
+    headlines = set() if meta.declares_article() else meta.headline_links()
     paywall_marked = meta.paywall_marked()
 
-    raw_text = main_text(tree, url)
-    cleaned = clean_text(raw_text, title=title, site_name=site_name, known_captions=captions)
+    adapter = adapter_for(url) if use_adapters else None
+    blocks = adapter_blocks(adapter, tostring(tree, encoding="unicode")) if adapter else []
+    if blocks:  # the outlet's adapter found its article; the generic cleaning still applies
+        cleaned = clean_text("\n".join(blocks), title=title, site_name=site_name,
+                             known_captions=captions)
+    else:
+        raw_text = main_text(tree, url, meta.element_names())
+        cleaned = clean_text(raw_text, title=title, site_name=site_name,
+                             known_captions=captions)
+        paragraphs = restore_repeats(tree, cleaned.paragraphs)
+        paragraphs = drop_trailing_links(tree, drop_teasers(tree, paragraphs))
+        paragraphs = restore_standfirst(tree, paragraphs, meta.summary())
+        if paragraphs != cleaned.paragraphs:
+            cleaned = replace(cleaned, paragraphs=paragraphs)
+    from_html = cleaned
+    cleaned = prefer_ld_body(cleaned, meta.ld_body(), title, site_name, captions)
     text = cleaned.text
     language = meta.language(f"{title}\n{text}")
     published_at, precision = meta.published()
-    paywalled = paywall_marked or cleaned.paywalled
+    paywalled = paywall_marked or cleaned.paywalled or from_html.paywalled
     return Article(
         url=url,
         title=title,
@@ -272,7 +331,37 @@ def extract_article(html: str | bytes, url: str, content_type: str | None = None
     )
 
 
-def main_text(tree: HtmlElement, url: str) -> str:
+def prefer_ld_body(
+    cleaned: CleanedText,
+    ld_body: str,
+    title: str | None,
+    site_name: str | None,
+    captions: list[str],
+) -> CleanedText:
+    """The cleaned JSON-LD ``articleBody`` in place of the text from the HTML, when better.
+
+    Pages rendered by script ship the article as data and show little of it in the HTML:
+    the JSON-LD body (at least `MIN_LD_BODY_CHARS`) is taken when the HTML text is under
+    `MAX_HTML_SHARE_OF_LD_BODY` of it. trafilatura itself falls back to that body when the
+    HTML has no text, but as one run-on block: when the HTML text holds the same words, the
+    JSON-LD version is taken for its paragraphs.
+    """
+    if len(ld_body) < MIN_LD_BODY_CHARS:
+        return cleaned
+    shorter = len(cleaned.text) < MAX_HTML_SHARE_OF_LD_BODY * len(ld_body)
+    if not shorter and len(cleaned.paragraphs) > 1:
+        return cleaned
+    from_ld = clean_text(ld_body, title=title, site_name=site_name, known_captions=captions)
+    same_words = "".join(from_ld.text.split()) == "".join(cleaned.text.split())
+    if (shorter and len(from_ld.text) > len(cleaned.text)) or (
+        same_words and len(from_ld.paragraphs) > len(cleaned.paragraphs)
+    ):
+        LOGGER.debug("JSON-LD articleBody used: %d chars", len(from_ld.text))
+        return from_ld
+    return cleaned
+
+
+def main_text(tree: HtmlElement, url: str, element_names: str | None = None) -> str:
     """The article text, one block per line: trafilatura, else a readability-style candidate.
 
     trafilatura (balanced mode, tables kept: Japanese sites still lay pages out in tables)
@@ -282,6 +371,7 @@ def main_text(tree: HtmlElement, url: str) -> str:
     """
     drop_hidden(tree)
     drop_link_tables(tree)
+    drop_widgets(tree, element_names)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -289,7 +379,7 @@ def main_text(tree: HtmlElement, url: str) -> str:
         include_tables=True,
         with_metadata=False,
     )
-    text = getattr(document, "text", None) or ""
+    text = render_body(document)
     one_block = "\n" not in text.strip()
     if len(text) >= FALLBACK_BELOW_CHARS and not one_block:
         return text
@@ -306,11 +396,74 @@ def main_text(tree: HtmlElement, url: str) -> str:
 def drop_hidden(tree: HtmlElement) -> None:
     """Remove elements a browser does not show (``hidden``, ``display:none``,
     ``visibility:hidden``), in place: a reader never sees their text."""
-    for element in tree.xpath(HIDDEN_XPATH):
+    elements = [attribute.getparent() for attribute in HIDDEN_ATTRIBUTES(tree)]
+    for element in elements:
         if element.getparent() is not None and (
             element.get("hidden") is not None or HIDDEN_STYLE.search(element.get("style", ""))
         ):
             element.drop_tree()
+
+
+def drop_widgets(tree: HtmlElement, element_names: str | None = None) -> None:
+    """Remove small forms and consent/newsletter boxes, in place.
+
+    A ``<form>`` with a visible control (input, button, select, textarea) and under
+    `MAX_WIDGET_CHARS` of text is a sign-up, search or comment box, not article text (a form
+    wrapping the whole page, as ASP.NET sites do, is longer and stays). An element whose
+    class or id names a cookie/consent/GDPR notice or a newsletter box, under the same size,
+    goes too.
+
+    :param element_names: the page's class/id values (:meth:`PageMetadata.element_names`),
+        to skip the element scan on pages that name no such box.
+    """
+    for form in list(tree.iter("form")):
+        if (
+            form.getparent() is not None
+            and len(form.text_content()) < MAX_WIDGET_CHARS
+            and any(
+                control.tag != "input" or (control.get("type") or "").lower() != "hidden"
+                for control in form.iter(*FORM_CONTROLS)
+            )
+        ):
+            form.drop_tree()
+    if element_names is not None and not WIDGET_NAMES.search(element_names):
+        return
+    for element in WIDGET_BOXES(tree):
+        if element.getparent() is None:
+            continue
+        label = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if WIDGET_NAMES.search(label) and len(element.text_content()) < MAX_WIDGET_CHARS:
+            element.drop_tree()
+
+
+def render_body(document: Any) -> str:
+    """trafilatura's text of a result, with line breaks of the HTML source undone.
+
+    trafilatura keeps the newlines of the source inside some blocks (a ``<div>`` read as a
+    paragraph), so one paragraph became several lines. A browser shows them as spaces: only
+    ``<br>`` and block boundaries separate lines. Code blocks keep their lines.
+    """
+    text = str(getattr(document, "text", None) or "")
+    body = getattr(document, "body", None)
+    if body is None:
+        return text
+    changed = False
+    for element in body.iter():
+        if element.tag == "code" or any(a.tag == "code" for a in element.iterancestors()):
+            continue
+        if element.text and "\n" in element.text.strip():
+            element.text = SOURCE_NEWLINE.sub(" ", element.text)
+            changed = True
+        parent = element.getparent()
+        if (
+            element.tail
+            and "\n" in element.tail.strip()
+            and parent is not None
+            and parent is not body
+        ):
+            element.tail = SOURCE_NEWLINE.sub(" ", element.tail)
+            changed = True
+    return xmltotxt(body, include_formatting=False) if changed else text
 
 
 def drop_link_tables(tree: HtmlElement) -> None:
@@ -339,8 +492,19 @@ def readability_text(tree: HtmlElement) -> str:
         return ""
     if not summary.strip():
         return ""
-    root = fromstring(summary)
+    return block_text(fromstring(summary))
+
+
+def block_text(root: HtmlElement) -> str:
+    """Text of an HTML tree with one line per block (and ``<br>``), as a browser lays it out:
+    line breaks of the source inside a block are spaces; ``<pre>`` keeps its lines."""
     for element in root.iter():
+        if element.tag != "pre" and not any(a.tag == "pre" for a in element.iterancestors()):
+            # source line breaks are spaces to a reader; blocks and <br> make the lines
+            if element.text and "\n" in element.text:
+                element.text = SOURCE_NEWLINE.sub(" ", element.text)
+            if element.tail and "\n" in element.tail:
+                element.tail = SOURCE_NEWLINE.sub(" ", element.tail)
         if isinstance(element.tag, str) and element.tag in BLOCK_TAGS:
             element.tail = "\n" + (element.tail or "")
             element.text = "\n" + (element.text or "")
@@ -514,6 +678,7 @@ class PageMetadata:
     def __init__(self, tree: HtmlElement, url: str) -> None:
         self.tree = tree
         self.url = url
+        self._element_names: str | None = None
         self.meta: dict[str, list[str]] = {}
         self.links: list[HtmlElement] = []
         self.base_url = url
@@ -653,7 +818,7 @@ class PageMetadata:
             if free is False or (isinstance(free, str) and free.strip().lower() == "false"):
                 return True
         # one pass over attribute values first: most pages have no such class at all
-        names = " ".join(self.tree.xpath("//body//@class|//body//@id")).lower()
+        names = self.element_names()
         for word in PAYWALL_CLASS_WORDS:
             if word not in names:
                 continue
@@ -716,11 +881,40 @@ class PageMetadata:
     def captions(self) -> list[str]:
         """Texts the page marks up as figure captions, to recognise them in the body."""
         found = []
-        for element in self.tree.xpath(CAPTION_XPATH):
+        # the class test walks every element: only on pages that name a caption class
+        if "caption" in self.element_names():
+            elements = self.tree.xpath(CAPTION_XPATH)
+        else:
+            elements = list(self.tree.iter("figcaption"))
+        for element in elements:
             text = normalize_line(element.text_content())
             if text and len(text) <= MAX_CAPTION_CHARS:
                 found.append(text)
         return found
+
+    def ld_body(self) -> str:
+        """The JSON-LD ``articleBody``, one paragraph per line ("" if the page gives none).
+
+        Some CMSs put HTML in it: then it is read as HTML, one line per block.
+        """
+        value = self.ld_value("articleBody")
+        if isinstance(value, list):
+            value = "\n".join(v for v in value if isinstance(v, str))
+        if not isinstance(value, str) or not value.strip():
+            return ""
+        if HTML_IN_TEXT.search(value):
+            try:
+                return block_text(fromstring(f"<div>{value}</div>"))
+            except (ValueError, TypeError):  # lxml refuses some fragments; read it as text
+                LOGGER.debug("articleBody is not parseable HTML")
+        return value
+
+    def element_names(self) -> str:
+        """The class and id values of the body's elements, lower case, space-joined (cached):
+        one pass to tell whether any element is named e.g. "paywall" or "cookie"."""
+        if self._element_names is None:
+            self._element_names = " ".join(ELEMENT_NAMES(self.tree)).lower()
+        return self._element_names
 
     # -- internals --
     def _first_text(self, tag: str) -> str | None:

@@ -318,3 +318,48 @@ def test_text_is_nfc_normalised() -> None:
 def test_single_cell_table_rows_lose_their_pipes() -> None:
     assert clean_text(f"| {LEAD} |").paragraphs == (LEAD,)
     assert clean_text("| 2023 | 21 ships |").paragraphs == ("| 2023 | 21 ships |",)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Fullscreen",
+        "Thumbnails",
+        "1 of 5",
+        "Related Videos",
+        "Featured Slide Shows",
+        "- Close",
+        "- Share on Facebook",
+    ],
+)
+def test_gallery_controls_and_list_marked_buttons_are_chrome(line: str) -> None:
+    assert is_chrome(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "© 2024 Example News",
+        "Copyright © 2023 Harbor Wire Inc.",
+        "Copyright 2023 Harbor Wire",
+        "(c) 2021 Harbor Wire",
+        "™ & © 2013 Cable News Network, Inc., a Time Warner Company. All rights reserved.",
+        "Harbor Wire. Tous droits réservés",
+    ],
+)
+def test_copyright_notices_are_chrome(line: str) -> None:
+    assert is_chrome(line)
+    assert clean_text(f"{LEAD}\n{line}").paragraphs == (LEAD,)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright disputes between the two studios have dragged on for years.",
+        "Copyright law in Japan was amended in 2018.",
+        "- Next steps for the talks were not announced.",
+        "Five of the 12 boats returned to port.",
+    ],
+)
+def test_sentences_about_copyright_and_list_items_are_kept(line: str) -> None:
+    assert not is_chrome(line)

@@ -18,10 +18,12 @@ import pytest
 from scrapers.extract import (
     ExtractionError,
     detect_language,
+    drop_widgets,
     extract_article,
     normalize_language,
     parse_date,
     parse_date_precision,
+    parse_html,
 )
 from scrapers.models import Article
 
@@ -590,3 +592,83 @@ def test_article_pages_with_related_lists_are_not_listings() -> None:
     )
     article = extract_article(page(body=BODY + f"<ul>{related}</ul>"), URL)
     assert article.page_kind == "article"
+
+
+# -- page preparation and paragraph checks (scrapers.fusion) ----------------------------------
+
+
+WIDGETS = (
+    "<form action='/subscribe'><p>Get our morning briefing in your inbox every day.</p>"
+    "<input type='email' name='email'><button>Sign me up for the briefing</button></form>"
+    "<div class='newsletter-box'><p>Our weekly letter on Asia.</p></div>"
+    "<div id='cookieConsent'><p>This portal stores small files on your device to work "
+    "properly; by staying here you agree to that.</p></div>"
+)
+
+
+def test_small_forms_and_consent_boxes_are_dropped() -> None:
+    tree = parse_html(page(body=BODY + WIDGETS))
+    drop_widgets(tree)
+    text = tree.text_content()
+    assert "briefing" not in text and "weekly letter" not in text and "small files" not in text
+    assert all(p in text for p in BODY_PARAGRAPHS)
+    assert extract_article(page(body=BODY + WIDGETS), URL).text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+def test_a_form_around_the_whole_page_is_kept() -> None:
+    # ASP.NET-style pages wrap everything in one form: long, so not a widget
+    tree = parse_html(page(body=f"<form action='/'><input name='q'>{BODY * 3}</form>"))
+    drop_widgets(tree)
+    assert all(p in tree.text_content() for p in BODY_PARAGRAPHS)
+
+
+def test_a_form_without_visible_controls_is_kept() -> None:
+    tree = parse_html(page(body=f"<form><input type='hidden' name='x'>{BODY}</form>"))
+    drop_widgets(tree)
+    assert all(p in tree.text_content() for p in BODY_PARAGRAPHS)
+
+
+def test_source_line_breaks_inside_a_block_are_spaces() -> None:
+    breaks = ",\n      "
+    wrapped = "\n".join(
+        f"<div>\n      {p.replace(', ', breaks)}\n    </div>" for p in BODY_PARAGRAPHS
+    )
+    article = extract_article(page(body=wrapped), URL)
+    assert article.text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+def test_a_paragraph_the_author_repeats_is_kept_each_time() -> None:
+    first = BODY_PARAGRAPHS[0]
+    body = f"<p>{first}</p><p>{first}</p>" + "".join(f"<p>{p}</p>" for p in BODY_PARAGRAPHS[1:])
+    article = extract_article(page(body=body), URL)
+    assert article.text.split("\n\n") == [first, *BODY_PARAGRAPHS]
+
+
+def ld_page(article_body: str, html_body: str) -> str:
+    ld = json.dumps(
+        {"@context": "https://schema.org", "@type": "NewsArticle", "articleBody": article_body}
+    )
+    return page(head=f"<script type='application/ld+json'>{ld}</script>", body=html_body)
+
+
+LONG_PARAGRAPHS = [p + " " + p for p in BODY_PARAGRAPHS]
+
+
+def test_json_ld_body_replaces_a_page_that_shows_little_of_it() -> None:
+    html = ld_page("\n".join(LONG_PARAGRAPHS), "<p>Loading the story, please wait.</p>")
+    article = extract_article(html, URL)
+    assert article.text.split("\n\n") == LONG_PARAGRAPHS
+    assert not article.truncated
+
+
+def test_json_ld_body_with_markup_is_read_as_html() -> None:
+    marked_up = "".join(f"<p>{p}</p>" for p in LONG_PARAGRAPHS)
+    article = extract_article(ld_page(marked_up, "<p>Loading.</p>"), URL)
+    assert article.text.split("\n\n") == LONG_PARAGRAPHS
+
+
+def test_page_text_is_kept_when_it_holds_the_article() -> None:
+    # the JSON-LD body is a summary here, shorter than the page: the page wins
+    html = ld_page(" ".join(LONG_PARAGRAPHS), BODY)
+    article = extract_article(html, URL)
+    assert article.text == "\n\n".join(BODY_PARAGRAPHS)
