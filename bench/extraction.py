@@ -78,9 +78,14 @@ from scrapers.extract import extract_article  # noqa: E402
 
 DATASETS = REPO.parent / "shared" / "datasets"
 FIXTURES = REPO / "tests" / "fixtures" / "pages"
+OUTLETS = REPO / "tests" / "fixtures" / "outlets"
 RESULTS = REPO / "bench" / "results"
-SETS = ("readability", "newspaper4k", "ours")
+SETS = ("readability", "newspaper4k", "ours", "outlets")
+#: Real pages from many sites, with references reviewed by other projects: the target set.
+REAL_WORLD_SETS = ("readability", "newspaper4k")
 EXTRACTORS = ("extract_article", "trafilatura", "bs4_get_text")
+#: Scored on the outlets set only: the generic path alone, to show each site adapter's gain.
+GENERIC = "generic_path"
 META_FIELDS = ("title", "authors", "published", "language", "canonical_url", "site_name")
 #: Readability's tests resolve relative links against this address.
 READABILITY_URL = "http://fakehost/test/page.html"
@@ -177,7 +182,7 @@ def load_newspaper4k(root: Path) -> Iterator[Page]:
         )
 
 
-def load_ours(root: Path) -> Iterator[Page]:
+def load_ours(root: Path, set_name: str = "ours") -> Iterator[Page]:
     for html_path in sorted(root.glob("*.html")):
         case = json.loads(
             html_path.with_name(html_path.stem + ".expected.json").read_text(encoding="utf-8")
@@ -194,7 +199,7 @@ def load_ours(root: Path) -> Iterator[Page]:
             "site_name": fields.get("site_name"),
         }
         yield Page(
-            "ours",
+            set_name,
             html_path.stem,
             html_path.read_bytes(),
             case["url"],
@@ -208,6 +213,7 @@ LOADERS: dict[str, Callable[[], Iterator[Page]]] = {
     "readability": lambda: load_readability(DATASETS / "readability-test-pages"),
     "newspaper4k": lambda: load_newspaper4k(DATASETS / "newspaper4k-pages"),
     "ours": lambda: load_ours(FIXTURES),
+    "outlets": lambda: load_ours(OUTLETS, "outlets"),
 }
 
 
@@ -227,11 +233,19 @@ def run_bs4(page: Page) -> str:
     return soup.get_text("\n")
 
 
+def run_generic_path(page: Page) -> str:
+    return extract_article(page.data, page.url, page.content_type, use_adapters=False).text
+
+
 RUNNERS: dict[str, Callable[[Page], str]] = {
     "extract_article": run_extract_article,
     "trafilatura": run_trafilatura,
     "bs4_get_text": run_bs4,
 }
+
+
+def runners_for(set_name: str) -> dict[str, Callable[[Page], str]]:
+    return {**RUNNERS, GENERIC: run_generic_path} if set_name == "outlets" else RUNNERS
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -340,12 +354,13 @@ def trafilatura_meta(page: Page) -> dict[str, Any]:
 # -- run ----------------------------------------------------------------------------------------
 def evaluate(pages: list[Page], repeat: int = 3) -> dict[str, Any]:
     per_page: list[dict[str, Any]] = []
-    for runner in RUNNERS.values():  # warm-up (imports, caches)
+    runners = runners_for(pages[0].set_name)
+    for runner in runners.values():  # warm-up (imports, caches)
         runner(pages[0])
     for page in pages:
         reference = tokens(page.reference)
         row: dict[str, Any] = {"set": page.set_name, "page": page.name}
-        for name, runner in RUNNERS.items():
+        for name, runner in runners.items():
             elapsed = float("inf")
             for _ in range(repeat):
                 start = time.perf_counter()
@@ -382,7 +397,8 @@ def evaluate(pages: list[Page], repeat: int = 3) -> dict[str, Any]:
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {"pages": len(rows)}
-    for name in EXTRACTORS:
+    names = [n for n in (*EXTRACTORS, GENERIC) if all(n in r for r in rows)]
+    for name in names:
         scores = [r[name] for r in rows]
         seconds = [s["seconds"] for s in scores]
         overlap = sum(s["overlap"] for s in scores)
@@ -421,7 +437,7 @@ def print_summary(label: str, summary: dict[str, Any]) -> None:
         f"{'extractor':<16} {'P mean':>7} {'R mean':>7} {'F1 mean':>8} {'P micro':>8}"
         f" {'R micro':>8} {'F1 micro':>9} {'pages/s':>8} {'median ms':>10}"
     )
-    for name in EXTRACTORS:
+    for name in (n for n in (*EXTRACTORS, GENERIC) if n in summary):
         s = summary[name]
         print(
             f"{name:<16} {s['precision_mean']:>7.3f} {s['recall_mean']:>7.3f}"
@@ -467,9 +483,13 @@ def main(argv: list[str] | None = None) -> int:
         summary = summarise(rows)
         report["sets"][set_name] = {"summary": summary, "pages": rows}
         print_summary(set_name, summary)
+    real = [r for r in all_rows if r["set"] in REAL_WORLD_SETS]
+    if len({r["set"] for r in real}) > 1:
+        report["real_world"] = summarise(real)
+        print_summary("real-world pages pooled (readability + newspaper4k)", report["real_world"])
     if len(report["sets"]) > 1:
         report["all"] = summarise(all_rows)
-        print_summary("all sets pooled", report["all"])
+        print_summary("all sets pooled (with our own fixtures)", report["all"])
     if args.worst:
         print(f"\nlowest extract_article F1 (of {len(all_rows)}):")
         for row in sorted(all_rows, key=lambda r: r["extract_article"]["f1"])[: args.worst]:
