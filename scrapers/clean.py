@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 LOGGER = logging.getLogger(__name__)
@@ -57,6 +57,10 @@ CHROME_LINE_PATTERNS: tuple[str, ...] = (
     r"this video (?:file )?cannot be played\b.*",
     r"your browser does not support (?:the )?(?:video|audio)\b.*",
     r"(?:play|watch) (?:the )?video",
+    # player menus and dialogs read out to screen readers (video.js and the like)
+    r"(?:captions|subtitles|descriptions|chapters|audio track)(?: settings| off)?(?:, selected)?",
+    r"[\w -]{1,30}, selected",
+    r"this is a modal window\..{0,120}",
     r"\d{1,2}:\d{2}(?::\d{2})?",  # bare duration: 01:00, 1:02:03
     # cookie banners
     r"(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.*",
@@ -168,6 +172,13 @@ BYLINE_PATTERNS: tuple[str, ...] = (
     r"【[^】]{1,30}(?:記者|特派員|支局)】",
 )
 
+#: A slideshow caption opens with its slide counter: "3/50 Title ...", "3 of 50: ...".
+SLIDE_COUNTER = re.compile(r"\A(?:[-•·]\s+)?(\d{1,3})\s*(?:/|of)\s*(\d{1,3})\b(?![/.,:]\d)")
+#: A gallery: at least this many lines counting slides of the same total.
+MIN_GALLERY_SLIDES = 3
+#: A slide's title and caption together are longer than a photo caption.
+MAX_SLIDE_LINE = 1000
+
 #: Characters dropped outright: zero-width spaces and joiners, stray BOMs, soft hyphens.
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 LINE_SPLIT = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
@@ -246,8 +257,9 @@ def clean_text(
     paywalled = False
     kept_chars = 0
     continued_at = -1  # number of paragraphs kept when a "continue reading" line was seen
-    for raw in LINE_SPLIT.split(text):
-        line = SINGLE_CELL_ROW.sub(r"\1", normalize_line(raw))
+    lines = [SINGLE_CELL_ROW.sub(r"\1", normalize_line(raw)) for raw in LINE_SPLIT.split(text)]
+    slides = gallery_slides(lines)
+    for index, line in enumerate(lines):
         if not line or NO_WORD_CHARACTER.match(line):
             continue
         if kept_chars >= MIN_CHARS_BEFORE_COMMENTS and is_comments_heading(line):
@@ -267,7 +279,7 @@ def clean_text(
         if at_start and line.casefold() in leading:
             dropped += 1  # the title or outlet name printed above the text
             continue
-        if is_caption(line) or line in captions_seen:
+        if index in slides or is_caption(line) or line in captions_seen:
             if line not in captions:
                 captions.append(line)
             continue
@@ -286,6 +298,27 @@ def clean_text(
         paywalled=paywalled,
         continued=continued_at >= 0 and continued_at == len(paragraphs),
     )
+
+
+def gallery_slides(lines: Sequence[str]) -> set[int]:
+    """Indexes of slideshow captions: lines opening with a slide counter ("3/50 ...").
+
+    A gallery printed into the text gives one line per slide, each opening with its place
+    and the same total; at least `MIN_GALLERY_SLIDES` such lines (and slides numbered within
+    their total) are a gallery, whose captions are not article text. A lone "1/2" opening a
+    line (a score, a fraction) is not.
+    """
+    by_total: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        match = SLIDE_COUNTER.match(line) if len(line) <= MAX_SLIDE_LINE else None
+        if match and 0 < int(match[1]) <= int(match[2]):
+            by_total.setdefault(match[2], []).append(index)
+    return {
+        index
+        for indexes in by_total.values()
+        if len(indexes) >= MIN_GALLERY_SLIDES
+        for index in indexes
+    }
 
 
 def normalize_line(line: str) -> str:

@@ -185,6 +185,19 @@ WIDGET_BOXES = XPath(
 )
 WIDGET_NAMES = re.compile(r"(?<![a-z])(?:" + "|".join(WIDGET_WORDS) + ")", re.IGNORECASE)
 MAX_WIDGET_CHARS = 1000
+#: MathML: TeX source trafilatura keeps, and the text of a formula without it.
+MATH_TEX_ANNOTATION = XPath('.//*[local-name()="annotation"][@encoding="application/x-tex"]')
+MATH_TEXT = XPath(
+    './/text()[not(ancestor::*[local-name()="annotation" or local-name()="annotation-xml"])]',
+    smart_strings=False,
+)
+#: Lists inside table cells (outermost ones).
+LISTS_IN_CELLS = XPath(
+    "//body//*[self::ul or self::ol][ancestor::td or ancestor::th]"
+    "[not(ancestor::ul or ancestor::ol)]"
+)
+#: Tables holding tables: page grids, not data.
+LAYOUT_TABLES = XPath("//table[.//table]")
 #: A line break of the HTML source, with the indentation around it.
 SOURCE_NEWLINE = re.compile(r"\s*\n\s*")
 BLOCK_TAGS = frozenset(
@@ -372,6 +385,9 @@ def main_text(tree: HtmlElement, url: str, element_names: str | None = None) -> 
     drop_hidden(tree)
     drop_link_tables(tree)
     drop_widgets(tree, element_names)
+    linearize_math(tree)
+    open_lists_in_cells(tree)
+    unwrap_layout_tables(tree)
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -402,6 +418,42 @@ def drop_hidden(tree: HtmlElement) -> None:
             element.get("hidden") is not None or HIDDEN_STYLE.search(element.get("style", ""))
         ):
             element.drop_tree()
+
+
+def linearize_math(tree: HtmlElement) -> None:
+    """Replace MathML formulas that carry no TeX source by their text, in place.
+
+    trafilatura keeps a formula as TeX when the ``<math>`` element holds it (a TeX
+    ``<annotation>`` or ``alttext``) and drops the element otherwise, which leaves holes in
+    the sentences around it ("When , there are two solutions to"). Without TeX, the formula
+    becomes what a reader copies from it: the text of its token elements (identifiers,
+    numbers, operators), one space apart.
+    """
+    for math in list(tree.iter("math")):
+        parent = math.getparent()
+        if parent is None or math.get("alttext") or MATH_TEX_ANNOTATION(math):
+            continue
+        tokens = [token for node in MATH_TEXT(math) for token in str(node).split()]
+        text = " ".join(tokens)
+        # renderers (MathJax) wrap the formula in elements that show it as drawings: the
+        # outermost wrapper holding no other text is replaced
+        target, key = math, "".join(tokens)
+        while (
+            (above := target.getparent()) is not None
+            and above.tag not in BLOCK_TAGS
+            and above.tag not in ("body", "td", "th")
+            and "".join(above.text_content().split()) == key
+        ):
+            target = above
+        parent = target.getparent()
+        previous = target.getprevious()
+        before = (parent.text if previous is None else previous.tail) or ""
+        after = target.tail or ""
+        # a word written against the formula stays a word apart ("0and they are")
+        span = math.makeelement("span")
+        span.text = (" " if before[-1:].isalnum() else "") + text
+        span.tail = (" " if after[:1].isalnum() else "") + after
+        parent.replace(target, span)
 
 
 def drop_widgets(tree: HtmlElement, element_names: str | None = None) -> None:
@@ -481,6 +533,40 @@ def drop_link_tables(tree: HtmlElement) -> None:
         links = sum(len("".join(a.text_content().split())) for a in table.iter("a"))
         if links >= MAX_TABLE_LINK_SHARE * text:
             table.drop_tree()
+
+
+def open_lists_in_cells(tree: HtmlElement) -> None:
+    """Turn lists inside table cells into paragraphs, in place, unless they are menus.
+
+    trafilatura reads a table cell's paragraphs but drops the lists in it, so a page laid out
+    in a table loses its lists. A list whose link text is under half its text is content:
+    its items become paragraphs of the cell. Lists of links (menus) stay lists.
+    """
+    for cell_list in LISTS_IN_CELLS(tree):
+        text = len("".join(cell_list.text_content().split()))
+        links = sum(len("".join(a.text_content().split())) for a in cell_list.iter("a"))
+        if text == 0 or links >= MAX_TABLE_LINK_SHARE * text:
+            continue
+        for element in cell_list.iter("ul", "ol", "li"):
+            element.tag = "p" if element.tag == "li" else "div"
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> None:
+    """Read tables that hold other tables as plain blocks, in place.
+
+    A table with a table inside it is a page grid (navigation, article, sidebar cells), not
+    data; extractors read each row of it as one line and drop the tables inside its cells,
+    which are the data tables of the article. The grid's own rows and cells become
+    ``<div>`` elements; the tables inside stay tables.
+    """
+    for table in LAYOUT_TABLES(tree):
+        frame = [
+            element
+            for element in table.iter("tbody", "thead", "tfoot", "tr", "td", "th")
+            if next(element.iterancestors("table"), None) is table
+        ]
+        for element in (table, *frame):
+            element.tag = "div"
 
 
 def readability_text(tree: HtmlElement) -> str:

@@ -155,14 +155,19 @@ def teaser_boxes(tree: HtmlElement) -> list[str]:
     A teaser box holds one linked headline (an ``<h2>``–``<h5>`` with a link in it, or a link
     around one) and some text besides it, all under `MAX_TEASER_BOX_CHARS`: the widest such
     ancestor of the headline, at most `MAX_TEASER_BOX_DEPTH` levels up. A box with a second
-    linked headline is a list of stories or a section of an article, not one teaser.
+    linked headline is a list of stories or a section of an article, not one teaser. A
+    headline that is the article's own (the page's first ``<h1>``) announces this article in
+    a stream of stories, not another one: its box is not a teaser.
     """
     boxes = []
     # many headlines share their wide ancestors (a list of teasers): judge each ancestor once
     too_wide: dict[HtmlElement, bool] = {}
+    own = _own_headline(tree)
     for headline in tree.iter(*HEADLINE_TAGS):
         if not _links_elsewhere(headline):
             continue
+        if own and " ".join(headline.text_content().split()).casefold() == own:
+            continue  # a teaser of this very article (in a stream of stories), not another
         box = None
         element = headline
         for _ in range(MAX_TEASER_BOX_DEPTH):
@@ -183,6 +188,15 @@ def teaser_boxes(tree: HtmlElement) -> list[str]:
         if len(text) >= len(" ".join(headline.text_content().split())) + MIN_TEASER_CHARS:
             boxes.append(text)
     return boxes
+
+
+def _own_headline(tree: HtmlElement) -> str:
+    """The article's headline: the text of the page's first non-empty ``<h1>``, case-folded."""
+    for h1 in tree.iter("h1"):
+        text = " ".join(h1.text_content().split())
+        if text:
+            return text.casefold()
+    return ""
 
 
 def _links_elsewhere(headline: HtmlElement) -> bool:

@@ -363,3 +363,50 @@ def test_copyright_notices_are_chrome(line: str) -> None:
 )
 def test_sentences_about_copyright_and_list_items_are_kept(line: str) -> None:
     assert not is_chrome(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- Chapters",
+        "- descriptions off, selected",
+        "- subtitles off, selected",
+        "Captions settings",
+        "This is a modal window. This modal can be closed by pressing the Escape key.",
+    ],
+)
+def test_player_menus_read_to_screen_readers_are_chrome(line: str) -> None:
+    assert is_chrome(line)
+
+
+SLIDES = [
+    f"- {n}/12 Slide title {n} A photo caption of a few words about slide {n}." for n in (1, 2, 5)
+]
+
+
+def test_slideshow_captions_leave_the_body() -> None:
+    cleaned = clean_text("\n".join([LEAD, *SLIDES, "The story goes on after the gallery."]))
+    assert cleaned.paragraphs == (LEAD, "The story goes on after the gallery.")
+    assert cleaned.captions == tuple(SLIDES)
+
+
+def test_long_slide_captions_leave_the_body_too() -> None:
+    slides = [s + " More words." * 40 for s in SLIDES]  # over the 400 characters of a caption
+    assert clean_text("\n".join([LEAD, *slides])).paragraphs == (LEAD,)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # two counters are not a gallery
+        ["1/12 of the budget went to defence.", "2/12 of it went to schools."],
+        # counters of different totals: fractions, scores
+        ["1/2 cup of flour.", "2/3 of voters agreed.", "3/4 of the seats were filled."],
+        # numbers past the total are not slides
+        ["13/12 was the date.", "14/12 was the next.", "15/12 the last."],
+        # dates are not counters
+        ["1/12/2024: talks began.", "2/12/2024: talks went on.", "5/12/2024: talks ended."],
+    ],
+)
+def test_lines_opening_with_fractions_stay(lines: list[str]) -> None:
+    assert clean_text("\n".join([LEAD, *lines])).paragraphs == (LEAD, *lines)

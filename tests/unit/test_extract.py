@@ -672,3 +672,67 @@ def test_page_text_is_kept_when_it_holds_the_article() -> None:
     html = ld_page(" ".join(LONG_PARAGRAPHS), BODY)
     article = extract_article(html, URL)
     assert article.text == "\n\n".join(BODY_PARAGRAPHS)
+
+
+MATHML = (
+    "<math xmlns='http://www.w3.org/1998/Math/MathML'><mi>a</mi><mo>&#8800;</mo><mn>0</mn></math>"
+)
+
+
+def test_a_formula_without_tex_is_kept_as_its_text() -> None:
+    sentence = f"<p>When {MATHML}, the equation has two solutions, which the talks confirmed.</p>"
+    article = extract_article(page(body=BODY + sentence), URL)
+    assert "When a ≠ 0, the equation has two solutions" in article.text
+
+
+def test_a_formula_drawn_by_a_renderer_is_kept_once_as_text() -> None:
+    # MathJax draws the formula in custom elements and keeps the MathML for screen readers
+    drawn = (
+        "<mjx-container><mjx-math aria-hidden='true'><mjx-mi><mjx-c></mjx-c></mjx-mi></mjx-math>"
+        f"<mjx-assistive-mml display='inline'>{MATHML}</mjx-assistive-mml></mjx-container>"
+    )
+    sentence = f"<p>When {drawn}there are two solutions, which the talks confirmed.</p>"
+    article = extract_article(page(body=BODY + sentence), URL)
+    assert "When a ≠ 0 there are two solutions" in article.text
+
+
+LIST_ITEMS = [
+    "Salmon quotas were cut by a fifth for the coming season.",
+    "Trout catches stay at last year's level until the next round.",
+]
+
+
+def test_a_list_inside_a_table_cell_is_kept() -> None:
+    items = "".join(f"<li>{item}</li>" for item in LIST_ITEMS)
+    table = f"<table><tr><td>{BODY}<ul>{items}</ul></td><td>{BODY}</td></tr></table>"
+    article = extract_article(page(body=table), URL)
+    for item in LIST_ITEMS:
+        assert item in article.text
+
+
+def test_a_menu_inside_a_table_cell_stays_out() -> None:
+    menu = "".join(f"<li><a href='/s/{i}'>Section number {i} of the site</a></li>" for i in (1, 2))
+    table = f"<table><tr><td>{BODY}<ul>{menu}</ul></td><td>{BODY}</td></tr></table>"
+    article = extract_article(page(body=table), URL)
+    assert "Section number" not in article.text
+
+
+def test_a_data_table_inside_a_page_grid_is_kept() -> None:
+    data = (
+        "<table><tr><th>Species</th><th>Quota (tonnes)</th></tr>"
+        "<tr><td>Salmon</td><td>1,850</td></tr><tr><td>Trout</td><td>920</td></tr></table>"
+    )
+    # an old-style page grid: columns in a table, the article column in a table of its own
+    grid = (
+        "<table><tr><td><a href='/'>Front page</a></td><td><table><tr><td><div>"
+        f"{BODY}<h4>Quotas</h4><blockquote>{data}</blockquote><p>{BODY_PARAGRAPHS[0]}</p>"
+        "</div></td></tr></table></td></tr></table>"
+    )
+    html = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+        f"<body>{grid}</body></html>"
+    )
+    text = extract_article(html, URL).text
+    assert "Salmon" in text
+    assert "1,850" in text
+    assert "Trout" in text

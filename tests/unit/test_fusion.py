@@ -116,6 +116,18 @@ def test_a_page_of_nothing_but_teasers_keeps_its_text() -> None:
     assert drop_teasers(page, summaries) == tuple(summaries)
 
 
+def test_a_teaser_of_the_article_itself_keeps_its_paragraphs() -> None:
+    # a stream of stories above the article announces it too, with its first paragraphs
+    own = "<li><h3><a href='/story/0'>Fishing talks resume</a></h3>" f"<p>{OTHER}</p></li>"
+    river = own + "".join(teaser(i) for i in range(1, 3))
+    body = [LONG, OTHER, MORE_TEXT, LAST, f"{LONG} (2)", f"{MORE_TEXT} (2)"]
+    page = tree(
+        f"<ul>{river}</ul><article><h1>Fishing talks resume</h1>"
+        f"{''.join(f'<p>{p}</p>' for p in body)}</article>"
+    )
+    assert drop_teasers(page, body) == tuple(body)
+
+
 # -- trailing link lists ----------------------------------------------------------------------
 
 
