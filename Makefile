@@ -10,10 +10,10 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db run once demo reprocess sources test lint clean-local
+.PHONY: help setup venv db run once demo reprocess sources test lint clean-local bench bench-extraction
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 # The venv is rebuilt only when the lock file or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -55,6 +55,12 @@ test: venv ## set up and run the whole test suite
 	@scripts/ensure_chromium.sh >/dev/null
 	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_DB_URL%/*}/postgres"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup ## pipeline benchmark, ~6 min (docs/benchmarks.md); BENCH_ARGS="--skip-scale"
+	@$(ENV) $(BIN)/python bench/pipeline.py $(BENCH_ARGS)
+
+bench-extraction: venv ## extraction quality and speed vs trafilatura and get_text (docs/extraction.md)
+	$(BIN)/python bench/extraction.py --set all
 
 lint: venv ## ruff and mypy
 	$(BIN)/ruff check dags plugins scrapers tests scripts bench

@@ -88,8 +88,9 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
     loaded_at = now if now is not None else datetime.now(UTC)
     counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
     touched: set[int] = set()
+    marks: list[tuple[int, int | None, int | None, str]] = []
     try:
-        for staged in store.pending_staged(conn, run_id):
+        for staged in store.iter_pending_staged(conn, run_id):
             record = staged["record"] or {}
             article_id: int | None
             if staged["status"] == "extracted":
@@ -115,9 +116,10 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
                 outcome = "duplicate"
             if article_id is not None:
                 touched.add(article_id)
-            store.mark_loaded(conn, staged["id"], staged["entry_id"], article_id, outcome,
-                              loaded_at)
+            # Written together after the loop (same transaction): nothing below reads them.
+            marks.append((staged["id"], staged["entry_id"], article_id, outcome))
             counts[outcome] += 1
+        store.mark_loaded_many(conn, marks, loaded_at)
         raw_pruned, staged_pruned = store.prune(
             conn,
             raw_before=loaded_at - timedelta(days=config.raw_retention_days()),

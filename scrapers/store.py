@@ -8,7 +8,7 @@ upsert keyed by a unique constraint, so re-running a step changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -211,8 +211,17 @@ def upsert_feed_entry(conn: Any, values: Row) -> tuple[int, bool]:
     return int(entry_id), bool(inserted)
 
 
-def candidate_entries(conn: Any, fetch_id: int) -> list[Row]:
-    """Candidate entries of one feed fetch, each with the article it already became."""
+def candidate_entries(
+    conn: Any, fetch_id: int, backlog_since: datetime | None = None, max_attempts: int = 3
+) -> list[Row]:
+    """Candidate entries of one feed fetch, each with the article it already became.
+
+    With `backlog_since`, also the source's earlier candidates still seen since then that never
+    became an article and were never settled: no page staged and loaded or rejected, and fewer
+    than `max_attempts` failed page fetches. A run killed between fetching the feed and its
+    pages leaves such entries; an unchanged feed (304) would otherwise never offer them again.
+    This fetch's own entries come first.
+    """
     with conn.cursor() as cur:
         cur.execute(
             """SELECT e.*, a.id AS known_article_id, a.first_seen_at AS article_first_seen_at,
@@ -221,9 +230,21 @@ def candidate_entries(conn: Any, fetch_id: int) -> list[Row]:
                LEFT JOIN articles a ON a.id = coalesce(
                    e.article_id,
                    (SELECT u.article_id FROM article_urls u WHERE u.url = e.url))
-               WHERE e.last_fetch_id = %s AND e.candidate
-               ORDER BY e.published_at DESC NULLS LAST, e.id""",
-            (fetch_id,),
+               WHERE e.candidate AND (
+                   e.last_fetch_id = %(fetch_id)s
+                   OR (%(since)s::timestamptz IS NOT NULL
+                       AND e.source_id = (SELECT source_id FROM feed_fetches
+                                          WHERE id = %(fetch_id)s)
+                       AND e.last_seen_at >= %(since)s AND a.id IS NULL
+                       AND NOT EXISTS (
+                           SELECT 1 FROM staged_articles st WHERE st.entry_id = e.id
+                             AND (st.loaded_at IS NOT NULL OR st.status = 'rejected'))
+                       AND (SELECT count(*) FROM staged_articles st
+                            WHERE st.entry_id = e.id AND st.status = 'error')
+                           < %(max_attempts)s))
+               ORDER BY e.last_fetch_id = %(fetch_id)s DESC, e.published_at DESC NULLS LAST,
+                        e.id""",
+            {"fetch_id": fetch_id, "since": backlog_since, "max_attempts": max_attempts},
         )
         return _rows(cur)
 
@@ -246,19 +267,41 @@ def stage_article(conn: Any, values: Row) -> None:
         )
 
 
+_PENDING_STAGED = """
+    SELECT {columns}
+    FROM staged_articles st JOIN sources s ON s.id = st.source_id
+    LEFT JOIN feed_entries e ON e.id = st.entry_id
+    WHERE st.run_id = %s AND st.loaded_at IS NULL
+      AND st.status IN ('extracted', 'not_modified', 'known') {more}
+    ORDER BY (s.kind = 'search'), st.source_id, st.id"""
+
+
 def pending_staged(conn: Any, run_id: str) -> list[Row]:
     """Staged records of a run not loaded yet: direct feeds before search feeds."""
+    return list(iter_pending_staged(conn, run_id))
+
+
+def iter_pending_staged(conn: Any, run_id: str, batch_size: int = 200) -> Iterator[Row]:
+    """Like `pending_staged`, read `batch_size` rows at a time.
+
+    A run's staged rows carry every page (gzip) and extracted record: read at once, a run
+    of thousands of pages holds them all in memory. The ids are read first, in load order;
+    rows come in batches by id. The caller must not load rows in between (the load step
+    marks them at its end, in the same transaction).
+    """
     with conn.cursor() as cur:
-        cur.execute(
-            """SELECT st.*, s.kind, e.article_id AS entry_article_id
-               FROM staged_articles st JOIN sources s ON s.id = st.source_id
-               LEFT JOIN feed_entries e ON e.id = st.entry_id
-               WHERE st.run_id = %s AND st.loaded_at IS NULL
-                 AND st.status IN ('extracted', 'not_modified', 'known')
-               ORDER BY (s.kind = 'search'), st.source_id, st.id""",
-            (run_id,),
-        )
-        return _rows(cur)
+        cur.execute(_PENDING_STAGED.format(columns="st.id", more=""), (run_id,))
+        ids = [row[0] for row in cur.fetchall()]
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        with conn.cursor() as cur:
+            cur.execute(
+                _PENDING_STAGED.format(
+                    columns="st.*, s.kind, e.article_id AS entry_article_id",
+                    more="AND st.id = ANY(%s)"),
+                (run_id, chunk),
+            )
+            yield from _rows(cur)
 
 
 ARTICLE_CONTENT_COLUMNS = (
@@ -347,14 +390,22 @@ def same_content_recent(
 
 
 def add_article_urls(conn: Any, article_id: int, urls: Iterable[tuple[str, str]]) -> None:
-    """Remember URLs (canonical form, kind) that lead to this article; first claim wins."""
+    """Remember URLs (canonical form, kind) that lead to this article; first claim wins.
+
+    One statement for all of them (a load writes two or three per article).
+    """
+    pairs = list(urls)
+    if not pairs:
+        return
     with conn.cursor() as cur:
-        for url, kind in urls:
-            cur.execute(
-                "INSERT INTO article_urls (url, article_id, kind) VALUES (%s, %s, %s) "
-                "ON CONFLICT (url) DO NOTHING",
-                (url, article_id, kind),
-            )
+        cur.execute(
+            """INSERT INTO article_urls (url, article_id, kind)
+               SELECT u.url, %s, u.kind
+               FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(url, kind, n)
+               ORDER BY u.n
+               ON CONFLICT (url) DO NOTHING""",
+            (article_id, [u for u, _ in pairs], [k for _, k in pairs]),
+        )
 
 
 def save_raw_page(
@@ -392,36 +443,63 @@ def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int
 
 
 def replace_article_tags(conn: Any, article_id: int, tags: Sequence[str]) -> None:
-    """Make the article's analyst tags exactly `tags` (no writes when already so)."""
+    """Make the article's analyst tags exactly `tags` (no writes when already so).
+
+    One round trip: the delete of dropped tags and the insert of new ones together.
+    """
     with conn.cursor() as cur:
         cur.execute(
-            "DELETE FROM article_tags WHERE article_id = %s AND NOT (tag = ANY(%s))",
-            (article_id, list(tags)),
+            """WITH dropped AS (
+                   DELETE FROM article_tags WHERE article_id = %(id)s
+                       AND NOT (tag = ANY(%(tags)s::text[]))
+               )
+               INSERT INTO article_tags (article_id, tag)
+               SELECT %(id)s, t FROM unnest(%(tags)s::text[]) AS t
+               ON CONFLICT DO NOTHING""",
+            {"id": article_id, "tags": list(tags)},
         )
-        for tag in tags:
-            cur.execute(
-                "INSERT INTO article_tags (article_id, tag) VALUES (%s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (article_id, tag),
-            )
 
 
 def mark_loaded(
     conn: Any, staged_id: int, entry_id: int | None, article_id: int | None, outcome: str,
     now: datetime,
 ) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE staged_articles SET outcome = %s, article_id = %s, loaded_at = %s,
-                   raw_gz = NULL
-               WHERE id = %s""",
-            (outcome, article_id, now, staged_id),
-        )
+    mark_loaded_many(conn, [(staged_id, entry_id, article_id, outcome)], now)
+
+
+def mark_loaded_many(
+    conn: Any, rows: Sequence[tuple[int, int | None, int | None, str]], now: datetime,
+) -> None:
+    """Record the outcome of loaded staging rows (staged id, entry id, article id, outcome)
+    and link their feed entries to the articles, in two statements whatever the count."""
+    from psycopg2.extras import execute_values
+
+    if not rows:
+        return
+    links: dict[int, int] = {}  # entry id -> article id; the last staging row wins
+    for _, entry_id, article_id, _ in rows:
         if entry_id is not None and article_id is not None:
-            cur.execute(
-                "UPDATE feed_entries SET article_id = %s WHERE id = %s "
-                "AND article_id IS DISTINCT FROM %s",
-                (article_id, entry_id, article_id),
+            links[entry_id] = article_id
+    with conn.cursor() as cur:
+        execute_values(
+            cur,
+            """UPDATE staged_articles AS s SET outcome = v.outcome, article_id = v.article_id,
+                   loaded_at = v.loaded_at, raw_gz = NULL
+               FROM (VALUES %s) AS v(id, article_id, outcome, loaded_at)
+               WHERE s.id = v.id""",
+            [(staged_id, article_id, outcome, now) for staged_id, _, article_id, outcome in rows],
+            template="(%s::bigint, %s::bigint, %s::text, %s::timestamptz)",
+            page_size=1000,
+        )
+        if links:
+            execute_values(
+                cur,
+                """UPDATE feed_entries AS e SET article_id = v.article_id
+                   FROM (VALUES %s) AS v(id, article_id)
+                   WHERE e.id = v.id AND e.article_id IS DISTINCT FROM v.article_id""",
+                list(links.items()),
+                template="(%s::bigint, %s::bigint)",
+                page_size=1000,
             )
 
 

@@ -1,0 +1,144 @@
+"""The benchmark's web server: scrapers.devserver.FixtureServer with latency and a byte count.
+
+Same behaviour as the fixture server the tests use (ETag and Last-Modified with conditional
+GET answering 304, gzip when asked, ``__BASE_URL__`` replaced by its own address), plus:
+
+- ``latency_s``: every response waits this long before its first byte (a remote site's
+  round trip; requests are served by concurrent threads, so it does not serialise them);
+- counters of requests per status and of bytes sent (status line, headers and body, as
+  they went over the socket), resettable between runs;
+- responses are prepared once per file and kept in memory, so the server's own CPU use
+  (it shares the machine with the pipeline) stays small and constant.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from collections import Counter
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import unquote, urlsplit
+
+from scrapers.devserver import CONTENT_TYPES, PLACEHOLDER, TEXT_SUFFIXES, FixtureServer
+
+
+class _Prepared(NamedTuple):
+    body: bytes
+    gzipped: bytes | None
+    etag: str
+    mtime: float
+    content_type: str
+
+
+class BenchServer(FixtureServer):
+    """Serves a corpus directory on 127.0.0.1; see the module docstring."""
+
+    def __init__(self, root: Path, latency_s: float = 0.0, port: int = 0) -> None:
+        super().__init__(root, port)
+        self.RequestHandlerClass = _BenchHandler
+        self.latency_s = latency_s
+        self._lock = threading.Lock()
+        self._cache: dict[str, _Prepared] = {}
+        self.statuses: Counter[int] = Counter()
+        self.bytes_sent = 0
+        self.requests = 0
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.statuses.clear()
+            self.bytes_sent = 0
+            self.requests = 0
+            self.hits.clear()
+
+    def counters(self) -> dict[str, object]:
+        with self._lock:
+            return {"requests": self.requests, "bytes_sent": self.bytes_sent,
+                    "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+
+    def count(self, status: int, nbytes: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.statuses[status] += 1
+            self.bytes_sent += nbytes
+
+    def prepared(self, target: Path) -> _Prepared:
+        key = str(target)
+        mtime = target.stat().st_mtime
+        cached = self._cache.get(key)
+        if cached is not None and cached.mtime == mtime:
+            return cached
+        body = target.read_bytes()
+        if target.suffix in TEXT_SUFFIXES:
+            body = body.replace(PLACEHOLDER, self.base_url.encode())
+        prepared = _Prepared(
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=6) if len(body) > 1024 else None,
+            etag='"' + hashlib.sha1(body).hexdigest()[:16] + '"',
+            mtime=mtime,
+            content_type=CONTENT_TYPES.get(target.suffix, "application/octet-stream"),
+        )
+        self._cache[key] = prepared
+        return prepared
+
+
+class _BenchHandler(BaseHTTPRequestHandler):
+    server: BenchServer
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write with TCP_NODELAY: otherwise Nagle's algorithm and
+    # the client's delayed ACK add ~40 ms to every keep-alive response, a cost no real
+    # server imposes and that would swamp the pipeline's own.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        return
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        if self.server.latency_s > 0:
+            time.sleep(self.server.latency_s)
+        path = unquote(urlsplit(self.path).path)
+        target = (self.server.root / path.lstrip("/")).resolve()
+        if self.server.root not in target.parents or not target.is_file():
+            self._send(404, b"not found\n", "text/plain", {})
+            return
+        page = self.server.prepared(target)
+        headers = {"ETag": page.etag, "Last-Modified": formatdate(page.mtime, usegmt=True)}
+        if self._not_modified(page.etag, page.mtime):
+            self._send(304, b"", None, headers)
+            return
+        body = page.body
+        if page.gzipped is not None and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = page.gzipped
+            headers["Content-Encoding"] = "gzip"
+        self._send(200, body, page.content_type, headers)
+
+    def _not_modified(self, etag: str, mtime: float) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            return etag in [t.strip() for t in if_none_match.split(",")]
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                return int(mtime) <= parsedate_to_datetime(since).timestamp()
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _send(self, status: int, body: bytes, content_type: str | None,
+              headers: dict[str, str]) -> None:
+        self.server.hits.append((urlsplit(self.path).path, status))
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        buffered: list[bytes] = getattr(self, "_headers_buffer", [])
+        data = b"".join(buffered) + b"\r\n" + body
+        buffered.clear()
+        self.wfile.write(data)
+        self.server.count(status, len(data))

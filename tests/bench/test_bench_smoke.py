@@ -1,0 +1,80 @@
+"""The pipeline benchmark runs end to end on a tiny corpus (no timings asserted).
+
+bench/pipeline.py with 2 sources x 5 entries: a real `dag.test()` of nichiro_ingest twice
+against loopback HTTP and PostgreSQL, every stage, the parse/import checks. The benchmark
+uses databases of its own (suffixed with its pid) and drops them; this test checks the
+report's shape and that its counts are real, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.conftest import TEST_DB_URL
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = {"feed_parsing", "relevance", "extraction", "cleaning", "dedup_clustering", "load"}
+
+
+def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
+    import psycopg2
+
+    server = urlunsplit(urlsplit(TEST_DB_URL)._replace(path=""))
+    output = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "pipeline.py"), "--sources", "2", "--entries", "5",
+         "--skip-scale", "--repeat", "1", "--no-compile", "--pg", server,
+         "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=240, env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "targets" in proc.stdout and str(output) in proc.stdout
+    result = json.loads(output.read_text("utf-8"))
+
+    assert result["machine"]["cpu_count"] >= 1 and result["machine"]["python"]
+    assert "commit" in result and result["config"]["sources"] == 2
+    assert result["corpus"]["entries"] == 10 and result["corpus"]["pages"] > 0
+
+    e2e = result["end_to_end"]
+    assert e2e["entries"] == 10 and e2e["wall_s"] > 0 and e2e["state"].endswith("success")
+    assert e2e["articles_new"] > 0 and e2e["bytes_sent"] > 0 and e2e["requests"] > 0
+    assert e2e["tasks_not_successful"] == []
+    assert e2e["max_task_peak_rss_mb"] > 0
+    assert {"migrate", "load_sources", "source.fetch_feed", "source.fetch_articles",
+            "load"} <= set(e2e["task_totals"])
+    assert e2e["news"]["articles_total"] == e2e["articles_new"]
+
+    second = result["second_run"]  # unchanged feeds: conditional GET answers 304
+    assert second["statuses"] == {"304": 2} and 0 < second["bytes_sent"] < e2e["bytes_sent"]
+    assert second["news"]["outcomes"] == {}
+
+    assert set(result["stages"]) == STAGES
+    for name, stage in result["stages"].items():
+        assert stage["n"] > 0 and stage["per_s"] > 0, name
+    for name in ("feed_parsing", "extraction", "dedup_clustering", "load"):
+        assert result["stages"][name]["ratio"] > 0, name
+    assert result["stages"]["load"]["outcomes"]["new"] > 0
+
+    files = result["parse"]["dag_files"]
+    assert set(files) == {"nichiro_ingest.py", "nichiro_digest.py"}
+    assert all(f["heavy_imports"] == [] and f["dags"] for f in files.values())
+    assert result["parse"]["scrapers_import"]["importtime_cumulative_s"] > 0
+    assert {t["target"] for t in result["targets"]} >= {"load rows/s", "2nd run bytes share"}
+
+    admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)",
+                        (result["databases"],))
+            assert cur.fetchall() == [], "the benchmark must drop its databases"
+    finally:
+        admin.close()
