@@ -66,6 +66,11 @@ def refetch_window_hours() -> float:
     return _float("NICHIRO_REFETCH_HOURS", 72.0)
 
 
+def backlog_hours() -> float:
+    """How long an entry that never became an article (killed run, failed page) is retried."""
+    return _float("NICHIRO_BACKLOG_HOURS", 72.0)
+
+
 def max_articles_per_source() -> int:
     """Upper bound on article pages fetched from one feed in one run (bounded work)."""
     return int(_float("NICHIRO_MAX_ARTICLES_PER_SOURCE", 50))

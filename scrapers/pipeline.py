@@ -194,7 +194,9 @@ def fetch_articles(
 
     A page is fetched when its story is not stored yet, or was first seen within the
     re-fetch window (to catch edits; conditional GET keeps that cheap). A failing page
-    is recorded with its reason and does not stop the others.
+    is recorded with its reason and does not stop the others. Earlier candidates of the
+    source that never became an article (a killed run, a failed page) are retried within
+    the backlog window, up to three failed attempts.
     """
     started = _now(now)
     source = store.get_source(conn, source_id)
@@ -203,7 +205,8 @@ def fetch_articles(
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
     rejected_by: Counter[str] = Counter()
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
-    for entry in store.candidate_entries(conn, fetch_id)[:limit]:
+    backlog_since = started - timedelta(hours=config.backlog_hours())
+    for entry in store.candidate_entries(conn, fetch_id, backlog_since)[:limit]:
         known_id = entry["known_article_id"]
         if known_id is not None and entry["article_first_seen_at"] < started - window:
             _stage(conn, run_id, source_id, entry, "known", None, {"article_id": known_id})

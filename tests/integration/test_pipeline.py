@@ -126,3 +126,26 @@ def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -
     assert one(db, "SELECT count(*) FROM articles WHERE url = %s", canonical) == (1,)
     assert one(db, "SELECT link, url FROM feed_entries WHERE guid = 'stub-1'") == (
         page, canonical)
+
+
+def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
+        db: Any, site: Any) -> None:
+    """Run 1 stores the feeds' entries, then dies before fetching any page. Run 2 finds every
+    feed unchanged, yet fetches those pages: the same rows as an undisturbed run."""
+    sources = pipeline.sync_catalog(db, load_catalog(), fetch_all=True)
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+        for source in sources:
+            try:
+                pipeline.fetch_feed(db, source["id"], "run-killed", fetcher)
+            except HTTPStatusError:
+                continue
+    assert one(db, "SELECT count(*) FROM staged_articles")[0] == 0
+
+    counts = run_all(db, "run-next")
+    unchanged = one(db, "SELECT count(*) FROM feed_fetches WHERE run_id = 'run-next' "
+                        "AND (not_modified OR body_unchanged)")[0]
+    assert unchanged == len(sources) - 1  # every feed but the broken one
+    assert counts == {"new": 10, "updated": 0, "unchanged": 0, "duplicate": 2}
+    # settled entries are not offered again
+    run_all(db, "run-after")
+    assert one(db, "SELECT count(*) FROM staged_articles WHERE run_id = 'run-after'")[0] == 0
