@@ -18,13 +18,18 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
+from email.utils import formatdate
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from scrapers.devserver import CONTENT_TYPES, PLACEHOLDER, TEXT_SUFFIXES, FixtureServer
+from scrapers.devserver import (
+    CONTENT_TYPES,
+    PLACEHOLDER,
+    TEXT_SUFFIXES,
+    FixtureHandler,
+    FixtureServer,
+)
 
 
 class _Prepared(NamedTuple):
@@ -86,16 +91,12 @@ class BenchServer(FixtureServer):
         return prepared
 
 
-class _BenchHandler(BaseHTTPRequestHandler):
+class _BenchHandler(FixtureHandler):
     server: BenchServer
-    protocol_version = "HTTP/1.1"
     # Headers and body leave in one write with TCP_NODELAY: otherwise Nagle's algorithm and
     # the client's delayed ACK add ~40 ms to every keep-alive response, a cost no real
     # server imposes and that would swamp the pipeline's own.
     disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        return
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if self.server.latency_s > 0:
@@ -116,25 +117,13 @@ class _BenchHandler(BaseHTTPRequestHandler):
             headers["Content-Encoding"] = "gzip"
         self._send(200, body, page.content_type, headers)
 
-    def _not_modified(self, etag: str, mtime: float) -> bool:
-        if_none_match = self.headers.get("If-None-Match")
-        if if_none_match is not None:
-            return etag in [t.strip() for t in if_none_match.split(",")]
-        since = self.headers.get("If-Modified-Since")
-        if since:
-            try:
-                return int(mtime) <= parsedate_to_datetime(since).timestamp()
-            except (TypeError, ValueError):
-                return False
-        return False
-
     def _send(self, status: int, body: bytes, content_type: str | None,
-              headers: dict[str, str]) -> None:
+              headers: dict[str, str] | None = None) -> None:
         self.server.hits.append((urlsplit(self.path).path, status))
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
-        for key, value in headers.items():
+        for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         buffered: list[bytes] = getattr(self, "_headers_buffer", [])

@@ -40,7 +40,7 @@ class FixtureServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, root: Path, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(("127.0.0.1", port), FixtureHandler)
         self.root = root.resolve()
         self.hits: list[tuple[str, int]] = []
         self._thread: threading.Thread | None = None
@@ -67,7 +67,7 @@ class FixtureServer(ThreadingHTTPServer):
         self.server_close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class FixtureHandler(BaseHTTPRequestHandler):
     server: FixtureServer
     protocol_version = "HTTP/1.1"
 
