@@ -93,10 +93,6 @@ class BenchServer(FixtureServer):
 
 class _BenchHandler(FixtureHandler):
     server: BenchServer
-    # Headers and body leave in one write with TCP_NODELAY: otherwise Nagle's algorithm and
-    # the client's delayed ACK add ~40 ms to every keep-alive response, a cost no real
-    # server imposes and that would swamp the pipeline's own.
-    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if self.server.latency_s > 0:
@@ -117,17 +113,5 @@ class _BenchHandler(FixtureHandler):
             headers["Content-Encoding"] = "gzip"
         self._send(200, body, page.content_type, headers)
 
-    def _send(self, status: int, body: bytes, content_type: str | None,
-              headers: dict[str, str] | None = None) -> None:
-        self.server.hits.append((urlsplit(self.path).path, status))
-        self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        buffered: list[bytes] = getattr(self, "_headers_buffer", [])
-        data = b"".join(buffered) + b"\r\n" + body
-        buffered.clear()
-        self.wfile.write(data)
-        self.server.count(status, len(data))
+    def sent(self, status: int, nbytes: int) -> None:
+        self.server.count(status, nbytes)

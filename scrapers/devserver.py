@@ -70,6 +70,7 @@ class FixtureServer(ThreadingHTTPServer):
 class FixtureHandler(BaseHTTPRequestHandler):
     server: FixtureServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         return  # keep test output quiet; hits are recorded instead
@@ -121,9 +122,16 @@ class FixtureHandler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        # Headers and body in one write, with TCP_NODELAY (disable_nagle_algorithm): two
+        # writes would let Nagle's algorithm and the client's delayed ACK add ~40 ms.
+        buffered: list[bytes] = getattr(self, "_headers_buffer", [])
+        data = b"".join(buffered) + b"\r\n" + body
+        buffered.clear()
+        self.wfile.write(data)
+        self.sent(status, len(data))
+
+    def sent(self, status: int, nbytes: int) -> None:
+        """Hook: a response of `nbytes` bytes on the wire was written."""
 
 
 def main(argv: list[str] | None = None) -> int:
