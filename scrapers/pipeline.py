@@ -346,12 +346,20 @@ SUMMARY_COLUMNS = ("source", "entries", "relevant", "fetched", "new", "updated",
 
 
 def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """One readable key=value line per source, for task logs and log search."""
-    return [
-        f"{row['source']}: " + " ".join(f"{c}={row[c]}" for c in SUMMARY_COLUMNS[1:])
-        + (f" error={row['error']!r}" if row.get("error") else "")
-        for row in rows
-    ]
+    """One readable key=value line per source, for task logs and log search; rejections
+    with their reasons, most frequent first: `rejected=3 (not relevant 2, listing page 1)`."""
+    lines = []
+    for row in rows:
+        counts = []
+        for c in SUMMARY_COLUMNS[1:]:
+            counts.append(f"{c}={row[c]}")
+            reasons = row.get("rejected_by") or {}
+            if c == "rejected" and reasons:
+                ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+                counts[-1] += " (" + ", ".join(f"{why} {n}" for why, n in ranked) + ")"
+        lines.append(f"{row['source']}: " + " ".join(counts)
+                     + (f" error={row['error']!r}" if row.get("error") else ""))
+    return lines
 
 
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:

@@ -521,6 +521,14 @@ def run_summary(conn: Any, run_id: str) -> list[Row]:
                           count(*) FILTER (WHERE status = 'rejected') AS rejected,
                           count(*) FILTER (WHERE status = 'error') AS page_errors
                    FROM staged_articles WHERE run_id = %(run_id)s GROUP BY source_id
+               ), reasons AS (
+                   SELECT source_id, jsonb_object_agg(reason_key, n) AS rejected_by
+                   FROM (SELECT source_id, split_part(split_part(reason, ':', 1), ' (', 1)
+                                    AS reason_key, count(*) AS n
+                         FROM staged_articles
+                         WHERE run_id = %(run_id)s AND status = 'rejected'
+                         GROUP BY 1, 2) r
+                   GROUP BY source_id
                )
                SELECT s.name AS source, f.http_status, f.not_modified,
                       coalesce(f.entries, 0) AS entries, coalesce(f.relevant, 0) AS relevant,
@@ -530,9 +538,10 @@ def run_summary(conn: Any, run_id: str) -> list[Row]:
                       coalesce(st.rejected, 0) AS rejected,
                       coalesce(st.page_errors, 0)
                         + CASE WHEN f.error IS NULL THEN 0 ELSE 1 END AS errors,
-                      f.error
+                      f.error, coalesce(r.rejected_by, '{}') AS rejected_by
                FROM last_fetch f JOIN sources s ON s.id = f.source_id
                LEFT JOIN staged st ON st.source_id = f.source_id
+               LEFT JOIN reasons r ON r.source_id = f.source_id
                ORDER BY s.name""",
             {"run_id": run_id},
         )

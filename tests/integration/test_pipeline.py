@@ -149,3 +149,24 @@ def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
     # settled entries are not offered again
     run_all(db, "run-after")
     assert one(db, "SELECT count(*) FROM staged_articles WHERE run_id = 'run-after'")[0] == 0
+
+
+def test_summary_line_gives_rejections_by_reason(db: Any, site: Any) -> None:
+    from scrapers.pipeline import summary_lines
+    from scrapers.store import run_summary
+
+    run_all(db, "run-r")
+    with db.cursor() as cur:  # two pages of Pacific Wire turned away, for two reasons
+        for n, reason in enumerate(["not relevant with body (score 0.4 < 1.0)",
+                                    "listing page (many headlines, no article body)",
+                                    "not relevant with body (score 0.1 < 1.0)"]):
+            cur.execute(
+                "INSERT INTO staged_articles (run_id, source_id, url, status, reason)"
+                " SELECT 'run-r', id, %s, 'rejected', %s FROM sources"
+                " WHERE name = 'Pacific Wire'", (f"https://pacific.example/x{n}", reason))
+    db.commit()
+    [line] = [x for x in summary_lines(run_summary(db, "run-r"))
+              if x.startswith("Pacific Wire:")]
+    assert line == ("Pacific Wire: entries=6 relevant=3 fetched=3 new=3 updated=0 "
+                    "duplicates=0 rejected=3 (not relevant with body 2, listing page 1) "
+                    "errors=0")

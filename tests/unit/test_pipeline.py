@@ -83,6 +83,14 @@ def test_summary_lines_are_one_per_source() -> None:
 
     row = {"source": "Pacific Wire", "entries": 6, "relevant": 3, "fetched": 3, "new": 2,
            "updated": 1, "duplicates": 0, "rejected": 1, "errors": 0, "error": None}
-    assert summary_lines([row]) == [
+    broken = {**row, "source": "Broken Feed", "rejected": 0, "errors": 1,
+              "error": "HTTP 500", "rejected_by": {}}
+    picky = {**row, "source": "北海新報", "rejected": 3,
+             "rejected_by": {"listing page": 1, "not relevant with body": 2}}
+    assert summary_lines([row, broken, picky]) == [
         "Pacific Wire: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
-        "rejected=1 errors=0"]
+        "rejected=1 errors=0",
+        "Broken Feed: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
+        "rejected=0 errors=1 error='HTTP 500'",
+        "北海新報: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
+        "rejected=3 (not relevant with body 2, listing page 1) errors=0"]
