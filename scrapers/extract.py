@@ -178,11 +178,17 @@ FORM_CONTROLS = ("input", "button", "select", "textarea")
 ELEMENT_NAMES = XPath("//body//@class|//body//@id", smart_strings=False)
 #: ... and consent and newsletter boxes (by class/id), dropped under this many characters.
 WIDGET_WORDS: tuple[str, ...] = ("cookie", "consent", "gdpr", "newsletter")
-WIDGET_BOXES = XPath(
-    "//body//*["
-    + " or ".join(f"contains(@class,'{w}') or contains(@id,'{w}')" for w in WIDGET_WORDS)
-    + "]"
-)
+
+
+def _widget_boxes(words: tuple[str, ...]) -> XPath:
+    return XPath("//body//*[" + " or ".join(
+        f"contains(@class,'{w}') or contains(@id,'{w}')" for w in words) + "]")
+
+
+WIDGET_BOXES = _widget_boxes(WIDGET_WORDS)
+#: One query per word, for pages whose class/id names show which words to look for (each
+#: contains() test is a pass over the page's elements).
+WIDGET_BOXES_BY_WORD = {w: _widget_boxes((w,)) for w in WIDGET_WORDS}
 WIDGET_NAMES = re.compile(r"(?<![a-z])(?:" + "|".join(WIDGET_WORDS) + ")", re.IGNORECASE)
 MAX_WIDGET_CHARS = 1000
 #: MathML: TeX source trafilatura keeps, and the text of a formula without it.
@@ -478,9 +484,12 @@ def drop_widgets(tree: HtmlElement, element_names: str | None = None) -> None:
             )
         ):
             form.drop_tree()
-    if element_names is not None and not WIDGET_NAMES.search(element_names):
-        return
-    for element in WIDGET_BOXES(tree):
+    if element_names is None:
+        boxes = WIDGET_BOXES(tree)
+    else:
+        words = {m.lower() for m in WIDGET_NAMES.findall(element_names)}
+        boxes = [e for w in sorted(words) for e in WIDGET_BOXES_BY_WORD[w](tree)]
+    for element in boxes:
         if element.getparent() is None:
             continue
         label = f"{element.get('class') or ''} {element.get('id') or ''}"
