@@ -1,4 +1,4 @@
-"""Outages (issue 6): PostgreSQL stopped during a load, a task SIGKILLed mid-run.
+"""Outages (issue 6): PostgreSQL stopped during a load, a task SIGKILLed mid-run, a full disk.
 
 Each test runs the sample site twice: once undisturbed (the baseline) and once with the
 fault, each run in its own database of a PRIVATE PostgreSQL cluster this module creates,
@@ -533,3 +533,95 @@ def test_sigkill_mid_load_then_retry_gives_the_undisturbed_rows(
 
     assert loaded_counts(finish(worker(outage, state, "--resume"))) == baseline_counts(baseline)
     assert_same_rows(outage, baseline)
+
+
+# --- a full disk ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(cluster: PrivateCluster) -> Iterator[Path]:
+    """A 24 MB tmpfs, owned by `postgres`, for a tablespace that can really fill up.
+
+    Needs root (mount); elsewhere the test is skipped and says why.
+    """
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full disk is simulated with a tmpfs mount, which needs root")
+    mountpoint = Path(tempfile.mkdtemp(prefix="nichiro-tiny-disk-"))
+    pw = pwd.getpwnam("postgres")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size=24m,mode=0700,uid={pw.pw_uid},gid={pw.pw_gid}",
+         "nichiro-tiny-disk", str(mountpoint)], capture_output=True, text=True)
+    if done.returncode != 0:
+        mountpoint.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
+    try:
+        yield mountpoint
+    finally:
+        if not cluster.running():
+            cluster.start()
+        admin = connect(cluster.url())
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS full_disk WITH (FORCE)")
+            cur.execute("DROP TABLESPACE IF EXISTS tiny_disk")
+        admin.close()
+        subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)
+        mountpoint.rmdir()
+
+
+def fill(disk: Path, most: int = 64 << 20) -> Path:
+    """Write a file until the disk is full (what another process's log might do).
+
+    Only on the test's own mount, and never more than `most` bytes: a mistake here must
+    not fill the machine's real disk.
+    """
+    assert os.path.ismount(disk), f"{disk} is not the test's tmpfs"
+    filler = disk / "filler"
+    written = 0
+    with open(filler, "wb") as f:
+        try:
+            while written < most:
+                f.write(b"\0" * 65536)
+                f.flush()
+                written += 65536
+        except OSError:
+            return filler
+    pytest.fail(f"{disk} did not fill up after {most} bytes")
+
+
+def test_full_disk_during_load_is_a_clear_error_and_loses_nothing(
+    cluster: PrivateCluster, databases: tuple[str, str], tiny_disk: Path,
+) -> None:
+    """The news database's disk fills up between staging and the load: the load fails with
+    PostgreSQL's "No space left on device", commits nothing, and once space is freed the
+    retried load gives the undisturbed run's rows."""
+    baseline, _ = databases
+    admin = connect(cluster.url())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE TABLESPACE tiny_disk LOCATION {}").format(
+            sql.Literal(str(tiny_disk))))
+        cur.execute(sql.SQL("CREATE DATABASE full_disk TEMPLATE {} TABLESPACE tiny_disk")
+                    .format(sql.Identifier(cluster.TEMPLATE)))
+    admin.close()
+    url = cluster.url("full_disk")
+    conn = connect(url)
+    with fetcher() as http:
+        stage_run(conn, RUN_ID, http)
+    filler = fill(tiny_disk)
+
+    with pytest.raises(psycopg2.errors.DiskFull, match="No space left on device"):
+        load_run(conn, RUN_ID)
+    assert not conn.closed  # the server is fine; only the transaction failed
+    conn.close()
+    nothing_loaded(url)
+    assert scalar(url, "SELECT count(*) FROM staged_articles WHERE status = 'extracted'") > 3
+
+    filler.unlink()  # the operator frees space; Airflow retries the task
+    retry = connect(url)
+    try:
+        counts = load_run(retry, RUN_ID)
+    finally:
+        retry.close()
+    assert counts == baseline_counts(baseline)
+    assert_same_rows(url, baseline)
