@@ -35,9 +35,12 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml.etree import XPath
 from lxml.html import HtmlElement, fromstring, tostring
+from trafilatura.json_metadata import normalize_authors
+from trafilatura.metadata import extract_metainfo
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
+from trafilatura.xpaths import AUTHOR_XPATHS
 
 from scrapers.adapters import adapter_blocks, adapter_for
 from scrapers.clean import CleanedText, clean_text, is_paywall, normalize_line
@@ -147,8 +150,17 @@ CAPTION_XPATH = (
     "[not(ancestor::figcaption)][ancestor::figure or ../img or ../picture or ../*//img]"
 )
 MAX_BYLINE_CHARS = 80
+#: Pages whose markup may hold a byline (class/id names, item properties): only these pay for
+#: trafilatura's byline patterns, whose regular expressions are slow on large pages.
+BYLINE_NAMES = re.compile(r"author|byline|\bbyl\b|writer|screenname|username|journalist|"
+                          r"posted-by|submitted-by|zuozhe|bianji|xiaobian")
+BYLINE_ATTRIBUTES = XPath("//*[contains(@itemprop,'author') or contains(@data-component,"
+                          "'Byline') or @rel='me'] | //author")
 #: How deep JSON-LD lists, ``@graph`` and ``mainEntity`` are searched for article nodes.
 MAX_LD_DEPTH = 8
+#: What pages wrap JSON-LD in for old parsers: an HTML comment or a CDATA section, each
+#: marker possibly behind a JavaScript line comment (``//<![CDATA[`` ... ``//]]>``).
+LD_WRAPPER = re.compile(r"^\s*(?://\s*)?(?:<!--|<!\[CDATA\[)|(?://\s*)?(?:-->|\]\]>)\s*$")
 MAX_CAPTION_CHARS = 500
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -331,20 +343,24 @@ def extract_article(
     language = meta.language(f"{title}\n{text}")
     published_at, precision = meta.published()
     paywalled = paywall_marked or cleaned.paywalled or from_html.paywalled
+    canonical_url, summary, tags = meta.canonical_url(), meta.summary(), meta.tags()
+    kind = page_kind(meta, cleaned, headlines, language)
+    authors = meta.authors()
+    text = "\n\n".join(drop_author_lines(text.split("\n\n"), authors)) if text else text
     return Article(
         url=url,
         title=title,
         text=text,
-        authors=meta.authors(),
+        authors=authors,
         published_at=published_at,
         language=language,
-        canonical_url=meta.canonical_url(),
-        summary=meta.summary(),
+        canonical_url=canonical_url,
+        summary=summary,
         site_name=site_name,
-        tags=meta.tags(),
+        tags=tags,
         captions=list(cleaned.captions),
         published_precision=precision,
-        page_kind=page_kind(meta, cleaned, headlines, language),
+        page_kind=kind,
         truncated=cleaned.paywalled or cleaned.continued or is_short(text, language),
         paywalled=paywalled,
     )
@@ -834,13 +850,23 @@ class PageMetadata:
         return names[0] if names else None
 
     def title(self, site_name: str | None) -> str:
-        """og:title, then JSON-LD headline, then ``<title>`` (or the h1 it starts with)."""
-        candidates: list[str | None] = [
-            self.first_meta("og:title", "twitter:title"),
-            _ld_text(self.ld_value("headline")),
-        ]
+        """og:title, then JSON-LD headline, then ``<title>`` (or the h1 it starts with).
+
+        The JSON-LD headline counts only when the page shows it (in ``<title>`` or the first
+        h1) or shows neither: some sites put a tagline there (Wikipedia: the short
+        description), which no reader would call the title.
+        """
         h1 = self._first_text("h1")
         page_title = self._first_text("title")
+        headline = _ld_text(self.ld_value("headline"))
+        if headline and (page_title or h1):
+            shown = f"{page_title or ''}\n{h1 or ''}".casefold()
+            if normalize_line(headline).casefold() not in shown:
+                headline = None
+        candidates: list[str | None] = [
+            self.first_meta("og:title", "twitter:title"),
+            headline,
+        ]
         if page_title and h1 and page_title.startswith(h1):
             # "<h1> | Some Site": the h1 is the title without the (unnamed) site suffix
             if TITLE_SEPARATORS.match(page_title, len(h1)):
@@ -867,6 +893,9 @@ class PageMetadata:
                     names.extend(_split_names(value))
         if not names:
             names = self._byline_names()
+        if not names and (BYLINE_NAMES.search(self.element_names())
+                          or BYLINE_ATTRIBUTES(self.tree)):
+            names = _marked_up_bylines(self.tree)
         return _unique(n for n in (_clean_author(n) for n in names) if n)
 
     def published(self) -> tuple[datetime | None, str]:
@@ -1043,6 +1072,37 @@ class PageMetadata:
         return names
 
 
+def drop_author_lines(paragraphs: list[str], authors: list[str]) -> list[str]:
+    """Paragraphs near the top or at the end that only name the page's authors ("By Anna
+    Severova", "Hazel Sheffield") are a byline the markup kept, not article text."""
+    if not authors:
+        return paragraphs
+    known = {a.casefold() for a in authors}
+
+    def names_only_authors(paragraph: str) -> bool:
+        if len(paragraph) > MAX_BYLINE_CHARS:
+            return False
+        names = [n.casefold() for n in map(_clean_author, _split_names(paragraph)) if n]
+        return bool(names) and set(names) <= known
+
+    last = len(paragraphs) - 1
+    return [p for i, p in enumerate(paragraphs)
+            if not ((i < 3 or i == last) and names_only_authors(p))]
+
+
+def _marked_up_bylines(tree: HtmlElement) -> list[str]:
+    """Names in byline markup the page does not state as metadata: trafilatura's author
+    patterns (``itemprop=author``, ``class*=author/byline``, ``rel=author``, ...), the most
+    specific pattern first, each taking its first match in document order (an article's
+    byline comes before any comment section's).
+    """
+    found = extract_metainfo(tree, AUTHOR_XPATHS, len_limit=120)
+    if not found:
+        return []
+    return [n for part in (normalize_authors(None, found) or "").split(";")
+            for n in _split_names(part)]
+
+
 def _article_ld(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
     """The first JSON-LD node typed as an article, else the first node with a headline.
 
@@ -1050,9 +1110,7 @@ def _article_ld(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
     """
     fallback = None
     for script in scripts:
-        payload = script.strip()
-        if payload.startswith("<!--"):
-            payload = payload.removeprefix("<!--").removesuffix("-->").strip()
+        payload = LD_WRAPPER.sub("", script).strip()
         try:
             data = json.loads(payload, strict=False)
         except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep

@@ -249,10 +249,16 @@ def test_canonical_url(link: str, expected: str | None) -> None:
             '<meta property="og:site_name" content="Example News">',
             "Fishing talks resume",
         ),
-        (
+        (  # the JSON-LD headline, shown in <title>, beats the <title> with its suffix
             '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "LD headline"}'
-            "</script><title>Other</title>",
+            "</script><title>LD headline - Other site</title>",
             "LD headline",
+        ),
+        (  # a JSON-LD "headline" the page never shows is a tagline, not the title
+            '<script type="application/ld+json">{"@type": "Article", "name": "Fishing talks",'
+            ' "headline": "annual negotiations on catch quotas"}</script>'
+            "<title>Fishing talks - Example Wiki</title>",
+            "Fishing talks",
         ),
         ("", "Fishing talks"),
     ],
@@ -349,6 +355,23 @@ def test_authors(head: str, expected: list[str]) -> None:
     assert extract_article(page(head=head), URL).authors == expected
 
 
+@pytest.mark.parametrize("byline", [
+    '<span itemprop="author">Hazel Sheffield</span>',
+    '<div class="article-author"><a href="/authors/hs">Hazel Sheffield</a></div>',
+    '<p class="author-name">Hazel Sheffield</p>',
+])
+def test_author_from_byline_markup_when_the_page_states_no_author(byline: str) -> None:
+    article = extract_article(page(body=byline + BODY), URL)
+    assert article.authors == ["Hazel Sheffield"]
+    assert article.text.split("\n\n") == BODY_PARAGRAPHS
+
+
+def test_stated_authors_win_over_byline_markup() -> None:
+    head = '<meta name="author" content="Anna Severova">'
+    body = '<span itemprop="author">Someone Else</span>' + BODY
+    assert extract_article(page(head=head, body=body), URL).authors == ["Anna Severova"]
+
+
 def test_author_from_byline_element() -> None:
     body = '<p class="byline">By Kenji Morita</p>' + BODY
     assert extract_article(page(body=body), URL).authors == ["Kenji Morita"]
@@ -362,12 +385,30 @@ def test_json_ld_in_graph_and_comment_wrapped_and_invalid() -> None:
         '{"@type": ["NewsArticle"], "headline": "Graph headline", "keywords": "Japan, Russia",'
         ' "articleSection": ["Politics"], "publisher": {"@type": "Organization", '
         '"name": "Example News"}, "datePublished": "2024-05-10"}]}--></script>'
+        "<title>Graph headline - Example News</title>"
     )
     article = extract_article(page(head=head), URL)
     assert article.title == "Graph headline"
     assert article.tags == ["Japan", "Russia", "Politics"]
     assert article.site_name == "Example News"
     assert article.published_at == datetime(2024, 5, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("wrapped", [
+    '<![CDATA[{json}]]>',
+    '\n  <![CDATA[\n  {json}\n  ]]>\n',
+    '//<![CDATA[\n{json}\n//]]>',
+    '<!-- {json} -->',
+])
+def test_json_ld_wrapped_in_cdata_or_comments_is_read(wrapped: str) -> None:
+    data = ('{"@context": {"@vocab": "http://schema.org"}, "@type": "NewsArticle", '
+            '"headline": "Wrapped headline", "author": [{"name": "Stella Kim"}, '
+            '{"name": "Jennifer Jett"}]}')
+    head = ('<script type="application/ld+json">' + wrapped.replace("{json}", data)
+            + "</script><title>Wrapped headline | Example News</title>")
+    article = extract_article(page(head=head), URL)
+    assert (article.title, article.authors) == ("Wrapped headline",
+                                                ["Stella Kim", "Jennifer Jett"])
 
 
 def test_tags_are_merged_without_duplicates() -> None:
