@@ -82,7 +82,7 @@ def raw_retention_days() -> float:
 
 
 def staged_retention_days() -> float:
-    """How long loaded staging rows (the per-run audit trail) are kept."""
+    """How long staging rows (the per-run audit trail: loaded, rejected, failed) are kept."""
     return _float("NICHIRO_STAGED_RETENTION_DAYS", 30.0)
 
 

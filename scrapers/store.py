@@ -431,14 +431,16 @@ def has_raw_page(conn: Any, article_id: int) -> bool:
 
 
 def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int, int]:
-    """Retention: drop raw pages and loaded staging rows older than the cut-offs."""
+    """Retention: drop raw pages and staging rows older than the cut-offs.
+
+    Every staging row goes at its cut-off: loaded ones, the rejected and failed pages (the
+    audit trail of why), and the rows of a run whose load never happened, whose entries the
+    backlog re-fetched long before (`candidate_entries`).
+    """
     with conn.cursor() as cur:
         cur.execute("DELETE FROM raw_pages WHERE fetched_at < %s", (raw_before,))
         raw = cur.rowcount
-        cur.execute(
-            "DELETE FROM staged_articles WHERE loaded_at IS NOT NULL AND created_at < %s",
-            (staged_before,),
-        )
+        cur.execute("DELETE FROM staged_articles WHERE created_at < %s", (staged_before,))
         return raw, cur.rowcount
 
 

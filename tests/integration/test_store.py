@@ -136,3 +136,31 @@ def test_daily_counts_and_source_health_views(db: Any) -> None:
         assert cur.fetchall() == [(NOW.date(), "Pacific Wire", "en", 2)]
         cur.execute("SELECT name, enabled, consecutive_failures FROM source_health")
         assert cur.fetchall() == [("Pacific Wire", True, 0)]
+
+
+def test_retention_prunes_every_old_staging_row_and_old_raw_pages(db: Any) -> None:
+    [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
+                                           language="en")])
+    article_id, _ = save(db, record(src["id"]))
+    old, recent = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    rows = [("old-loaded", "extracted", old, True), ("old-rejected", "rejected", old, False),
+            ("old-error", "error", old, False), ("old-never-loaded", "extracted", old, False),
+            ("new-rejected", "rejected", recent, False), ("new-pending", "extracted", recent,
+                                                           False)]
+    with db.cursor() as cur:
+        for name, status, created, loaded in rows:
+            cur.execute(
+                "INSERT INTO staged_articles (run_id, source_id, url, status, created_at,"
+                " loaded_at) VALUES ('r', %s, %s, %s, %s, %s)",
+                (src["id"], f"https://news.example/{name}", status, created,
+                 created if loaded else None))
+    store.save_raw_page(db, article_id, "https://news.example/a/1", old, "text/html",
+                        b"\x1f\x8b", 2)
+    cut = datetime(2026, 10, 28, tzinfo=UTC)
+    assert store.prune(db, raw_before=cut, staged_before=cut) == (1, 4)
+    with db.cursor() as cur:
+        cur.execute("SELECT url FROM staged_articles ORDER BY url")
+        assert [r[0] for r in cur.fetchall()] == ["https://news.example/new-pending",
+                                                 "https://news.example/new-rejected"]
+        cur.execute("SELECT count(*) FROM raw_pages")
+        assert cur.fetchone() == (0,)
