@@ -260,6 +260,17 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> An
         time.sleep(0.02)
 
 
+def retried_load_matches(baseline: str, url: str) -> None:
+    """Airflow's retry of the load task: the same counts and rows as the undisturbed run."""
+    retry = connect(url)
+    try:
+        counts = load_run(retry, RUN_ID)
+    finally:
+        retry.close()
+    assert counts == baseline_counts(baseline)
+    assert_same_rows(url, baseline)
+
+
 def nothing_loaded(url: str) -> None:
     """No trace of a batch that did not commit."""
     assert scalar(url, "SELECT count(*) FROM articles") == 0, "a partial batch was committed"
@@ -345,13 +356,7 @@ def test_pg_stopped_before_load_fails_cleanly_and_retry_completes(
 
     cluster.start()
     nothing_loaded(outage)
-    retry = connect(outage)
-    try:
-        counts = load_run(retry, RUN_ID)
-    finally:
-        retry.close()
-    assert counts == baseline_counts(baseline)
-    assert_same_rows(outage, baseline)
+    retried_load_matches(baseline, outage)
 
 
 def test_pg_crash_mid_load_rolls_back_the_batch_and_retry_completes(
@@ -390,13 +395,7 @@ def test_pg_crash_mid_load_rolls_back_the_batch_and_retry_completes(
 
     cluster.start()  # crash recovery
     nothing_loaded(outage)
-    retry = connect(outage)
-    try:
-        counts = load_run(retry, RUN_ID)
-    finally:
-        retry.close()
-    assert counts == baseline_counts(baseline)
-    assert_same_rows(outage, baseline)
+    retried_load_matches(baseline, outage)
 
 
 def test_lost_server_surfaces_as_operational_error(
@@ -618,10 +617,4 @@ def test_full_disk_during_load_is_a_clear_error_and_loses_nothing(
     assert scalar(url, "SELECT count(*) FROM staged_articles WHERE status = 'extracted'") > 3
 
     filler.unlink()  # the operator frees space; Airflow retries the task
-    retry = connect(url)
-    try:
-        counts = load_run(retry, RUN_ID)
-    finally:
-        retry.close()
-    assert counts == baseline_counts(baseline)
-    assert_same_rows(url, baseline)
+    retried_load_matches(baseline, url)
