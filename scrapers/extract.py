@@ -369,7 +369,7 @@ def extract_article(
     canonical_url, summary, tags = meta.canonical_url(), meta.summary(), meta.tags()
     kind = page_kind(meta, cleaned, headlines, language)
     authors = meta.authors()
-    text = "\n\n".join(drop_author_lines(text.split("\n\n"), authors)) if text else text
+    text = "\n\n".join(drop_author_lines(list(cleaned.paragraphs), authors))
     return Article(
         url=url,
         title=title,

@@ -362,14 +362,16 @@ def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def summary_totals(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Each count column summed over the sources."""
+    return {c: sum(int(row[c]) for row in rows) for c in SUMMARY_COLUMNS[1:]}
+
+
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of per-source counts, with a total line and failing sources."""
     table = [list(SUMMARY_COLUMNS)]
-    totals = dict.fromkeys(SUMMARY_COLUMNS[1:], 0)
-    for row in rows:
-        table.append([str(row[c]) for c in SUMMARY_COLUMNS])
-        for c in totals:
-            totals[c] += int(row[c])
+    table += [[str(row[c]) for c in SUMMARY_COLUMNS] for row in rows]
+    totals = summary_totals(rows)
     table.append(["TOTAL", *(str(totals[c]) for c in SUMMARY_COLUMNS[1:])])
     widths = [max(display_width(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
 

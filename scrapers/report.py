@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scrapers.config import db_url
-from scrapers.pipeline import SUMMARY_COLUMNS, format_summary
+from scrapers.pipeline import format_summary, summary_totals
 from scrapers.store import run_summary
 
 # Airflow keeps a DAG run's note in a VARCHAR(1000); a longer note is refused.
@@ -31,7 +31,7 @@ def run_note(rows: Sequence[dict[str, Any]], limit: int = NOTE_LIMIT) -> str:
 
     Kept under `limit` characters; what does not fit is counted, never cut mid-line.
     """
-    totals = {c: sum(int(r[c]) for r in rows) for c in SUMMARY_COLUMNS[1:]}
+    totals = summary_totals(rows)
     failed = [r for r in rows if r.get("error")]
     head = [
         f"**{len(rows)} sources, {len(failed)} failed** · "

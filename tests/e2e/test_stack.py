@@ -264,12 +264,7 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
     grid_png = shots / "dag-grid.png"
     page_png = shots / "nichiro-page.png"
     with Chromium(chromium) as browser:
-        browser.goto(f"{base}/auth/login?next=/dags/{DAG_ID}")
-        browser.type_into("input[name=username]", "admin")
-        browser.type_into("input[type=password]", stack.password())
-        browser.wait_for("!document.querySelector('button[type=submit]').disabled",
-                         what="an enabled Sign in button")
-        browser.js("document.querySelector('button[type=submit]').click()")
+        browser.log_in(base, f"/dags/{DAG_ID}", "admin", stack.password())
         browser.wait_for(f"location.pathname.startsWith('/dags/{DAG_ID}')", what="the DAG page")
         browser.wait_for("document.body.innerText.includes('load_sources')", timeout=60,
                          what="the grid's task names")

@@ -260,6 +260,14 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> An
         time.sleep(0.02)
 
 
+def staged(url: str) -> Any:
+    """A connection to `url` after the run's fetch steps staged the sample site in it."""
+    conn = connect(url)
+    with fetcher() as http:
+        stage_run(conn, RUN_ID, http)
+    return conn
+
+
 def retried_load_matches(baseline: str, url: str) -> None:
     """Airflow's retry of the load task: the same counts and rows as the undisturbed run."""
     retry = connect(url)
@@ -341,9 +349,7 @@ def test_pg_stopped_before_load_fails_cleanly_and_retry_completes(
     cluster: PrivateCluster, databases: tuple[str, str],
 ) -> None:
     baseline, outage = databases
-    conn = connect(outage)
-    with fetcher() as http:
-        stage_run(conn, RUN_ID, http)
+    conn = staged(outage)
     cluster.stop("fast")  # an administrator restarts PostgreSQL just before the load task
 
     with pytest.raises(psycopg2.Error) as failure:
@@ -363,9 +369,7 @@ def test_pg_crash_mid_load_rolls_back_the_batch_and_retry_completes(
     cluster: PrivateCluster, databases: tuple[str, str],
 ) -> None:
     baseline, outage = databases
-    conn = connect(outage)
-    with fetcher() as http:
-        stage_run(conn, RUN_ID, http)
+    conn = staged(outage)
     conn.close()
     holder = lock_pending_row(outage, position=4)
 
@@ -604,9 +608,7 @@ def test_full_disk_during_load_is_a_clear_error_and_loses_nothing(
                     .format(sql.Identifier(cluster.TEMPLATE)))
     admin.close()
     url = cluster.url("full_disk")
-    conn = connect(url)
-    with fetcher() as http:
-        stage_run(conn, RUN_ID, http)
+    conn = staged(url)
     filler = fill(tiny_disk)
 
     with pytest.raises(psycopg2.errors.DiskFull, match="No space left on device"):

@@ -119,6 +119,15 @@ class Chromium:
         self.js(f"document.querySelector({json.dumps(selector)}).focus()")
         self.send("Input.insertText", text=text)
 
+    def log_in(self, base_url: str, next_path: str, username: str, password: str) -> None:
+        """Airflow's login form, filled and sent as a person would; lands on `next_path`."""
+        self.goto(f"{base_url}/auth/login?next={next_path}")
+        self.type_into("input[name=username]", username)
+        self.type_into("input[type=password]", password)
+        self.wait_for("!document.querySelector('button[type=submit]').disabled",
+                      what="an enabled Sign in button")
+        self.js("document.querySelector('button[type=submit]').click()")
+
     def screenshot(self, path: Path, full_page: bool = False) -> Path:
         params: dict[str, Any] = {"format": "png"}
         if full_page:

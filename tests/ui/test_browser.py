@@ -54,12 +54,7 @@ def test_log_in_and_open_the_nichiro_page(chromium: str, api_server: Any, dashbo
         assert "Kyodo" not in browser.js("document.body.innerText")
 
         # log in as a person would, asking for the Nichiro entry of the UI's navigation
-        browser.goto(f"{base}/auth/login?next=/plugin/nichiro")
-        browser.type_into("input[name=username]", "admin")
-        browser.type_into("input[type=password]", api_server.password())
-        browser.wait_for("!document.querySelector('button[type=submit]').disabled",
-                         what="an enabled Sign in button")
-        browser.js("document.querySelector('button[type=submit]').click()")
+        browser.log_in(base, "/plugin/nichiro", "admin", api_server.password())
         browser.wait_for("location.pathname === '/plugin/nichiro'", what="the Nichiro view")
         table = browser.wait_for(f"{FRAME_DOC} && {FRAME_DOC}.querySelector('#source-health') "
                                  f"&& {FRAME_DOC}.querySelector('#source-health').innerText",
