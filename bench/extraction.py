@@ -19,7 +19,8 @@ Evaluation sets (kept apart in the report, then pooled as "all"):
   metadata from ``expected-metadata.json`` (title, byline, lang, siteName, publishedTime).
 - ``newspaper4k``: ../shared/datasets/newspaper4k-pages, 23 pages; reference body
   ``expected.txt``; metadata from ``expected-metadata.json`` where present (title, authors,
-  publish_date, language, canonical_link, meta_site_name). These are newspaper4k's own
+  publish_date, language, canonical_link, meta_site_name, and meta_keywords as the tags the
+  page states). These are newspaper4k's own
   outputs, kept in its test suite, so some "expected" authors are wrong (e.g. a Facebook URL):
   read metadata figures on this set as agreement with newspaper4k.
 - ``ours``: tests/fixtures/pages, each ``<name>.html`` with ``<name>.expected.json``; the
@@ -45,7 +46,8 @@ separate, untimed ``bare_extraction(with_metadata=True)`` call, for comparison),
 on pages whose reference states the field. Titles and names compare after NFKC, case folding
 and whitespace collapsing; authors as sets (the reference byline split on commas, "and", "&";
 a leading "By" dropped); dates as instants when the reference states a time with an offset,
-else as calendar days; languages as their primary subtag; URLs exactly (trailing slash aside).
+else as calendar days; languages as their primary subtag; URLs exactly (trailing slash aside);
+tags as "every reference tag found" (a page may state more: section, article:tag, JSON-LD).
 
 Results are printed and written to bench/results/extraction-<YYYY-MM-DD>.json.
 """
@@ -86,7 +88,8 @@ REAL_WORLD_SETS = ("readability", "newspaper4k")
 EXTRACTORS = ("extract_article", "trafilatura", "bs4_get_text")
 #: Scored on the outlets set only: the generic path alone, to show each site adapter's gain.
 GENERIC = "generic_path"
-META_FIELDS = ("title", "authors", "published", "language", "canonical_url", "site_name")
+META_FIELDS = ("title", "authors", "published", "language", "canonical_url", "site_name",
+               "tags")
 #: Readability's tests resolve relative links against this address.
 READABILITY_URL = "http://fakehost/test/page.html"
 
@@ -170,6 +173,8 @@ def load_newspaper4k(root: Path) -> Iterator[Page]:
             "language": raw.get("language") or raw.get("meta_lang") or None,
             "canonical_url": canonical,
             "site_name": raw.get("meta_site_name") or None,
+            # the page's own <meta name=keywords>, as newspaper4k read it
+            "tags": [k for k in raw.get("meta_keywords") or [] if k.strip()] or None,
         }
         yield Page(
             "newspaper4k",
@@ -197,6 +202,7 @@ def load_ours(root: Path, set_name: str = "ours") -> Iterator[Page]:
             "language": fields.get("language"),
             "canonical_url": fields.get("canonical_url"),
             "site_name": fields.get("site_name"),
+            "tags": fields.get("tags") or None,
         }
         yield Page(
             set_name,
@@ -299,6 +305,8 @@ def meta_match(name: str, expected: Any, got: Any) -> bool:
         return _norm(str(expected)) == _norm(str(got))
     if name == "authors":
         return {_norm(a) for a in expected} == {_norm(BY_PREFIX.sub("", a)) for a in got}
+    if name == "tags":  # every tag the reference names is found (the page may state more)
+        return {_norm(t) for t in expected} <= {_norm(t) for t in got}
     if name == "language":
         return str(expected).lower()[:2] == str(got).lower()[:2]
     if name == "canonical_url":
@@ -330,6 +338,7 @@ def article_meta(page: Page) -> dict[str, Any]:
         "language": article.language,
         "canonical_url": article.canonical_url,
         "site_name": article.site_name,
+        "tags": article.tags,
     }
 
 
@@ -348,6 +357,10 @@ def trafilatura_meta(page: Page) -> dict[str, Any]:
         # trafilatura's "url" is the canonical link when the page has one, else the given URL
         "canonical_url": document.get("url"),
         "site_name": document.get("sitename"),
+        # trafilatura gives each keywords tag as one comma-joined string
+        "tags": [t.strip() for value in [*(document.get("tags") or []),
+                                         *(document.get("categories") or [])]
+                 for t in value.split(",") if t.strip()],
     }
 
 
