@@ -3,9 +3,9 @@
     python -m scrapers.reprocess [--since 2026-11-01] [--batch 200] [--quiet]   (make reprocess)
 
 The way to roll out an extractor, cleaner or rule improvement: nothing is fetched. A
-story whose text changes is updated with a revision marked `reprocess`; one whose text is
-the same gets only its derived fields (relevance, tags, markers) refreshed. Running it
-twice changes nothing the second time.
+story whose text changes is updated with a revision marked `reprocess`, and its search row
+rewritten in the same transaction; one whose text is the same gets only its derived fields
+(relevance, tags, markers) refreshed. Running it twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapers import store
+from scrapers import search, store
 from scrapers.extract import extract_article
 from scrapers.loader import save_article
 from scrapers.pipeline import build_record
@@ -69,6 +69,8 @@ def _reprocess_one(conn: Any, row: dict[str, Any], now: datetime) -> str:
     )
     if outcome == "updated":
         store.replace_article_tags(conn, article_id, record["topic_tags"])
+        # New text: its search row follows in the same transaction (one article, by id).
+        search.index_pending(conn, article_ids=[article_id])
         return "updated"
     derived = {**record, "matched_terms": json.dumps(record["matched_terms"], ensure_ascii=False)}
     changed = store.update_derived(conn, article_id, derived)

@@ -1,5 +1,6 @@
 -- The analytics schema (repeatable: re-applied whenever this file changes, after the
--- versioned migrations). Schema, role and indexes come from V005__analytics.sql.
+-- versioned migrations). Schema and role come from V005__analytics.sql; the search data
+-- (table article_search and its indexes) from V012__search_table.sql.
 -- A view only gains columns at the end; renames, removals and type changes (including the
 -- result columns of analytics.search) go through a versioned migration.
 -- Counting views count relevant articles only and date an article by published_at, else
@@ -30,12 +31,29 @@ SELECT a.id,
        a.fetched_at,
        a.updated_count,
        a.captions,
-       a.search_vector
-FROM public.articles a;
+       s.search_vector
+FROM public.articles a
+-- Search rows are written just after each load (scrapers.search.index_pending): until then a
+-- new article's search_vector is NULL and an edited one's still describes its previous text.
+LEFT JOIN public.article_search s ON s.article_id = a.id;
 COMMENT ON VIEW analytics.articles IS
     'One row per stored article (canonical URL, latest version). tags: the publisher''s own '
     'keywords; analyst_tags: ours (kind:name, same across languages). dated_at: published_at, '
-    'else first_seen_at. search_vector: title+body tsvector in the article''s language config.';
+    'else first_seen_at. search_vector: title+body tsvector in the article''s language config, '
+    'written just after each load (NULL until then).';
+
+-- The text search runs on: the title and body as last indexed, trigram-indexed, so
+-- LIKE / ILIKE '%...%' on them is served by an index (analytics.articles has none).
+CREATE OR REPLACE VIEW analytics.article_search AS
+SELECT s.article_id,
+       s.title,
+       s.body,
+       s.search_vector,
+       s.indexed_at
+FROM public.article_search s;
+COMMENT ON VIEW analytics.article_search IS
+    'Per article, the title and body as last indexed for search (just after each load), with '
+    'trigram indexes for LIKE/ILIKE ''%...%'' and the tsvector. Join analytics.articles on id.';
 
 CREATE OR REPLACE VIEW analytics.daily_counts AS
 SELECT (coalesce(a.published_at, a.first_seen_at) AT TIME ZONE 'UTC')::date AS day,
@@ -114,12 +132,14 @@ COMMENT ON VIEW analytics.source_health IS
 -- Ranked search over analytics.articles, each language its own way:
 --   en / ru: websearch_to_tsquery with the english / russian configuration (stemming;
 --            "quotes" for phrases, OR, -word); rank = ts_rank (title hits weigh more);
---   ja:      the trimmed query as one substring of title or body (ILIKE, served by the
---            trigram indexes for three or more characters); rank = 1 for a title hit plus
---            0.1 per occurrence in the body (at most 1);
+--   ja:      the trimmed query as one substring of the indexed title or body
+--            (analytics.article_search, ILIKE, served by the trigram indexes for three or
+--            more characters); rank = 1 for a title hit plus 0.1 per occurrence in the body
+--            (at most 1);
 --   other or no language: websearch_to_tsquery('simple', ...).
--- lang NULL searches every language. Ranks are comparable within a language only.
--- SECURITY INVOKER, and it reads only analytics.articles, so it gives nothing the caller's
+-- lang NULL searches every language. Ranks are comparable within a language only. It finds
+-- what has been indexed (scrapers.search.index_pending, run just after each load).
+-- SECURITY INVOKER, and it reads only analytics views, so it gives nothing the caller's
 -- role cannot already read. LANGUAGE sql + STABLE + a single SELECT: PostgreSQL inlines it,
 -- so the planner sees the index conditions.
 CREATE OR REPLACE FUNCTION analytics.search(query text, lang text DEFAULT NULL)
@@ -140,16 +160,17 @@ AS $fn$
       AND a.search_vector @@ websearch_to_tsquery('russian', query)
     UNION ALL
     SELECT a.id, a.url, a.title, a.source, a.language, a.published_at, a.first_seen_at,
-           (CASE WHEN a.title ILIKE p.pattern THEN 1 ELSE 0 END
-            + least(1.0, 0.1 * (length(lower(a.body))
-                                - length(replace(lower(a.body), p.needle, '')))
+           (CASE WHEN s.title ILIKE p.pattern THEN 1 ELSE 0 END
+            + least(1.0, 0.1 * (length(lower(s.body))
+                                - length(replace(lower(s.body), p.needle, '')))
                               / length(p.needle)))::real AS rank
-    FROM analytics.articles a,
+    FROM analytics.articles a
+    JOIN analytics.article_search s ON s.article_id = a.id,
          (SELECT '%' || replace(replace(replace(btrim(query), '\', '\\'), '%', '\%'), '_', '\_')
                      || '%' AS pattern,
                  lower(btrim(query)) AS needle) p
     WHERE (lang IS NULL OR lang = 'ja') AND a.language = 'ja' AND p.needle <> ''
-      AND (a.title ILIKE p.pattern OR a.body ILIKE p.pattern)
+      AND (s.title ILIKE p.pattern OR s.body ILIKE p.pattern)
     UNION ALL
     SELECT a.id, a.url, a.title, a.source, a.language, a.published_at, a.first_seen_at,
            ts_rank(a.search_vector, websearch_to_tsquery('simple', query)) AS rank

@@ -17,6 +17,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from scrapers.search import index_pending
 from tests.conftest import FIXTURES, REPO
 
 pytestmark = pytest.mark.integration
@@ -80,6 +81,8 @@ def load_fixture(conn: Any) -> dict[str, int]:
 @pytest.fixture
 def loaded(db: Any) -> Iterator[tuple[Any, dict[str, int]]]:
     ids = load_fixture(db)
+    index_pending(db)  # as the load task does right after committing its articles
+    db.commit()
     yield db, ids
     db.rollback()
 
@@ -245,13 +248,16 @@ def test_search_vector_follows_language_and_edits(loaded: Any) -> None:
     conn, ids = loaded
     configs = {"en": "english", "ru": "russian", "ja": "simple"}
     for language, config in configs.items():
-        mismatched = rows(conn, """SELECT id FROM articles WHERE language = %s
-            AND search_vector IS DISTINCT FROM setweight(to_tsvector(%s::regconfig, title), 'A')
-                || setweight(to_tsvector(%s::regconfig, body), 'B')""", (language, config, config))
+        mismatched = rows(conn, """SELECT a.id FROM articles a
+            LEFT JOIN article_search s ON s.article_id = a.id WHERE a.language = %s
+            AND s.search_vector IS DISTINCT FROM setweight(to_tsvector(%s::regconfig, a.title),
+                'A') || setweight(to_tsvector(%s::regconfig, a.body), 'B')""",
+                          (language, config, config))
         assert mismatched == [], language
     with conn.cursor() as cur:
         cur.execute("UPDATE articles SET body = 'Переговоры возобновятся', language = 'ru' "
                     "WHERE id = %s", (ids["en_october"],))
+    assert index_pending(conn) == 1
     found = rows(conn, "SELECT id FROM analytics.search('переговорах', 'ru')")
     assert (ids["en_october"],) in found
 
@@ -267,14 +273,19 @@ def plan(conn: Any, sql: str, params: Any = None) -> str:
 
 
 @pytest.mark.parametrize(("sql", "index"), [
-    ("SELECT * FROM analytics.search('negotiations', 'en')", "articles_search_idx"),
-    ("SELECT * FROM analytics.search('Курильские острова', 'ru')", "articles_search_idx"),
-    ("SELECT * FROM analytics.search('北方領土', 'ja')", "articles_body_trgm_idx"),
-    ("SELECT id FROM analytics.articles WHERE body LIKE '%北方領土%'", "articles_body_trgm_idx"),
-    ("SELECT id FROM analytics.articles WHERE title ILIKE '%サハリン%'",
-     "articles_title_trgm_idx"),
+    ("SELECT * FROM analytics.search('negotiations', 'en')", "article_search_vector_idx"),
+    ("SELECT * FROM analytics.search('Курильские острова', 'ru')",
+     "article_search_vector_idx"),
+    ("SELECT * FROM analytics.search('北方領土', 'ja')", "article_search_body_trgm_idx"),
+    ("SELECT * FROM analytics.search('北方領土', 'ja')", "article_search_title_trgm_idx"),
+    ("SELECT * FROM analytics.search('peace', 'xx')", "article_search_vector_idx"),
+    # the trigram-indexed text is in analytics.article_search (analytics.articles has none)
+    ("SELECT article_id FROM analytics.article_search WHERE body LIKE '%北方領土%'",
+     "article_search_body_trgm_idx"),
+    ("SELECT article_id FROM analytics.article_search WHERE title ILIKE '%サハリン%'",
+     "article_search_title_trgm_idx"),
     ("SELECT id FROM analytics.articles WHERE search_vector @@ "
-     "websearch_to_tsquery('english', 'peace treaty')", "articles_search_idx"),
+     "websearch_to_tsquery('english', 'peace treaty')", "article_search_vector_idx"),
     ("SELECT id FROM analytics.articles WHERE dated_at >= '2026-11-01' "
      "AND dated_at < '2026-12-01'", "articles_dated_at_idx"),
 ])
@@ -353,9 +364,9 @@ def test_reader_reads_views_created_later(loaded: Any) -> None:
     "SELECT * FROM public.article_tags",
     "SELECT * FROM public.daily_article_counts",
     "TRUNCATE public.articles",
-    "UPDATE analytics.articles SET title = 'x'",  # a simple view is auto-updatable
-    "DELETE FROM analytics.articles",
-    "INSERT INTO analytics.articles (url) VALUES ('u')",
+    "UPDATE analytics.article_search SET title = 'x'",  # a simple view is auto-updatable
+    "DELETE FROM analytics.article_search",
+    "INSERT INTO analytics.article_search (article_id) VALUES (1)",
     "CREATE TABLE analytics.scratch (x int)",
     "CREATE TABLE public.scratch (x int)",
     "CREATE VIEW analytics.mine AS SELECT 1",
@@ -365,6 +376,18 @@ def test_reader_reads_views_created_later(loaded: Any) -> None:
 def test_reader_is_refused(loaded: Any, sql: str) -> None:
     conn, _ = loaded
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        as_reader(conn, sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE analytics.articles SET title = 'x'",
+    "DELETE FROM analytics.articles",
+    "INSERT INTO analytics.articles (url) VALUES ('u')",
+])
+def test_articles_view_is_not_writable(loaded: Any, sql: str) -> None:
+    """It joins article_search, so it is not auto-updatable: refused whatever the role."""
+    conn, _ = loaded
+    with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState):
         as_reader(conn, sql)
 
 

@@ -13,9 +13,13 @@ from tests.support import free_port
 
 @pytest.fixture
 def dashboard_db(db: Any) -> Any:
-    """The emptied news database with tests/fixtures/ui/dashboard.sql loaded."""
+    """The emptied news database with tests/fixtures/ui/dashboard.sql loaded and indexed for
+    search (as the load task does after its commit)."""
+    from scrapers.search import index_pending
+
     with db.cursor() as cur:
         cur.execute((FIXTURES / "ui" / "dashboard.sql").read_text("utf-8"))
+    index_pending(db)
     db.commit()
     return db
 
