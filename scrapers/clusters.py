@@ -27,26 +27,35 @@ Clustering is incremental: an article's cluster is decided when it is assigned (
 again when its text changes); other clusters change only by such a merge, at a cost
 proportional to their size.
 
-The pure part (`shingles`, `shingle_hashes`, `minhash`, `band_keys`, `decide`)
-does no I/O. `assign_cluster` runs its SQL on a DB-API (psycopg2) connection and leaves
-transaction control to the caller.
+The pure part (`shingles`, `shingle_hashes`, `minhash`, `sketch`, `band_keys`, `decide`,
+`rank_hits`, `decide_batch`) does no I/O. `assign_cluster` (one stored article) and
+`plan_clusters` + `write_plan` (a batch of new articles, set-based, with the same result as
+`assign_cluster` called for each in order) run their SQL on a DB-API (psycopg2) connection
+and leave transaction control to the caller.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import io
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    # Imported where a signature is computed: datasketch imports scipy (about 1 s), which
+    # a load of already-sketched records, or a run with nothing new, never needs.
+    from datasketch import MinHash
 
 LOGGER = logging.getLogger(__name__)
 
@@ -215,6 +224,8 @@ def _identity(value: int) -> int:
 
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> Any:
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
 
@@ -222,6 +233,8 @@ def minhash_from_hashes(
     hashes: U32Array, num_perm: int = NUM_PERM, seed: int = SEED
 ) -> MinHash:
     """A datasketch MinHash (scheme affine32) of 32-bit shingle hashes."""
+    from datasketch import MinHash
+
     sketch = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity,
                      permutations=_permutations(num_perm, seed), scheme=SCHEME)
     if len(hashes):
@@ -240,9 +253,22 @@ def article_text(title: str, body: str) -> str:
     return f"{title}\n{body}"
 
 
+def sketch(title: str, body: str, language: str | None,
+           params: ClusterParams = DEFAULT_PARAMS) -> tuple[U32Array, int]:
+    """An article's MinHash values (`params.num_perm` uint32) and its number of shingles.
+
+    What `assign_cluster` and `plan_clusters` compute; the loader may compute it earlier
+    (in another process) and pass it in `NewArticle`. No shingles (an empty text): the
+    values are datasketch's empty signature and the article gets no LSH bands.
+    """
+    hashes = shingle_hashes(article_text(title, body), language, params.shingle_size)
+    values = minhash_from_hashes(hashes, params.num_perm, params.seed).hashvalues
+    return np.asarray(values, dtype=np.uint32), len(hashes)
+
+
 def signature_bytes(values: U32Array | MinHash) -> bytes:
     """A MinHash's values as little-endian uint32 bytes (what `article_minhash` stores)."""
-    hv = values.hashvalues if isinstance(values, MinHash) else values
+    hv = getattr(values, "hashvalues", values)  # a datasketch MinHash, or its values
     return np.asarray(hv, dtype="<u4").tobytes()
 
 
@@ -266,6 +292,12 @@ def band_keys(values: U32Array | MinHash, bands: int = BANDS,
             "little", signed=True))
         for band in range(bands)
     ]
+
+
+def article_band_keys(values: U32Array, shingle_count: int,
+                      params: ClusterParams = DEFAULT_PARAMS) -> list[tuple[int, int]]:
+    """The (band, bucket) keys an article is stored under: none if it has no shingles."""
+    return band_keys(values, params.bands, params.rows) if shingle_count else []
 
 
 def estimated_jaccard(a: U32Array, b: U32Array) -> float:
@@ -302,6 +334,140 @@ def decide(candidates: Sequence[Candidate], current_cluster_id: int | None,
     target = current_cluster_id if current_cluster_id in clusters else min(clusters)
     best = min(qualified, key=lambda c: (-c.similarity, c.article_id))
     return Decision(target, best, tuple(sorted(clusters - {target})))
+
+
+def rank_hits(hits: Iterable[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """The `limit` (article_id, shared bands) hits verified: most shared bands first, ties
+    to the lower article id (the order and cut of `_CANDIDATES_SQL`)."""
+    return heapq.nsmallest(limit, hits, key=lambda h: (-h[1], h[0]))
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article about to be inserted (its id pre-allocated), for `plan_clusters`.
+
+    `signature`/`shingle_count`: the article's `sketch`, if computed earlier with the same
+    params; either one None and both are computed here.
+    """
+
+    article_id: int
+    title: str
+    body: str
+    language: str | None
+    outlet: str
+    first_seen_at: datetime  # aware
+    signature: U32Array | None = None
+    shingle_count: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    """A stored article sharing `shared` LSH bands with a batch article.
+
+    `cluster_id` None (no cluster) or `signature` None (none with these params): it still
+    takes its place in the ranking, as in `_CANDIDATES_SQL`, but is not verified.
+    """
+
+    article_id: int
+    shared: int
+    cluster_id: int | None
+    signature: U32Array | None
+
+
+@dataclass(frozen=True)
+class Sketched:
+    """A batch article with its signature and band keys."""
+
+    article: NewArticle
+    values: U32Array
+    shingle_count: int
+    keys: list[tuple[int, int]]
+
+
+@dataclass
+class BatchDecision:
+    """What `decide_batch` decided; new cluster ids are `first_new_id`, `first_new_id + 1`, ...
+
+    `created`: every cluster the batch opened, in order (some may be folded later in the
+    batch); `folded`: cluster -> the cluster it ended in, for every folded cluster.
+    """
+
+    assignments: list[ClusterAssignment]
+    final: list[int]  # per article: its cluster after all the batch's merges
+    created: list[int]
+    folded: dict[int, int]
+
+
+class _Redirects:
+    """Merged clusters: each folded cluster points to the one it was folded into."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, cluster_id: int) -> int:
+        root = cluster_id
+        while root in self.parent:
+            root = self.parent[root]
+        while cluster_id != root:  # path compression
+            self.parent[cluster_id], cluster_id = root, self.parent[cluster_id]
+        return root
+
+    def fold(self, target: int, others: Iterable[int]) -> None:
+        for other in others:
+            self.parent[other] = target
+
+
+def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]],
+                 first_new_id: int, params: ClusterParams = DEFAULT_PARAMS) -> BatchDecision:
+    """`assign_cluster`'s decisions for new articles assigned one by one in input order.
+
+    Article i's candidates are the stored articles of `stored[i]` (its top hits by the
+    same ranking, before any of the batch was stored) and the batch's articles before it
+    (an in-memory LSH index), ranked together by `rank_hits`. Clusters merged earlier in
+    the batch, stored ones included, are followed to the cluster they were folded into.
+    `first_new_id` must be above every stored cluster id (new ids compare as they will).
+    """
+    if len(stored) != len(items):
+        raise ValueError(f"{len(items)} articles but {len(stored)} lists of stored hits")
+    redirects = _Redirects()
+    index: dict[tuple[int, int], list[int]] = {}
+    position = {item.article.article_id: i for i, item in enumerate(items)}
+    cluster: list[int] = []
+    assignments: list[ClusterAssignment] = []
+    created: list[int] = []
+    for i, item in enumerate(items):
+        shared = Counter(j for key in item.keys for j in index.get(key, ()))
+        by_id = {h.article_id: h for h in stored[i]}
+        hits = [(h.article_id, h.shared) for h in stored[i]]
+        hits += [(items[j].article.article_id, n) for j, n in shared.items()]
+        candidates: list[Candidate] = []
+        for article_id, _ in rank_hits(hits, params.max_candidates):
+            j = position.get(article_id)
+            if j is not None and j < i:
+                cid, other = cluster[j], items[j].values
+            else:
+                hit = by_id[article_id]
+                if hit.cluster_id is None or hit.signature is None:
+                    continue
+                cid, other = hit.cluster_id, hit.signature
+            candidates.append(
+                Candidate(article_id, redirects.find(cid), estimated_jaccard(item.values, other)))
+        decision = decide(candidates, None, params.threshold)
+        if decision.cluster_id is None:
+            target = first_new_id + len(created)
+            created.append(target)
+        else:
+            target = decision.cluster_id
+            redirects.fold(target, decision.merge)
+        cluster.append(target)
+        for key in item.keys:
+            index.setdefault(key, []).append(i)
+        best = decision.best
+        assignments.append(ClusterAssignment(
+            target, decision.cluster_id is None, best.article_id if best else None,
+            best.similarity if best else None, decision.merge))
+    return BatchDecision(assignments, [redirects.find(c) for c in cluster], created,
+                         {c: redirects.find(c) for c in list(redirects.parent)})
 
 
 # --------------------------------------------------------------------------- DB part
@@ -349,9 +515,7 @@ def assign_cluster(
         first/last seen. None: take `articles.first_seen_at` of the row.
     :raises LookupError: if no article has that id.
     """
-    hashes = shingle_hashes(article_text(title, body), language, params.shingle_size)
-    sketch = minhash_from_hashes(hashes, params.num_perm, params.seed)
-    values = sketch.hashvalues
+    values, shingle_count = sketch(title, body, language, params)
     signature = signature_bytes(values)
     with conn.cursor() as cur:
         cur.execute(
@@ -371,7 +535,7 @@ def assign_cluster(
                 and stored_params == params.tag):
             return ClusterAssignment(int(current), False, stored_match, stored_sim)
 
-        keys = [] if not len(hashes) else band_keys(values, params.bands, params.rows)
+        keys = article_band_keys(values, shingle_count, params)
         if stored_sig is not None:
             cur.execute("DELETE FROM article_lsh_bands WHERE article_id = %s", (article_id,))
         candidates: list[Candidate] = []
@@ -423,7 +587,7 @@ def assign_cluster(
                    shingle_count = EXCLUDED.shingle_count, params = EXCLUDED.params,
                    matched_article_id = EXCLUDED.matched_article_id,
                    similarity = EXCLUDED.similarity, updated_at = EXCLUDED.updated_at""",
-            (article_id, params.num_perm, signature, len(hashes), params.tag, matched,
+            (article_id, params.num_perm, signature, shingle_count, params.tag, matched,
              similarity),
         )
         if target != current:
@@ -438,10 +602,20 @@ def assign_cluster(
             )
             if current is not None:
                 _refresh_cluster(cur, current)
-    LOGGER.debug("article %s (%s, %s) -> cluster %s%s%s", article_id, outlet, language, target,
-                 f" via {matched} (J~{similarity:.2f})" if chosen else " (new)" if is_new else "",
-                 f", merged {list(decision.merge)}" if decision.merge else "")
-    return ClusterAssignment(target, is_new, matched, similarity, decision.merge)
+    got = ClusterAssignment(target, is_new, matched, similarity, decision.merge)
+    _log_assignment(article_id, outlet, language, got)
+    return got
+
+
+def _log_assignment(article_id: int, outlet: str, language: str | None,
+                    got: ClusterAssignment) -> None:
+    if not LOGGER.isEnabledFor(logging.DEBUG):
+        return
+    LOGGER.debug("article %s (%s, %s) -> cluster %s%s%s", article_id, outlet, language,
+                 got.cluster_id,
+                 f" via {got.matched_article_id} (J~{got.similarity:.2f})"
+                 if got.similarity is not None else " (new)" if got.is_new_cluster else "",
+                 f", merged {list(got.merged_cluster_ids)}" if got.merged_cluster_ids else "")
 
 
 def _merge_clusters(cur: Any, target: int, others: Sequence[int]) -> None:
@@ -483,6 +657,230 @@ def _refresh_cluster(cur: Any, cluster_id: int) -> None:
         {"id": cluster_id},
     )
     cur.execute("DELETE FROM story_clusters WHERE id = %s AND article_count = 0", (cluster_id,))
+
+
+# --------------------------------------------------------------------------- batch path
+
+# Every batch article's stored hits in one statement: its keys joined to the bands, counted
+# per (article, stored article), ranked per article like `_CANDIDATES_SQL` and cut at the
+# limit before the signature/cluster filter (which `decide_batch` applies). A stored
+# article's signature comes once, on its first row. (The batch's own ids need no excluding:
+# bands reference stored articles, and the batch is not stored yet.)
+_BATCH_HITS_SQL = """
+WITH keys AS (
+    SELECT * FROM unnest(%(idx)s::integer[], %(bands)s::smallint[], %(buckets)s::bigint[])
+        AS k(idx, band, bucket)
+), hits AS (
+    SELECT k.idx, l.article_id, count(*) AS shared,
+           row_number() OVER (PARTITION BY k.idx ORDER BY count(*) DESC, l.article_id) AS rank
+    FROM keys k
+    JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
+    GROUP BY k.idx, l.article_id
+)
+SELECT h.idx, h.article_id, h.shared, a.cluster_id,
+       CASE WHEN row_number() OVER (PARTITION BY h.article_id ORDER BY h.idx) = 1
+            THEN m.signature END
+FROM hits h
+JOIN articles a ON a.id = h.article_id
+LEFT JOIN article_minhash m ON m.article_id = h.article_id AND m.params = %(params)s
+WHERE h.rank <= %(limit)s
+"""
+
+# Folds merged stored clusters into their targets (deleting their rows) and adds the
+# batch's articles to every cluster they joined, in one statement: counts add up and
+# first/last seen widen exactly as `assign_cluster`'s increments and merges would.
+_COUNT_SQL = """
+WITH folded AS (
+    DELETE FROM story_clusters c
+    USING unnest(%(old)s::bigint[], %(into)s::bigint[]) AS f(old, target)
+    WHERE c.id = f.old
+    RETURNING f.target AS id, c.article_count AS n, c.first_seen_at AS first_seen,
+              c.last_seen_at AS last_seen
+), delta AS (
+    SELECT id, n, first_seen, last_seen FROM folded
+    UNION ALL
+    SELECT * FROM unnest(%(ids)s::bigint[], %(counts)s::integer[], %(firsts)s::timestamptz[],
+                         %(lasts)s::timestamptz[]) AS d(id, n, first_seen, last_seen)
+), total AS (
+    SELECT id, sum(n) AS n, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    FROM delta GROUP BY id
+)
+UPDATE story_clusters c SET article_count = c.article_count + t.n,
+    first_seen_at = least(c.first_seen_at, t.first_seen),
+    last_seen_at = greatest(c.last_seen_at, t.last_seen)
+FROM total t WHERE c.id = t.id
+"""
+
+#: Above any real cluster id: new clusters are numbered from here while a batch is planned.
+_PROVISIONAL = 1 << 62
+
+
+@dataclass
+class ClusterPlan:
+    """What `plan_clusters` decided for a batch of new articles, for `write_plan`.
+
+    `assignments`: one per input article, in order, as `assign_cluster` would have
+    returned them one by one; `cluster_of`: article id -> its cluster after all the
+    batch's merges (the `cluster_id` to insert the article with).
+    """
+
+    assignments: list[ClusterAssignment]
+    cluster_of: dict[int, int]
+    params: ClusterParams = DEFAULT_PARAMS
+    #: Clusters opened by the batch and not folded later in it: rows `write_plan` inserts.
+    new_clusters: list[int] = field(default_factory=list)
+    #: Stored clusters the batch merged away -> the cluster they were folded into.
+    folded: dict[int, int] = field(default_factory=dict)
+    items: list[Sketched] = field(default_factory=list)
+
+
+def _sketched(article: NewArticle, params: ClusterParams) -> Sketched:
+    if article.first_seen_at.tzinfo is None:
+        raise ValueError(f"article {article.article_id}: first_seen_at must be timezone-aware")
+    if article.signature is not None and article.shingle_count is not None:
+        values, count = np.asarray(article.signature, dtype=np.uint32), article.shingle_count
+        if len(values) != params.num_perm:
+            raise ValueError(f"article {article.article_id}: signature has {len(values)} "
+                             f"values, params want {params.num_perm}")
+    else:
+        values, count = sketch(article.title, article.body, article.language, params)
+    return Sketched(article, values, count, article_band_keys(values, count, params))
+
+
+def _int_array(values: Iterable[int]) -> str:
+    """A Postgres array literal ('{1,2,3}'): one constant for the server to parse, where
+    psycopg2's ARRAY[1,2,3] for a Python list is one expression per element (for the ~30,000
+    keys of a batch, 100 ms of planning)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _stored_hits(cur: Any, items: Sequence[Sketched],
+                 params: ClusterParams) -> list[list[StoredHit]]:
+    """Each batch article's top stored hits, from one query."""
+    idx = [i for i, item in enumerate(items) for _ in item.keys]
+    out: list[list[StoredHit]] = [[] for _ in items]
+    if not idx:
+        return out
+    cur.execute(_BATCH_HITS_SQL, {
+        "idx": _int_array(idx), "bands": _int_array(b for item in items for b, _ in item.keys),
+        "buckets": _int_array(k for item in items for _, k in item.keys),
+        "limit": params.max_candidates, "params": params.tag,
+    })
+    rows = cur.fetchall()
+    signatures = {aid: signature_from_bytes(sig) for _, aid, _, _, sig in rows if sig is not None}
+    for i, aid, shared, cid, _ in rows:
+        out[i].append(StoredHit(int(aid), int(shared), None if cid is None else int(cid),
+                                signatures.get(aid)))
+    return out
+
+
+def plan_clusters(conn: Any, articles: Sequence[NewArticle],
+                  params: ClusterParams = DEFAULT_PARAMS) -> ClusterPlan:
+    """Decide the clusters of new articles as `assign_cluster` would, one by one in order.
+
+    Reads only: one query for all stored candidates, one `nextval` query for the new
+    clusters' ids (allocated in input order, as the sequential calls would). Insert the
+    articles with `cluster_id = plan.cluster_of[id]`, then call `write_plan` in the same
+    transaction. The plan is valid while no other transaction changes the clusters it read.
+
+    :param articles: rows not inserted yet, ids pre-allocated from `articles_id_seq`.
+    :raises ValueError: on repeated article ids, a naive `first_seen_at` or a signature of
+        the wrong length.
+    """
+    ids = [a.article_id for a in articles]
+    if len(set(ids)) != len(ids):
+        raise ValueError("an article id appears twice in one batch")
+    items = [_sketched(a, params) for a in articles]
+    with conn.cursor() as cur:
+        stored = _stored_hits(cur, items, params)
+        batch = decide_batch(items, stored, _PROVISIONAL, params)
+        real: dict[int, int] = {}
+        if batch.created:
+            cur.execute("SELECT nextval(pg_get_serial_sequence('story_clusters', 'id')) "
+                        "FROM generate_series(1, %s)", (len(batch.created),))
+            real = dict(zip(batch.created, sorted(int(r[0]) for r in cur.fetchall()),
+                            strict=True))
+
+    def to_real(cluster_id: int) -> int:
+        return real.get(cluster_id, cluster_id)
+
+    assignments = [
+        ClusterAssignment(to_real(a.cluster_id), a.is_new_cluster, a.matched_article_id,
+                          a.similarity, tuple(to_real(c) for c in a.merged_cluster_ids))
+        for a in batch.assignments
+    ]
+    for article, got in zip(articles, assignments, strict=True):
+        _log_assignment(article.article_id, article.outlet, article.language, got)
+    return ClusterPlan(
+        assignments=assignments,
+        cluster_of={a: to_real(c) for a, c in zip(ids, batch.final, strict=True)},
+        params=params,
+        new_clusters=[real[c] for c in batch.created if c not in batch.folded],
+        folded={c: to_real(t) for c, t in batch.folded.items() if c not in real},
+        items=items,
+    )
+
+
+def _copy(cur: Any, table: str, columns: str, rows: Iterable[str]) -> None:
+    buf = io.StringIO("".join(rows))
+    cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buf)
+
+
+def write_plan(conn: Any, plan: ClusterPlan) -> None:
+    """Write a plan after its articles were inserted with `cluster_id = plan.cluster_of[id]`.
+
+    Inserts the new `story_clusters` rows, folds merged stored clusters (their articles
+    move, their rows go), counts the batch into every cluster it touched (one statement),
+    and COPYs the articles' `article_minhash` and `article_lsh_bands` rows (plain COPY:
+    the articles are new, so no row of theirs can exist). No commit. The articles'
+    `cluster_id` foreign key is checked at commit (V013), so the order of the inserts
+    within the transaction does not matter.
+    """
+    params = plan.params
+    items = plan.items
+    per_cluster: dict[int, list[datetime]] = {}
+    for item in items:
+        per_cluster.setdefault(plan.cluster_of[item.article.article_id], []).append(
+            item.article.first_seen_at)
+    with conn.cursor() as cur:
+        if plan.new_clusters:
+            cur.execute(
+                """INSERT INTO story_clusters (id, first_seen_at, last_seen_at, article_count)
+                   SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[],
+                                        %s::integer[])""",
+                (plan.new_clusters, [min(per_cluster[c]) for c in plan.new_clusters],
+                 [max(per_cluster[c]) for c in plan.new_clusters],
+                 [0] * len(plan.new_clusters)))
+        touched = sorted({*per_cluster, *plan.folded, *plan.folded.values()})
+        # lock in id order, like `_merge_clusters`, so concurrent writers cannot deadlock
+        cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                    (touched,))
+        if plan.folded:
+            cur.execute(
+                """UPDATE articles a SET cluster_id = f.target
+                   FROM unnest(%s::bigint[], %s::bigint[]) AS f(old, target)
+                   WHERE a.cluster_id = f.old""",
+                (list(plan.folded), list(plan.folded.values())))
+        cur.execute(_COUNT_SQL, {
+            "old": list(plan.folded), "into": list(plan.folded.values()),
+            "ids": list(per_cluster), "counts": [len(v) for v in per_cluster.values()],
+            "firsts": [min(v) for v in per_cluster.values()],
+            "lasts": [max(v) for v in per_cluster.values()],
+        })
+        _copy(cur, "article_minhash", "article_id, num_perm, signature, shingle_count, params, "
+              "matched_article_id, similarity", (
+                  f"{item.article.article_id}\t{params.num_perm}"
+                  f"\t\\\\x{signature_bytes(item.values).hex()}\t{item.shingle_count}"
+                  f"\t{params.tag}\t{_copy_value(got.matched_article_id)}"
+                  f"\t{_copy_value(got.similarity)}\n"
+                  for item, got in zip(items, plan.assignments, strict=True)))
+        _copy(cur, "article_lsh_bands", "band, bucket, article_id", (
+            f"{band}\t{bucket}\t{item.article.article_id}\n"
+            for item in items for band, bucket in item.keys))
+
+
+def _copy_value(value: float | int | None) -> str:
+    return "\\N" if value is None else repr(value)
 
 
 # --------------------------------------------------------------------------- backfill

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +18,24 @@ from scrapers.clusters import (
     NUM_PERM,
     ROWS,
     Candidate,
+    ClusterAssignment,
     ClusterParams,
+    NewArticle,
+    Sketched,
+    StoredHit,
+    article_band_keys,
+    article_text,
     band_keys,
     decide,
+    decide_batch,
     estimated_jaccard,
     minhash,
+    rank_hits,
     shingle_hashes,
     shingles,
     signature_bytes,
     signature_from_bytes,
+    sketch,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,3 +157,93 @@ def test_decide_best_match_stay_and_merge() -> None:
     # ties go to the earlier article
     tie = decide([Candidate(7, 5, 0.5), Candidate(4, 5, 0.5)], None, 0.4)
     assert tie.best is not None and tie.best.article_id == 4
+
+
+# --------------------------------------------------------------------------- batch path
+
+T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+_RNG = random.Random(3)
+WORDS = ["".join(_RNG.choices("abcdefghijklmnopqrstuvwxyz", k=6)) for _ in range(100)]
+HALF_A = " ".join(WORDS[0:60])  # the two halves match each other poorly (J ~ 0.2)
+HALF_C = " ".join(WORDS[40:100])
+WHOLE = " ".join(WORDS)  # and the whole text each half well (J ~ 0.6)
+
+
+def item(article_id: int, body: str) -> Sketched:
+    values, count = sketch("", body, "en")
+    return Sketched(NewArticle(article_id, "", body, "en", "X", T0), values, count,
+                    article_band_keys(values, count))
+
+
+def hit(of: Sketched, stored: Sketched, cluster_id: int | None) -> StoredHit:
+    """`stored` as a stored article sharing bands with `of`, as the batch query returns it."""
+    shared = len(set(of.keys) & set(stored.keys))
+    return StoredHit(stored.article.article_id, shared, cluster_id, stored.values)
+
+
+def test_sketch_is_the_minhash_of_title_and_body() -> None:
+    values, count = sketch("Title", EN, "en")
+    assert values.dtype == np.uint32
+    assert np.array_equal(values, minhash(article_text("Title", EN), "en").hashvalues)
+    assert count == len(shingles(article_text("Title", EN), "en"))
+    empty, none = sketch("", " ... ", "en")
+    assert none == 0 and article_band_keys(empty, none) == []
+
+
+def test_rank_hits_orders_by_shared_bands_then_id_and_cuts() -> None:
+    hits = [(7, 3), (2, 3), (9, 40), (1, 1), (5, 3)]
+    assert rank_hits(hits, 3) == [(9, 40), (2, 3), (5, 3)]
+    assert rank_hits(hits, 50) == [(9, 40), (2, 3), (5, 3), (7, 3), (1, 1)]
+    assert rank_hits([], 5) == []
+
+
+def test_batch_articles_are_candidates_for_later_ones_and_merges_follow() -> None:
+    a, c, b = item(11, HALF_A), item(12, HALF_C), item(13, WHOLE)
+    assert estimated_jaccard(a.values, c.values) < 0.4 <= estimated_jaccard(a.values, b.values)
+    got = decide_batch([a, c, b], [[], [], []], first_new_id=100)
+    j_ab = estimated_jaccard(a.values, b.values)
+    j_cb = estimated_jaccard(c.values, b.values)
+    best = (11, j_ab) if (-j_ab, 11) < (-j_cb, 12) else (12, j_cb)
+    assert got.assignments == [
+        ClusterAssignment(100, True, None, None), ClusterAssignment(101, True, None, None),
+        ClusterAssignment(100, False, *best, (101,))]
+    assert (got.final, got.created, got.folded) == ([100, 100, 100], [100, 101], {101: 100})
+
+
+def test_a_new_cluster_folds_into_a_stored_one_and_later_articles_follow() -> None:
+    a, c, b, c2 = item(1, HALF_A), item(12, HALF_C), item(13, WHOLE), item(14, HALF_C)
+    stored = [[hit(x, a, 5)] if set(x.keys) & set(a.keys) else [] for x in (c, b, c2)]
+    got = decide_batch([c, b, c2], stored, first_new_id=100)
+    assert [g.cluster_id for g in got.assignments] == [100, 5, 5]
+    assert got.assignments[1].merged_cluster_ids == (100,)
+    assert got.assignments[2].matched_article_id == 12  # identical text, in the batch
+    assert (got.final, got.created, got.folded) == ([5, 5, 5], [100], {100: 5})
+
+
+def test_stored_clusters_merged_in_the_batch_are_followed() -> None:
+    a, c, b, c2 = item(1, HALF_A), item(2, HALF_C), item(13, WHOLE), item(14, HALF_C)
+    stored = [[hit(b, a, 5), hit(b, c, 7)], [hit(c2, c, 7)]]
+    got = decide_batch([b, c2], stored, first_new_id=100)
+    assert got.assignments[0].cluster_id == 5
+    assert got.assignments[0].merged_cluster_ids == (7,)
+    # c2 matches stored article 2, still filed under cluster 7 in what the query read
+    assert got.assignments[1] == ClusterAssignment(5, False, 2, 1.0)
+    assert (got.final, got.created, got.folded) == ([5, 5], [], {7: 5})
+
+
+def test_unverifiable_stored_hits_use_up_candidate_slots() -> None:
+    a, a2 = item(1, HALF_A), item(13, HALF_A)
+    params = ClusterParams(max_candidates=1)
+    no_cluster = StoredHit(1, BANDS, None, a.values)
+    no_signature = StoredHit(1, BANDS, 4, None)
+    good = StoredHit(2, BANDS, 5, a.values)
+    for blocked in (no_cluster, no_signature):
+        got = decide_batch([a2], [[blocked, good]], 100, params)
+        assert got.assignments == [ClusterAssignment(100, True, None, None)]
+    got = decide_batch([a2], [[blocked, good]], 100, ClusterParams(max_candidates=2))
+    assert got.assignments == [ClusterAssignment(5, False, 2, 1.0)]
+
+
+def test_decide_batch_wants_one_list_of_hits_per_article() -> None:
+    with pytest.raises(ValueError, match="2 articles but 1"):
+        decide_batch([item(1, EN), item(2, EN)], [[]], 100)

@@ -1,0 +1,11 @@
+-- V013: check articles.cluster_id -> story_clusters at commit, not per statement.
+--
+-- The set-based load (scrapers.clusters.plan_clusters / write_plan) decides a batch's
+-- clusters before its articles are inserted: the articles are inserted with the cluster
+-- ids they end in, and write_plan creates the new story_clusters rows (and deletes the
+-- clusters a merge folded) afterwards, in the same transaction. An immediate check would
+-- refuse those inserts; a deferred one still refuses, at commit, any article left pointing
+-- at a cluster that does not exist. assign_cluster is unaffected (its rows already agree
+-- at the end of each statement). The constraint is V008's inline REFERENCES, which
+-- PostgreSQL named articles_cluster_id_fkey.
+ALTER TABLE articles ALTER CONSTRAINT articles_cluster_id_fkey DEFERRABLE INITIALLY DEFERRED;
