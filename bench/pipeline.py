@@ -461,9 +461,12 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
     from scrapers.catalog import load_catalog
     from scrapers.loader import load_run
     from scrapers.migrate import migrate
+    from scrapers.search import index_pending
 
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
     fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
+
+    search_runs: list[tuple[int, float]] = []
 
     def one_pass(conn: Any, run_id: str) -> tuple[float, float, float, dict[str, int]]:
         started = time.perf_counter()
@@ -479,7 +482,12 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
         conn.commit()
         started = time.perf_counter()
         counts = load_run(conn, run_id)
-        return feed_s, articles_s, time.perf_counter() - started, counts
+        load_s = time.perf_counter() - started
+        started = time.perf_counter()  # what the load task does next, after its commit
+        indexed = index_pending(conn)
+        conn.commit()
+        search_runs.append((indexed, time.perf_counter() - started))
+        return feed_s, articles_s, load_s, counts
 
     recreate_database(ws.stage_url)
     conn = psycopg2.connect(ws.stage_url)
@@ -508,6 +516,10 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
         "pipeline_unchanged_pass_s": round(second_total, 3),
         "pipeline_unchanged_share": round(second_total / first_total, 4) if first_total else None,
         "pipeline_requests": [requests_first, fetcher.requests - requests_first],
+        "search_index": {"rows": search_runs[0][0], "seconds": round(search_runs[0][1], 4),
+                         "per_s": rate(search_runs[0][0], search_runs[0][1]),
+                         "unchanged_rows": search_runs[1][0],
+                         "unchanged_seconds": round(search_runs[1][1], 4)},
         "note": "pipeline_*: the pipeline's own steps (no Airflow) with pages read from disk "
                 "(no HTTP): fetch_feed = parse+score+store entries, fetch_articles = "
                 "extract+stage pages; unchanged pass = all three steps again, feeds unchanged",
@@ -709,6 +721,10 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"  (load: COPY into a twin of `articles` with its indexes "
                      f"{load['indexed_copy_per_s']:.0f} rows/s, load_run "
                      f"{load['ratio_to_indexed_copy']}x that)")
+        si = load["search_index"]
+        lines.append(f"  (search rows written after the load's commit, same task: {si['rows']} "
+                     f"in {si['seconds']:.2f} s = {si['per_s']:.0f}/s; nothing pending: "
+                     f"{si['unchanged_seconds'] * 1000:.0f} ms)")
         lines.append(f"  (load outcomes {load['outcomes']}; pipeline steps without Airflow "
                      f"or HTTP: fetch_feed {load['pipeline_fetch_feed_s']:.2f} s, "
                      f"fetch_articles {load['pipeline_fetch_articles_s']:.2f} s, "

@@ -5,12 +5,28 @@ feed link, redirect target, earlier slugs: `article_urls`), then by the feed ent
 (a headline or slug edit keeps the GUID), then by identical content from the same outlet
 within a window. A found story whose text changed is updated and its previous version
 kept in `article_revisions`; an unchanged one is not written at all.
+
+The load is set-based: staged rows come in batches, and each batch is resolved with a few
+look-ups (all its URLs, all its content hashes, the stored rows it touches) and written
+with a few statements: new articles with pre-allocated ids and their story clusters
+decided before the insert (`clusters.plan_clusters`, from the MinHash the extraction step
+stored with each record), then URLs, tags and raw pages. Decisions are made in Python, in
+load order, with the same outcome as loading the records one by one
+(tests/integration/test_loader.py checks this). A record that changes a stored story
+(rare in a run) ends the batch there: what came before is written, the record takes the
+row-by-row path (`save_article`: revision, update, re-clustering), and the rest is
+resolved afresh. A transaction-level advisory lock serialises loads, so what a batch
+looked up stays true until it commits. Search rows are not written here (see
+`scrapers.pipeline.load`).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +35,11 @@ from scrapers.dedup import diff_summary
 from scrapers.urls import canonicalize_url, search_stub_target
 
 LOGGER = logging.getLogger(__name__)
+
+#: pg_advisory_xact_lock key of the load step ("nlod"); one load at a time per database.
+LOAD_LOCK_KEY = 0x6E6C6F64
+#: Staged rows resolved and written together.
+BATCH_SIZE = 500
 
 
 def _aliases(record: dict[str, Any], staged: dict[str, Any]) -> list[tuple[str, str]]:
@@ -39,12 +60,20 @@ def _aliases(record: dict[str, Any], staged: dict[str, Any]) -> list[tuple[str, 
     return unique
 
 
+def _params(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "matched_terms": json.dumps(record["matched_terms"], ensure_ascii=False)}
+
+
 def save_article(
     conn: Any, record: dict[str, Any], *, aliases: list[tuple[str, str]],
     guid_article_id: int | None, now: datetime, cause: str = "edit",
 ) -> tuple[int, str]:
-    """Store one extracted record; returns (article id, new|updated|unchanged|duplicate)."""
-    params = {**record, "matched_terms": json.dumps(record["matched_terms"], ensure_ascii=False)}
+    """Store one extracted record; returns (article id, new|updated|unchanged|duplicate).
+
+    The row-by-row path: `load_run` takes it for records that change a stored story;
+    re-extraction (`scrapers.reprocess`) for every record.
+    """
+    params = _params(record)
     article_id = store.find_article_id(conn, [u for u, _ in aliases])
     if article_id is None and guid_article_id is not None:
         article_id = guid_article_id  # same feed entry, new URL: a slug edit
@@ -79,6 +108,188 @@ def save_article(
     return article_id, "updated"
 
 
+def _signature(record: dict[str, Any]) -> tuple[Any, int | None]:
+    """The MinHash the extraction step stored with the record, if made with today's params."""
+    sketch = record.get("minhash") or {}
+    if sketch.get("params") != clusters.DEFAULT_PARAMS.tag:
+        return None, None
+    return (clusters.signature_from_bytes(base64.b64decode(sketch["signature"])),
+            sketch.get("shingles"))
+
+
+def minhash_field(title: str, body: str, language: str | None) -> dict[str, Any]:
+    """What the extraction step stores in a record so the load need not sketch it again."""
+    values, shingles = clusters.sketch(title, body, language)
+    return {"params": clusters.DEFAULT_PARAMS.tag, "shingles": shingles,
+            "signature": base64.b64encode(clusters.signature_bytes(values)).decode("ascii")}
+
+
+@dataclass
+class _Batch:
+    """What one batch decided, written together by `_write_batch`."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)  # staged rows of new articles
+    claims: list[tuple[str, int, str]] = field(default_factory=list)  # URL claims, in order
+    raw_maybe: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # if none kept
+
+
+def _resolve(
+    conn: Any, rows: Sequence[dict[str, Any]], loaded_at: datetime,
+    touched: set[int], results: dict[int, tuple[int | None, str]],
+) -> tuple[_Batch, int | None]:
+    """Decide each row's story and outcome, in load order, from a few set-based look-ups.
+
+    Stops at the first row that changes a stored story (or one new in this batch) and
+    returns its index too: the caller writes the batch so far, loads that row on its own,
+    and resolves the rest afresh, so every row sees the rows before it as if loaded one by
+    one. New articles get provisional ids (negative, in load order); `_write_batch` swaps
+    them for real ones. `results` maps staged id -> (article id, outcome).
+    """
+    extracted = [r for r in rows if r["status"] == "extracted"]
+    aliases = {r["id"]: _aliases(r["record"], r) for r in extracted}
+    by_url = store.article_ids_by_url(conn, (u for a in aliases.values() for u, _ in a))
+    since = loaded_at - timedelta(days=config.same_content_window_days())
+    twins = store.recent_content_twins(
+        conn, ((r["record"]["source"], r["record"]["content_hash"]) for r in extracted), since)
+    stored: dict[int, int | None] = {}  # article id -> resolved before lookup
+    for r in extracted:
+        found = next((by_url[u] for u, _ in aliases[r["id"]] if u in by_url), None)
+        found = found if found is not None else r["entry_article_id"]
+        if found is not None:
+            stored[found] = None
+    locked = store.lock_articles(conn, stored)
+    batch = _Batch()
+    hashes: dict[int, str] = {aid: row["content_hash"] for aid, row in locked.items()}
+    provisional = 0
+
+    def claim(article_id: int, pairs: list[tuple[str, str]]) -> None:
+        for url, kind in pairs:
+            if url not in by_url:
+                by_url[url] = article_id
+                batch.claims.append((url, article_id, kind))
+
+    for index, r in enumerate(rows):
+        record = r["record"]
+        if r["status"] != "extracted":
+            article_id, outcome = record.get("article_id"), "unchanged"
+        else:
+            pairs = aliases[r["id"]]
+            article_id = next((by_url[u] for u, _ in pairs if u in by_url), None)
+            if article_id is None:
+                article_id = r["entry_article_id"]
+            if article_id is None:
+                key = (record["source"], record["content_hash"])
+                twin = twins.get(key)
+                if twin is not None:
+                    claim(twin, pairs)
+                    article_id, outcome = twin, "duplicate"
+                    batch.raw_maybe.append((twin, r))
+                else:
+                    provisional -= 1
+                    article_id, outcome = provisional, "new"
+                    claim(article_id, pairs)
+                    twins[key] = article_id
+                    hashes[article_id] = record["content_hash"]
+                    batch.new.append({**r, "article_id": article_id})
+            elif hashes.get(article_id) == record["content_hash"]:
+                claim(article_id, pairs)
+                outcome = "unchanged"
+                batch.raw_maybe.append((article_id, r))
+            else:  # a stored story changed (or one this batch just created)
+                return batch, index
+        if outcome == "unchanged" and article_id in touched:
+            outcome = "duplicate"
+        if article_id is not None:
+            touched.add(article_id)
+        results[r["id"]] = (article_id, outcome)
+    return batch, None
+
+
+def _write_batch(
+    conn: Any, batch: _Batch, results: dict[int, tuple[int | None, str]], touched: set[int],
+) -> None:
+    """Write what `_resolve` decided: ids, clusters, articles, URLs, tags, raw pages."""
+    if not (batch.new or batch.claims or batch.raw_maybe):
+        return
+    real = dict(zip((r["article_id"] for r in batch.new),
+                    store.allocate_article_ids(conn, len(batch.new)), strict=True))
+
+    def final(article_id: int) -> int:
+        return real.get(article_id, article_id)
+
+    for staged_id, (article_id, outcome) in list(results.items()):
+        if article_id is not None and article_id < 0:
+            results[staged_id] = (final(article_id), outcome)
+    touched.difference_update(real)
+    touched.update(real.values())
+    new_articles = []
+    for r in batch.new:
+        record = r["record"]
+        values, shingles = _signature(record)
+        new_articles.append(clusters.NewArticle(
+            article_id=real[r["article_id"]], title=record["title"], body=record["body"],
+            language=record.get("language"), outlet=record["source"],
+            first_seen_at=_aware(record["fetched_at"]), signature=values,
+            shingle_count=shingles,
+        ))
+    plan = clusters.plan_clusters(conn, new_articles)
+    store.insert_articles(conn, [
+        {**_params(r["record"]), "id": real[r["article_id"]],
+         "first_seen_at": r["record"]["fetched_at"],
+         "cluster_id": plan.cluster_of[real[r["article_id"]]]}
+        for r in batch.new
+    ])
+    clusters.write_plan(conn, plan)
+    store.add_urls_many(conn, [(url, final(aid), kind) for url, aid, kind in batch.claims])
+    store.add_tags_many(conn, [(real[r["article_id"]], tag) for r in batch.new
+                               for tag in r["record"].get("topic_tags", [])])
+    raw = [(real[r["article_id"]], r) for r in batch.new]
+    kept = {aid for aid, _ in raw} | store.articles_with_raw_page(
+        conn, (aid for aid, _ in batch.raw_maybe if aid > 0))
+    for aid, r in batch.raw_maybe:  # a stored story without its page keeps this copy's
+        if final(aid) not in kept and r["raw_gz"] is not None:
+            kept.add(final(aid))
+            raw.append((final(aid), r))
+    store.save_raw_pages(conn, [
+        (aid, r["raw_url"], r["record"]["fetched_at"], r["raw_content_type"], bytes(r["raw_gz"]))
+        for aid, r in raw if r["raw_gz"] is not None
+    ])
+
+
+def _aware(value: Any) -> datetime:
+    """A staged record's time (JSON text) as an aware datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _load_changed(
+    conn: Any, staged: dict[str, Any], loaded_at: datetime, touched: set[int],
+) -> tuple[int, str]:
+    """The row-by-row path, for a record that changes a stored story."""
+    record = staged["record"]
+    article_id, outcome = save_article(
+        conn, record, aliases=_aliases(record, staged),
+        guid_article_id=staged["entry_article_id"], now=loaded_at,
+    )
+    if outcome in ("new", "updated"):
+        store.replace_article_tags(conn, article_id, record.get("topic_tags", []))
+        # Same transaction: a story and its cluster membership land together.
+        clusters.assign_cluster(conn, article_id, record["title"], record["body"],
+                                record.get("language"), record["source"], None)
+    if staged["raw_gz"] is not None and (
+        outcome in ("new", "updated") or not store.has_raw_page(conn, article_id)
+    ):
+        raw = bytes(staged["raw_gz"])
+        store.save_raw_page(conn, article_id, staged["raw_url"], record["fetched_at"],
+                            staged["raw_content_type"], raw, len(raw))
+    if outcome == "unchanged" and article_id in touched:
+        outcome = "duplicate"
+    touched.add(article_id)
+    return article_id, outcome
+
+
 def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
     """Load a run's staged records in one transaction; direct feeds before search feeds.
 
@@ -90,35 +301,26 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, i
     touched: set[int] = set()
     marks: list[tuple[int, int | None, int | None, str]] = []
     try:
-        for staged in store.iter_pending_staged(conn, run_id):
-            record = staged["record"] or {}
-            article_id: int | None
-            if staged["status"] == "extracted":
-                article_id, outcome = save_article(
-                    conn, record, aliases=_aliases(record, staged),
-                    guid_article_id=staged["entry_article_id"], now=loaded_at,
-                )
-                if outcome in ("new", "updated"):
-                    store.replace_article_tags(conn, article_id, record.get("topic_tags", []))
-                    # Same transaction: a story and its cluster membership land together.
-                    clusters.assign_cluster(conn, article_id, record["title"], record["body"],
-                                            record.get("language"), record["source"], None)
-                if staged["raw_gz"] is not None and (
-                    outcome in ("new", "updated") or not store.has_raw_page(conn, article_id)
-                ):
-                    raw = bytes(staged["raw_gz"])
-                    store.save_raw_page(conn, article_id, staged["raw_url"], record["fetched_at"],
-                                        staged["raw_content_type"], raw, len(raw))
-            else:
-                article_id = record.get("article_id")
-                outcome = "unchanged"
-            if outcome == "unchanged" and article_id in touched:
-                outcome = "duplicate"
-            if article_id is not None:
-                touched.add(article_id)
-            # Written together after the loop (same transaction): nothing below reads them.
-            marks.append((staged["id"], staged["entry_id"], article_id, outcome))
-            counts[outcome] += 1
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
+        for rows in store.pending_batches(conn, run_id, BATCH_SIZE):
+            for r in rows:
+                r["record"] = r["record"] or {}
+            results: dict[int, tuple[int | None, str]] = {}
+            start = 0
+            while start < len(rows):
+                batch, stop = _resolve(conn, rows[start:], loaded_at, touched, results)
+                _write_batch(conn, batch, results, touched)
+                if stop is None:
+                    break
+                changed = rows[start + stop]  # rare: an edit takes the row-by-row path
+                results[changed["id"]] = _load_changed(conn, changed, loaded_at, touched)
+                start += stop + 1
+            for r in rows:
+                article_id, outcome = results[r["id"]]
+                # Written together after the loop (same transaction): nothing reads them.
+                marks.append((r["id"], r["entry_id"], article_id, outcome))
+                counts[outcome] += 1
         store.mark_loaded_many(conn, marks, loaded_at)
         raw_pruned, staged_pruned = store.prune(
             conn,

@@ -1,7 +1,7 @@
 """The pipeline's steps, each a function the DAG calls with a connection and a fetcher.
 
     sync_catalog -> fetch_feed (per source) -> fetch_articles (per source)
-    -> scrapers.loader.load_run -> run_summary
+    -> load (scrapers.loader.load_run, then search.index_pending) -> run_summary
 
 Each step commits its own work, so a failure of one source or one page leaves what
 others did in place, and each step can be re-run: every write is an upsert.
@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scrapers import config, health, store
+from scrapers import config, health, search, store
 from scrapers.dedup import content_hash, entry_fingerprint
 from scrapers.extract import extract_article
 from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
+from scrapers.loader import load_run, minhash_field
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
 from scrapers.politeness import RobotsPolicy
 from scrapers.relevance import is_fetch_candidate, score_relevance
@@ -246,6 +247,9 @@ def fetch_articles(
             counts["rejected"] += 1
             rejected_by[reason.split(":", 1)[0].split(" (", 1)[0]] += 1
         else:
+            # Sketched here, in the per-source task, so the load (one task) need not.
+            record["minhash"] = minhash_field(record["title"], record["body"],
+                                              record["language"])
             _stage(conn, run_id, source_id, entry, "extracted", None, record, result)
             counts["fetched"] += 1
     reasons = ", ".join(f"{why} {n}" for why, n in rejected_by.most_common())
@@ -256,6 +260,20 @@ def fetch_articles(
     )
     return {"source": source["name"], "source_id": source_id, **counts,
             "rejected_by": dict(rejected_by)}
+
+
+def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
+    """The load task: the run's articles in one transaction, then their search rows.
+
+    Search rows (tsvector, trigrams) cost several times the article rows themselves, so
+    they are written after the load commits, by the idempotent `search.index_pending`,
+    which also catches up whatever an interrupted earlier run left unindexed.
+    """
+    counts = load_run(conn, run_id, now)
+    indexed = search.index_pending(conn)
+    conn.commit()
+    LOGGER.info("search rows written: %d", indexed)
+    return counts
 
 
 def _stage(

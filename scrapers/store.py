@@ -282,7 +282,13 @@ def pending_staged(conn: Any, run_id: str) -> list[Row]:
 
 
 def iter_pending_staged(conn: Any, run_id: str, batch_size: int = 200) -> Iterator[Row]:
-    """Like `pending_staged`, read `batch_size` rows at a time.
+    """Like `pending_staged`, read `batch_size` rows at a time (see `pending_batches`)."""
+    for batch in pending_batches(conn, run_id, batch_size):
+        yield from batch
+
+
+def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[list[Row]]:
+    """A run's staged rows not loaded yet, in load order, `batch_size` rows at a time.
 
     A run's staged rows carry every page (gzip) and extracted record: read at once, a run
     of thousands of pages holds them all in memory. The ids are read first, in load order;
@@ -301,7 +307,7 @@ def iter_pending_staged(conn: Any, run_id: str, batch_size: int = 200) -> Iterat
                     more="AND st.id = ANY(%s)"),
                 (run_id, chunk),
             )
-            yield from _rows(cur)
+            yield _rows(cur)
 
 
 ARTICLE_CONTENT_COLUMNS = (
@@ -321,6 +327,136 @@ _UPDATE_ARTICLE = (
     + ", ".join(f"{c} = %({c})s" for c in ARTICLE_CONTENT_COLUMNS if c != "source_id")
     + ", updated_count = updated_count + 1 WHERE id = %(id)s"
 )
+
+
+def article_ids_by_url(conn: Any, urls: Iterable[str]) -> dict[str, int]:
+    """The article each of these canonical URLs leads to (known aliases, then article URLs)."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT url, article_id FROM article_urls WHERE url = ANY(%(urls)s)
+               UNION ALL
+               SELECT url, id FROM articles WHERE url = ANY(%(urls)s)""",
+            {"urls": wanted},
+        )
+        found: dict[str, int] = {}
+        for url, article_id in cur.fetchall():
+            found.setdefault(url, int(article_id))  # an alias claim comes first
+    return found
+
+
+def recent_content_twins(
+    conn: Any, keys: Iterable[tuple[str, str]], since: datetime
+) -> dict[tuple[str, str], int]:
+    """For (outlet, content hash) pairs: the oldest article with that content first seen
+    since `since` (what `same_content_recent` answers for one pair)."""
+    pairs = sorted(set(keys))
+    if not pairs:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT DISTINCT ON (a.source, a.content_hash) a.source, a.content_hash, a.id
+               FROM articles a
+               JOIN unnest(%s::text[], %s::text[]) AS k(source, content_hash)
+                 ON a.source = k.source AND a.content_hash = k.content_hash
+               WHERE a.first_seen_at >= %s
+               ORDER BY a.source, a.content_hash, a.id""",
+            ([p[0] for p in pairs], [p[1] for p in pairs], since),
+        )
+        return {(source, digest): int(aid) for source, digest, aid in cur.fetchall()}
+
+
+def lock_articles(conn: Any, article_ids: Iterable[int]) -> dict[int, Row]:
+    """id, url and content hash of stored articles, locked until the transaction ends."""
+    ids = sorted(set(article_ids))
+    if not ids:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, url, content_hash FROM articles WHERE id = ANY(%s) "
+                    "ORDER BY id FOR UPDATE", (ids,))
+        return {row["id"]: row for row in _rows(cur)}
+
+
+def allocate_article_ids(conn: Any, count: int) -> list[int]:
+    """`count` new article ids, ascending, so rows and what points at them go in together."""
+    if count <= 0:
+        return []
+    with conn.cursor() as cur:
+        cur.execute("SELECT nextval('articles_id_seq') FROM generate_series(1, %s) "
+                    "ORDER BY 1", (count,))
+        return [int(row[0]) for row in cur.fetchall()]
+
+
+_ARTICLE_ROW_COLUMNS = ("id", *ARTICLE_CONTENT_COLUMNS, "first_seen_at", "cluster_id")
+
+
+def insert_articles(conn: Any, rows: Sequence[Row]) -> None:
+    """Insert new articles with their ids (from `allocate_article_ids`) in one statement.
+
+    No ON CONFLICT: the load holds the load lock and looked every URL up first, so a
+    conflict is a bug that must stop the load, not a row to skip.
+    """
+    from psycopg2.extras import execute_values
+
+    if not rows:
+        return
+    with conn.cursor() as cur:
+        execute_values(
+            cur, f"INSERT INTO articles ({', '.join(_ARTICLE_ROW_COLUMNS)}) VALUES %s",
+            [tuple(row[c] for c in _ARTICLE_ROW_COLUMNS) for row in rows], page_size=1000,
+        )
+
+
+def add_urls_many(conn: Any, claims: Sequence[tuple[str, int, str]]) -> None:
+    """(canonical URL, article id, kind) claims in order; the first claim of a URL wins."""
+    from psycopg2.extras import execute_values
+
+    if not claims:
+        return
+    with conn.cursor() as cur:
+        execute_values(cur, "INSERT INTO article_urls (url, article_id, kind) VALUES %s "
+                            "ON CONFLICT (url) DO NOTHING", list(claims), page_size=5000)
+
+
+def add_tags_many(conn: Any, pairs: Sequence[tuple[int, str]]) -> None:
+    """(article id, tag) pairs of articles new in this load (nothing to drop)."""
+    from psycopg2.extras import execute_values
+
+    if not pairs:
+        return
+    with conn.cursor() as cur:
+        execute_values(cur, "INSERT INTO article_tags (article_id, tag) VALUES %s "
+                            "ON CONFLICT DO NOTHING", list(pairs), page_size=5000)
+
+
+def save_raw_pages(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(article id, url, fetched at, content type, gzip body) rows, upserted by article."""
+    from psycopg2.extras import execute_values
+
+    if not rows:
+        return
+    with conn.cursor() as cur:
+        execute_values(
+            cur,
+            """INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes,
+                   body_gz) VALUES %s
+               ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
+                   fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
+                   size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz""",
+            [(aid, url, at, kind, len(body), body) for aid, url, at, kind, body in rows],
+            template="(%s, %s, %s::timestamptz, %s, %s, %s)", page_size=500,
+        )
+
+
+def articles_with_raw_page(conn: Any, article_ids: Iterable[int]) -> set[int]:
+    ids = sorted(set(article_ids))
+    if not ids:
+        return set()
+    with conn.cursor() as cur:
+        cur.execute("SELECT article_id FROM raw_pages WHERE article_id = ANY(%s)", (ids,))
+        return {int(row[0]) for row in cur.fetchall()}
 
 
 def find_article_id(conn: Any, urls: Sequence[str]) -> int | None:
