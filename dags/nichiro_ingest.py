@@ -11,7 +11,8 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 3. **source.fetch_feed** — one mapped copy per source, labelled with its name: conditional
    GET of the feed, parse, score each entry's title/summary for relevance, record the
    attempt in `feed_fetches`. A failing source fails alone and is retried on transport
-   errors.
+   errors. A feed that has not changed (HTTP 304, or the same body) ends **skipped**
+   when none of its pages is left to retry; its fetch_articles is then skipped too.
 4. **source.fetch_articles** — fetches the pages of relevant entries, extracts and cleans
    them, rescoring relevance with the body; results wait in `staged_articles`.
 5. **load** — upserts the run's staged articles into `articles` keyed by canonical URL.
@@ -105,8 +106,10 @@ def nichiro_ingest() -> None:
         @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY,
               multiple_outputs=False)
         def fetch_feed(source: dict[str, Any]) -> dict[str, Any]:
-            """Fetch, parse and score one feed; failures are recorded, then raised."""
-            from airflow.sdk.exceptions import AirflowFailException
+            """Fetch, parse and score one feed; failures are recorded, then raised. An
+            unchanged feed with no page left to retry ends skipped, and so does its
+            fetch_articles (a task instance that would do nothing)."""
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from nichiro_db import news_db
             from scrapers.http import Fetcher
@@ -118,11 +121,16 @@ def nichiro_ingest() -> None:
             with news_db() as conn, news_db() as slots, \
                     Fetcher(throttle=HostThrottle(slots)) as fetcher:
                 try:
-                    return run_fetch_feed(conn, source["id"], run_id, fetcher)
+                    result = run_fetch_feed(conn, source["id"], run_id, fetcher)
                 except Exception as exc:
                     if getattr(exc, "retryable", True):
                         raise
                     raise AirflowFailException(f"{source['name']}: {exc}") from exc
+            if not result["page_work"]:
+                raise AirflowSkipException(
+                    f"{source['name']}: feed unchanged (HTTP {result['status']}), "
+                    "no page to fetch")
+            return result
 
         @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY,
               multiple_outputs=False)

@@ -70,6 +70,9 @@ def fetch_feed(
 ) -> dict[str, Any]:
     """Fetch and parse one source's feed, store its entries; returns counts for XCom.
 
+    `page_work` is False when the feed had not changed and no earlier page of the source
+    is left to retry: then `fetch_articles` has nothing to do (the DAG skips it).
+
     The feed_fetches row is committed before the request, and its outcome after, so a
     failure is on record even when the task then fails. The source's next fetch time is
     set by scrapers.health: adaptive on success, backed off on failure.
@@ -83,12 +86,14 @@ def fetch_feed(
                     done["id"])
         return {"source": source["name"], "source_id": source_id, "fetch_id": done["id"],
                 "status": done["http_status"], "entries": done["entries"] or 0,
-                "candidates": done["relevant"] or 0, "new_entries": done["new_entries"] or 0}
+                "candidates": done["relevant"] or 0, "new_entries": done["new_entries"] or 0,
+                "page_work": True}
     fetch_id = store.start_feed_fetch(conn, source_id, run_id, source["url"], started)
     conn.commit()
     status: int | None = None
     counts = {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
-              "status": None, "entries": 0, "candidates": 0, "new_entries": 0}
+              "status": None, "entries": 0, "candidates": 0, "new_entries": 0,
+              "page_work": True}
     try:
         result = fetcher.fetch(
             source["url"], etag=source["etag"], last_modified=source["last_modified"],
@@ -148,8 +153,13 @@ def fetch_feed(
             LOGGER.error("%s: source disabled: %s", source["name"], reason)
         raise
     if unchanged:
-        LOGGER.info("%s: not modified (%s)", source["name"],
-                    "304" if result.not_modified else "same body as last time")
+        # Nothing new in the feed: pages are left only if an earlier run's were not done.
+        backlog_since = started - timedelta(hours=config.backlog_hours())
+        counts["page_work"] = bool(store.candidate_entries(conn, fetch_id, backlog_since))
+        conn.commit()
+        LOGGER.info("%s: not modified (%s)%s", source["name"],
+                    "304" if result.not_modified else "same body as last time",
+                    "" if counts["page_work"] else "; no page left to fetch")
     else:
         LOGGER.info("%s: %d entries (%d new), %d candidates, %d skipped", source["name"],
                     len(entries), new_entries, candidates, skipped)

@@ -123,7 +123,16 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
     # 2. Rerun: nothing new, nothing changed (not even fetched_at).
     rerun = ingest_dag.test(run_conf={"fetch_all": True})
     assert articles(db) == first
-    assert task_states(rerun.run_id)[("announce", None)] == "skipped"
+    states = task_states(rerun.run_id)
+    assert states[("announce", None)] == "skipped"
+    # unchanged feeds with no page left: fetch_feed skipped, and fetch_articles never ran
+    # (so its copies keep their map index for a name: the template renders when a task runs)
+    assert states[("source.fetch_feed", "Pacific Wire")] == "skipped"
+    assert sorted(state for (task_id, _), state in states.items()
+                  if task_id == "source.fetch_articles") == ["skipped"] * 4 + ["upstream_failed"]
+    assert states[("source.fetch_feed", "Broken Feed")] == "failed"
+    assert states[("load", None)] == "success" and states[("summary", None)] == "success"
+    assert rerun.state == "success"
 
     # 3. The outlet edits one story (page and feed lead): exactly that row is updated.
     feed = site.root / "feeds" / "en_wire.xml"

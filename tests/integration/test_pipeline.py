@@ -33,7 +33,8 @@ def run_all(db: Any, run_id: str) -> dict[str, int]:
                 feed = pipeline.fetch_feed(db, source["id"], run_id, fetcher)
             except HTTPStatusError:
                 continue
-            pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
+            if feed["page_work"]:  # as the DAG does: otherwise fetch_articles is skipped
+                pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
     return load_run(db, run_id)
 
 
@@ -146,7 +147,10 @@ def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
                         "AND (not_modified OR body_unchanged)")[0]
     assert unchanged == len(sources) - 1  # every feed but the broken one
     assert counts == {"new": 10, "updated": 0, "unchanged": 0, "duplicate": 2}
-    # settled entries are not offered again
+    # settled entries are not offered again: unchanged feeds now have no page work at all
+    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+        source = next(s for s in sources if s["name"] == "Pacific Wire")
+        assert pipeline.fetch_feed(db, source["id"], "run-after", fetcher)["page_work"] is False
     run_all(db, "run-after")
     assert one(db, "SELECT count(*) FROM staged_articles WHERE run_id = 'run-after'")[0] == 0
 
