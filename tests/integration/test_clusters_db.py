@@ -16,6 +16,7 @@ import psycopg2.errors
 import pytest
 
 from scrapers.clusters import (
+    BANDS,
     THRESHOLD,
     ClusterAssignment,
     ClusterParams,
@@ -155,6 +156,18 @@ def _bands(db: Any, article_id: int) -> set[tuple[int, int]]:
         cur.execute("SELECT band, bucket FROM article_lsh_bands WHERE article_id = %s",
                     (article_id,))
         return set(cur.fetchall())
+
+
+def test_deleting_articles_deletes_their_bands(cdb: Any) -> None:
+    """The bands have no foreign key (V014): a statement trigger removes them instead."""
+    got = load(cdb, "ru-salmon", "ru-salmon-sakh", "ru-salmon-fishnews")
+    gone, kept = got["ru-salmon"][0], got["ru-salmon-sakh"][0]
+    assert _bands(cdb, gone) and _bands(cdb, kept)
+    with cdb.cursor() as cur:
+        cur.execute("DELETE FROM articles WHERE id = %s", (gone,))
+    cdb.commit()
+    assert not _bands(cdb, gone)
+    assert len(_bands(cdb, kept)) == BANDS
 
 
 def test_edited_article_is_rebanded_and_reclustered(cdb: Any) -> None:
@@ -334,7 +347,8 @@ def _corpus() -> list[dict[str, Any]]:
 def _reset(db: Any) -> None:
     """No articles, no clusters, both id sequences back at 1 (each run numbers alike)."""
     with db.cursor() as cur:
-        cur.execute("TRUNCATE articles, story_clusters RESTART IDENTITY CASCADE")
+        cur.execute("TRUNCATE articles, story_clusters, article_lsh_bands "
+                    "RESTART IDENTITY CASCADE")
     db.commit()
 
 
