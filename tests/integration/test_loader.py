@@ -233,3 +233,42 @@ def test_records_without_a_stored_sketch_are_sketched_at_load(db: Any) -> None:
 def _state_after_load(db: Any) -> dict[str, Any]:
     loader.load_run(db, RUN, now=NOW)
     return _state(db)
+
+
+def test_loads_wait_for_each_other(db: Any, news_db_url: str) -> None:
+    """A load decides from what it looked up, so two loads must not interleave: the second
+    waits on the load lock until the first commits."""
+    import threading
+    import time
+
+    import psycopg2
+
+    _scenario(db)
+    holder = psycopg2.connect(news_db_url)  # stands in for a load in progress
+    loading = psycopg2.connect(news_db_url, application_name="nichiro-test-second-load")
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (loader.LOAD_LOCK_KEY,))
+        result: dict[str, Any] = {}
+        thread = threading.Thread(
+            target=lambda: result.update(counts=loader.load_run(loading, RUN, now=NOW)))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while True:
+            with db.cursor() as cur:
+                cur.execute("SELECT wait_event FROM pg_stat_activity "
+                            "WHERE application_name = 'nichiro-test-second-load'")
+                row = cur.fetchone()
+            db.commit()
+            if row and row[0] == "advisory":
+                break
+            assert time.monotonic() < deadline, f"the second load never waited ({row})"
+            time.sleep(0.05)
+        assert thread.is_alive()
+        assert len(_state(db)["articles"]) == 2  # only the earlier run's: nothing loaded yet
+        holder.rollback()  # the first load ends
+        thread.join(30)
+        assert result["counts"] == {"new": 4, "updated": 2, "unchanged": 1, "duplicate": 4}
+    finally:
+        holder.close()
+        loading.close()
