@@ -462,6 +462,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
     from scrapers.loader import load_run
     from scrapers.migrate import migrate
     from scrapers.search import index_pending
+    from scrapers.store import run_article_ids
 
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
     fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
@@ -484,7 +485,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
         counts = load_run(conn, run_id)
         load_s = time.perf_counter() - started
         started = time.perf_counter()  # what the load task does next, after its commit
-        indexed = index_pending(conn)
+        indexed = index_pending(conn, article_ids=run_article_ids(conn, run_id))
         conn.commit()
         search_runs.append((indexed, time.perf_counter() - started))
         return feed_s, articles_s, load_s, counts

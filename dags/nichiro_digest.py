@@ -4,6 +4,10 @@
 Scheduled on the `nichiro_articles` asset: every `nichiro_ingest` run that stores new or
 changed articles emits an event, and this DAG recomputes `daily_digest` (per UTC day and
 language: articles, outlets, top tags, top stories) for the last three days.
+
+Beside it, **search_catch_up** writes the search rows of any article that still lacks an
+up-to-date one (`scrapers.search.index_all`). The ingest's load task indexes its own run's
+articles; this catches what a load task that failed after its commit, or a hand edit, left.
 """
 
 from __future__ import annotations
@@ -42,7 +46,17 @@ def nichiro_digest() -> None:
         with news_db() as conn:
             return refresh_digest(conn, days=days)
 
+    @task
+    def search_catch_up() -> int:
+        """Write missing or stale search rows (all articles); returns how many."""
+        from nichiro_db import news_db
+        from scrapers.search import index_all
+
+        with news_db() as conn:
+            return index_all(conn)
+
     refresh()
+    search_catch_up()
 
 
 nichiro_digest()

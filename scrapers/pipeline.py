@@ -276,11 +276,13 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
     """The load task: the run's articles in one transaction, then their search rows.
 
     Search rows (tsvector, trigrams) cost several times the article rows themselves, so
-    they are written after the load commits, by the idempotent `search.index_pending`,
-    which also catches up whatever an interrupted earlier run left unindexed.
+    they are written after the load commits, for the articles this run stored or changed
+    (index look-ups, whatever the size of the archive). A retried task finds them again
+    in the run's staging rows; anything else left unindexed is caught up by
+    `nichiro_digest` (`search.index_pending` over all articles).
     """
     counts = load_run(conn, run_id, now)
-    indexed = search.index_pending(conn)
+    indexed = search.index_pending(conn, article_ids=store.run_article_ids(conn, run_id))
     conn.commit()
     LOGGER.info("search rows written: %d", indexed)
     return counts

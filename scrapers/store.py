@@ -641,6 +641,15 @@ def mark_loaded_many(
             )
 
 
+def run_article_ids(conn: Any, run_id: str) -> list[int]:
+    """The articles a run's load stored or changed (from its staging rows, so a retried
+    load task still knows them after the load itself committed)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT DISTINCT article_id FROM staged_articles WHERE run_id = %s "
+                    "AND outcome IN ('new', 'updated') ORDER BY 1", (run_id,))
+        return [int(row[0]) for row in cur.fetchall()]
+
+
 def run_summary(conn: Any, run_id: str) -> list[Row]:
     """Per-source counts of one DAG run (latest fetch attempt per source)."""
     with conn.cursor() as cur:

@@ -31,7 +31,8 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
     }
     assert [a.name for a in dag.get_task("announce").outlets] == ["nichiro_articles"]
     digest = bag.dags["nichiro_digest"]
-    assert digest.doc_md and {t.task_id for t in digest.tasks} == {"refresh"}
+    assert digest.doc_md and {t.task_id for t in digest.tasks} == {"refresh",
+                                                                    "search_catch_up"}
     for task_id in ("source.fetch_feed", "source.fetch_articles"):
         task = dag.get_task(task_id)
         assert task.map_index_template == "{{ source_name }}"

@@ -26,6 +26,12 @@ def one(db: Any, query: str, *args: Any) -> Any:
 
 
 def run_all(db: Any, run_id: str) -> dict[str, int]:
+    stage_all(db, run_id)
+    return load_run(db, run_id)
+
+
+def stage_all(db: Any, run_id: str) -> None:
+    """fetch_feed and fetch_articles for every source, as the DAG runs them."""
     sources = pipeline.sync_catalog(db, load_catalog(), fetch_all=True)
     with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
         for source in sources:
@@ -35,7 +41,6 @@ def run_all(db: Any, run_id: str) -> dict[str, int]:
                 continue
             if feed["page_work"]:  # as the DAG does: otherwise fetch_articles is skipped
                 pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
-    return load_run(db, run_id)
 
 
 def test_run_load_is_idempotent_and_counts(db: Any, site: Any) -> None:
@@ -153,6 +158,33 @@ def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
         assert pipeline.fetch_feed(db, source["id"], "run-after", fetcher)["page_work"] is False
     run_all(db, "run-after")
     assert one(db, "SELECT count(*) FROM staged_articles WHERE run_id = 'run-after'")[0] == 0
+
+
+def test_load_step_indexes_its_runs_articles_and_a_retry_heals(db: Any, site: Any) -> None:
+    from scrapers import search
+
+    def indexed() -> int:
+        return one(db, "SELECT count(*) FROM article_search")[0]
+
+    stage_all(db, "run-1")
+    assert pipeline.load(db, "run-1")["new"] == 10
+    assert indexed() == 10
+    # the task died between the load's commit and the search rows: its retry loads nothing
+    # but still writes them
+    first = one(db, "SELECT min(article_id) FROM article_search")[0]
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM article_search WHERE article_id = %s", (first,))
+    db.commit()
+    assert pipeline.load(db, "run-1") == {"new": 0, "updated": 0, "unchanged": 0,
+                                          "duplicate": 0}
+    assert indexed() == 10
+    # another run's load looks only at its own articles; the catch-up sweep finds the rest
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM article_search WHERE article_id = %s", (first,))
+    db.commit()
+    pipeline.load(db, "run-2")
+    assert indexed() == 9
+    assert search.index_all(db) == 1 and indexed() == 10
 
 
 def test_summary_line_gives_rejections_by_reason(db: Any, site: Any) -> None:
