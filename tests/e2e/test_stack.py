@@ -184,6 +184,27 @@ def stack(airflow_db: None, db: Any, site: Any, tmp_path: Path) -> Iterator[Stac
         s.stop()
 
 
+def run_to_the_end(stack: Stack) -> tuple[dict[str, Any], dict[tuple[str, str | None], str]]:
+    """Trigger a run through the REST API and wait for its end: the run, and the state of
+    each task instance by (task id, source name or None)."""
+    r = stack.api("POST", f"/dags/{DAG_ID}/dagRuns",
+                  json={"logical_date": None, "conf": {"fetch_all": True}})
+    assert r.status_code == 200, r.text
+    run_id = r.json()["dag_run_id"]
+    run = stack.wait(f"run {run_id} to finish",
+                     lambda: (lambda j: j if j["state"] in ("success", "failed") else None)(
+                         stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}").json()),
+                     timeout=RUN_TIMEOUT, interval=2)
+    tis = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
+                    params={"limit": 100}).json()["task_instances"]
+    # fetch_feed and fetch_articles share one expansion: map index i is the same source in
+    # both (an instance that never ran, upstream_failed or skipped, has no label of its own)
+    names = {ti["map_index"]: ti["rendered_map_index"] for ti in tis
+             if ti["task_id"] == "source.fetch_feed"}
+    return run, {(ti["task_id"], names[ti["map_index"]] if ti["map_index"] >= 0 else None):
+                 ti["state"] for ti in tis}
+
+
 def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chromium: str
                                                     ) -> None:
     shots = Path(os.environ.get("NICHIRO_E2E_SCREENSHOT_DIR", "/tmp/nichiro-e2e"))
@@ -201,24 +222,9 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
                registered, timeout=90)
     r = stack.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
     assert r.status_code == 200 and r.json()["is_paused"] is False, r.text
-    r = stack.api("POST", f"/dags/{DAG_ID}/dagRuns",
-                  json={"logical_date": None, "conf": {"fetch_all": True}})
-    assert r.status_code == 200, r.text
-    run_id = r.json()["dag_run_id"]
-
     # 2. The scheduler runs it to the end (LocalExecutor, parallelism 4).
-    run = stack.wait(f"run {run_id} to finish",
-                     lambda: (lambda j: j if j["state"] in ("success", "failed") else None)(
-                         stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}").json()),
-                     timeout=RUN_TIMEOUT, interval=2)
-    tis = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
-                    params={"limit": 100}).json()["task_instances"]
-    # fetch_feed and fetch_articles share one expansion: map index i is the same source in
-    # both (an upstream_failed instance never ran, so it has no rendered label of its own)
-    names = {ti["map_index"]: ti["rendered_map_index"] for ti in tis
-             if ti["task_id"] == "source.fetch_feed"}
-    states = {(ti["task_id"], names[ti["map_index"]] if ti["map_index"] >= 0 else None):
-              ti["state"] for ti in tis}
+    run, states = run_to_the_end(stack)
+    run_id = run["dag_run_id"]
     # the intentional failure, and nothing else: Broken Feed fails alone
     assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
     assert states[("source.fetch_articles", "Broken Feed")] == "upstream_failed", states
@@ -320,3 +326,15 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     if os.environ.get("NICHIRO_UPDATE_DOCS_SCREENSHOTS") == "1":  # refresh the README's image
         shutil.copyfile(grid_png, REPO / "docs" / "dag-grid.png")
+
+    # 5. A second run with every feed unchanged: under the real scheduler too, an unchanged
+    # feed ends skipped, its fetch_articles never runs, and load and summary still run.
+    again, states = run_to_the_end(stack)
+    assert again["state"] == "success", (again, states)
+    for name in SOURCES:
+        if name != "Broken Feed":
+            assert states[("source.fetch_feed", name)] == "skipped", states
+            assert states[("source.fetch_articles", name)] == "skipped", states
+    assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
+    assert {t: states[(t, None)] for t in ("load", "announce", "summary")} == {
+        "load": "success", "announce": "skipped", "summary": "success"}, states
