@@ -914,25 +914,10 @@ def backfill(conn: Any, batch_size: int = 500, params: ClusterParams = DEFAULT_P
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from scrapers.cli import catch_up_main
 
-    import psycopg2
-
-    from scrapers.config import db_url
-
-    parser = argparse.ArgumentParser(
-        description="Assign story clusters to stored articles that have none.")
-    parser.add_argument("--db", default=None, help="libpq URL (default: NICHIRO_DB_URL)")
-    parser.add_argument("--batch-size", type=int, default=500)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    conn = psycopg2.connect(args.db or db_url())
-    try:
-        count = backfill(conn, args.batch_size)
-    finally:
-        conn.close()
-    print(f"articles clustered: {count}")
-    return 0
+    return catch_up_main(argv, "Assign story clusters to stored articles that have none.",
+                         backfill, 500, "articles clustered")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ def save_article(
         article_id = guid_article_id  # same feed entry, new URL: a slug edit
     if article_id is None:
         since = now - timedelta(days=config.same_content_window_days())
-        twin = store.same_content_recent(conn, record["source"], record["content_hash"], since)
+        key = (record["source"], record["content_hash"])
+        twin = store.recent_content_twins(conn, [key], since).get(key)
         if twin is not None:
             store.add_article_urls(conn, twin, aliases)
             return twin, "duplicate"
@@ -151,13 +152,14 @@ def _resolve(
     since = loaded_at - timedelta(days=config.same_content_window_days())
     twins = store.recent_content_twins(
         conn, ((r["record"]["source"], r["record"]["content_hash"]) for r in extracted), since)
-    stored: dict[int, int | None] = {}  # article id -> resolved before lookup
-    for r in extracted:
+
+    def known_story(r: dict[str, Any]) -> int | None:
+        """By any of its URLs, else by its feed entry (a slug edit keeps the GUID)."""
         found = next((by_url[u] for u, _ in aliases[r["id"]] if u in by_url), None)
-        found = found if found is not None else r["entry_article_id"]
-        if found is not None:
-            stored[found] = None
-    locked = store.lock_articles(conn, stored)
+        return found if found is not None else r["entry_article_id"]
+
+    locked = store.lock_articles(
+        conn, {aid for aid in map(known_story, extracted) if aid is not None})
     batch = _Batch()
     hashes: dict[int, str] = {aid: row["content_hash"] for aid, row in locked.items()}
     provisional = 0
@@ -174,9 +176,7 @@ def _resolve(
             article_id, outcome = record.get("article_id"), "unchanged"
         else:
             pairs = aliases[r["id"]]
-            article_id = next((by_url[u] for u, _ in pairs if u in by_url), None)
-            if article_id is None:
-                article_id = r["entry_article_id"]
+            article_id = known_story(r)  # by_url also holds this batch's claims so far
             if article_id is None:
                 key = (record["source"], record["content_hash"])
                 twin = twins.get(key)
@@ -279,11 +279,10 @@ def _load_changed(
         clusters.assign_cluster(conn, article_id, record["title"], record["body"],
                                 record.get("language"), record["source"], None)
     if staged["raw_gz"] is not None and (
-        outcome in ("new", "updated") or not store.has_raw_page(conn, article_id)
+        outcome in ("new", "updated") or not store.articles_with_raw_page(conn, [article_id])
     ):
-        raw = bytes(staged["raw_gz"])
-        store.save_raw_page(conn, article_id, staged["raw_url"], record["fetched_at"],
-                            staged["raw_content_type"], raw, len(raw))
+        store.save_raw_pages(conn, [(article_id, staged["raw_url"], record["fetched_at"],
+                                     staged["raw_content_type"], bytes(staged["raw_gz"]))])
     if outcome == "unchanged" and article_id in touched:
         outcome = "duplicate"
     touched.add(article_id)

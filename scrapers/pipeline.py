@@ -154,8 +154,8 @@ def fetch_feed(
         raise
     if unchanged:
         # Nothing new in the feed: pages are left only if an earlier run's were not done.
-        backlog_since = started - timedelta(hours=config.backlog_hours())
-        counts["page_work"] = bool(store.candidate_entries(conn, fetch_id, backlog_since))
+        counts["page_work"] = bool(store.candidate_entries(conn, fetch_id,
+                                                           _backlog_since(started)))
         conn.commit()
         LOGGER.info("%s: not modified (%s)%s", source["name"],
                     "304" if result.not_modified else "same body as last time",
@@ -193,6 +193,11 @@ def _store_entry(
     return is_new, candidate
 
 
+def _backlog_since(started: datetime) -> datetime:
+    """Earlier candidates seen since then that never became an article are retried."""
+    return started - timedelta(hours=config.backlog_hours())
+
+
 def fetch_articles(
     conn: Any,
     source_id: int,
@@ -216,8 +221,7 @@ def fetch_articles(
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
     rejected_by: Counter[str] = Counter()
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
-    backlog_since = started - timedelta(hours=config.backlog_hours())
-    for entry in store.candidate_entries(conn, fetch_id, backlog_since)[:limit]:
+    for entry in store.candidate_entries(conn, fetch_id, _backlog_since(started))[:limit]:
         known_id = entry["known_article_id"]
         if known_id is not None and entry["article_first_seen_at"] < started - window:
             _stage(conn, run_id, source_id, entry, "known", None, {"article_id": known_id})

@@ -12,7 +12,6 @@ CLI, for operators (catch up after a restore or a formula change):
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -87,23 +86,10 @@ def index_all(conn: Any, batch_size: int = 1000) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import psycopg2
+    from scrapers.cli import catch_up_main
 
-    from scrapers.config import db_url
-
-    parser = argparse.ArgumentParser(
-        description="Write the search rows of articles that have none or a stale one.")
-    parser.add_argument("--db", default=None, help="libpq URL (default: NICHIRO_DB_URL)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="commit every N rows")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    conn = psycopg2.connect(args.db or db_url())
-    try:
-        count = index_all(conn, args.batch_size)
-    finally:
-        conn.close()
-    print(f"articles indexed for search: {count}")
-    return 0
+    return catch_up_main(argv, "Write the search rows of articles that have none or a stale "
+                         "one.", index_all, 1000, "articles indexed for search")
 
 
 if __name__ == "__main__":

@@ -278,13 +278,7 @@ _PENDING_STAGED = """
 
 def pending_staged(conn: Any, run_id: str) -> list[Row]:
     """Staged records of a run not loaded yet: direct feeds before search feeds."""
-    return list(iter_pending_staged(conn, run_id))
-
-
-def iter_pending_staged(conn: Any, run_id: str, batch_size: int = 200) -> Iterator[Row]:
-    """Like `pending_staged`, read `batch_size` rows at a time (see `pending_batches`)."""
-    for batch in pending_batches(conn, run_id, batch_size):
-        yield from batch
+    return [row for batch in pending_batches(conn, run_id) for row in batch]
 
 
 def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[list[Row]]:
@@ -351,7 +345,7 @@ def recent_content_twins(
     conn: Any, keys: Iterable[tuple[str, str]], since: datetime
 ) -> dict[tuple[str, str], int]:
     """For (outlet, content hash) pairs: the oldest article with that content first seen
-    since `since` (what `same_content_recent` answers for one pair)."""
+    since `since`."""
     pairs = sorted(set(keys))
     if not pairs:
         return {}
@@ -511,59 +505,9 @@ def insert_revision(
         )
 
 
-def same_content_recent(
-    conn: Any, source: str, content_hash_value: str, since: datetime
-) -> int | None:
-    """An article of the same outlet with the same content, first seen since `since`."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT id FROM articles WHERE source = %s AND content_hash = %s
-                 AND first_seen_at >= %s ORDER BY id LIMIT 1""",
-            (source, content_hash_value, since),
-        )
-        row = cur.fetchone()
-    return int(row[0]) if row else None
-
-
 def add_article_urls(conn: Any, article_id: int, urls: Iterable[tuple[str, str]]) -> None:
-    """Remember URLs (canonical form, kind) that lead to this article; first claim wins.
-
-    One statement for all of them (a load writes two or three per article).
-    """
-    pairs = list(urls)
-    if not pairs:
-        return
-    with conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO article_urls (url, article_id, kind)
-               SELECT u.url, %s, u.kind
-               FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(url, kind, n)
-               ORDER BY u.n
-               ON CONFLICT (url) DO NOTHING""",
-            (article_id, [u for u, _ in pairs], [k for _, k in pairs]),
-        )
-
-
-def save_raw_page(
-    conn: Any, article_id: int, url: str, fetched_at: datetime, content_type: str | None,
-    body_gz: bytes, size_bytes: int,
-) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes,
-                   body_gz)
-               VALUES (%s, %s, %s, %s, %s, %s)
-               ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
-                   fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
-                   size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz""",
-            (article_id, url, fetched_at, content_type, size_bytes, body_gz),
-        )
-
-
-def has_raw_page(conn: Any, article_id: int) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM raw_pages WHERE article_id = %s", (article_id,))
-        return cur.fetchone() is not None
+    """Remember URLs (canonical form, kind) that lead to this article; first claim wins."""
+    add_urls_many(conn, [(url, article_id, kind) for url, kind in urls])
 
 
 def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int, int]:

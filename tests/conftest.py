@@ -84,17 +84,22 @@ def news_db_url() -> str:
     return TEST_DB_URL
 
 
+def empty_news_tables(conn: Any) -> None:
+    """Every table of the news database emptied, ids restarting at 1 (the schema kept)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
+        cur.execute(f"TRUNCATE {cur.fetchone()[0]} RESTART IDENTITY CASCADE")
+    conn.commit()
+
+
 @pytest.fixture
 def db(news_db_url: str) -> Iterator[Any]:
     """A connection to an emptied news database (schema kept, data truncated)."""
     import psycopg2
 
     conn = psycopg2.connect(news_db_url)
-    with conn.cursor() as cur:
-        cur.execute("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-                    "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
-        cur.execute(f"TRUNCATE {cur.fetchone()[0]} RESTART IDENTITY CASCADE")
-    conn.commit()
+    empty_news_tables(conn)
     yield conn
     conn.close()
 

@@ -20,6 +20,7 @@ import pytest
 from scrapers import clusters, loader, store
 from scrapers.dedup import content_hash
 from scrapers.models import Source
+from tests.conftest import empty_news_tables
 
 pytestmark = pytest.mark.integration
 
@@ -182,14 +183,6 @@ def _state(db: Any) -> dict[str, Any]:
             "clusters": cluster_rows, "outcomes": outcomes}
 
 
-def _reset(db: Any) -> None:
-    with db.cursor() as cur:
-        cur.execute("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-                    "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
-        cur.execute(f"TRUNCATE {cur.fetchone()[0]} RESTART IDENTITY CASCADE")
-    db.commit()
-
-
 @pytest.mark.parametrize("batch_size", [500, 3, 1])
 def test_set_based_load_equals_row_by_row(
     db: Any, batch_size: int, monkeypatch: pytest.MonkeyPatch,
@@ -197,7 +190,7 @@ def test_set_based_load_equals_row_by_row(
     _scenario(db)
     expected_counts = _row_by_row(db)
     expected = _state(db)
-    _reset(db)
+    empty_news_tables(db)
     _scenario(db)
     monkeypatch.setattr(loader, "BATCH_SIZE", batch_size)
     assert loader.load_run(db, RUN, now=NOW) == expected_counts
@@ -225,7 +218,7 @@ def test_records_without_a_stored_sketch_are_sketched_at_load(db: Any) -> None:
         cur.execute("UPDATE staged_articles SET record = record - 'minhash'")
     db.commit()
     with_sketch = _state_after_load(db)
-    _reset(db)
+    empty_news_tables(db)
     _scenario(db)
     assert _state_after_load(db) == with_sketch
 
