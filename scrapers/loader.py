@@ -10,8 +10,10 @@ The load is set-based: staged rows come in batches, and each batch is resolved w
 look-ups (all its URLs, all its content hashes, the stored rows it touches) and written
 with a few statements: new articles with pre-allocated ids and their story clusters
 decided before the insert (`clusters.plan_clusters`, from the MinHash the extraction step
-stored with each record), then URLs, tags and raw pages. Decisions are made in Python, in
-load order, with the same outcome as loading the records one by one
+stored with each record), then URLs, tags and raw pages. Python reads slim staged rows
+(no page, no body) and decides; the bulk (article text, tags, pages) goes from
+`staged_articles` to its tables on the server, so it never travels to Python and back.
+Decisions are made in Python, in load order, with the same outcome as loading the records one by one
 (tests/integration/test_loader.py checks this). A record that changes a stored story
 (rare in a run) ends the batch there: what came before is written, the record takes the
 row-by-row path (`save_article`: revision, update, re-clustering), and the rest is
@@ -222,38 +224,37 @@ def _write_batch(
             results[staged_id] = (final(article_id), outcome)
     touched.difference_update(real)
     touched.update(real.values())
+    # The sketch travels in the record; a record staged without one is sketched from its
+    # whole text (older staging rows).
+    unsketched = store.staged_records(
+        conn, (r["id"] for r in batch.new if _signature(r["record"])[0] is None))
     new_articles = []
     for r in batch.new:
         record = r["record"]
         values, shingles = _signature(record)
         new_articles.append(clusters.NewArticle(
-            article_id=real[r["article_id"]], title=record["title"], body=record["body"],
+            article_id=real[r["article_id"]], title=record["title"],
+            body=unsketched[r["id"]]["body"] if r["id"] in unsketched else "",
             language=record.get("language"), outlet=record["source"],
             first_seen_at=_aware(record["fetched_at"]), signature=values,
             shingle_count=shingles,
         ))
     plan = clusters.plan_clusters(conn, new_articles)
-    store.insert_articles(conn, [
-        {**_params(r["record"]), "id": real[r["article_id"]],
-         "first_seen_at": r["record"]["fetched_at"],
-         "cluster_id": plan.cluster_of[real[r["article_id"]]]}
+    store.insert_articles_from_staged(conn, [
+        (r["id"], real[r["article_id"]], plan.cluster_of[real[r["article_id"]]])
         for r in batch.new
     ])
     clusters.write_plan(conn, plan)
     store.add_urls_many(conn, [(url, final(aid), kind) for url, aid, kind in batch.claims])
-    store.add_tags_many(conn, [(real[r["article_id"]], tag) for r in batch.new
-                               for tag in r["record"].get("topic_tags", [])])
-    raw = [(real[r["article_id"]], r) for r in batch.new]
-    kept = {aid for aid, _ in raw} | store.articles_with_raw_page(
+    store.add_tags_from_staged(conn, [(r["id"], real[r["article_id"]]) for r in batch.new])
+    raw = [(real[r["article_id"]], r["id"]) for r in batch.new if r["has_raw"]]
+    kept = {real[r["article_id"]] for r in batch.new} | store.articles_with_raw_page(
         conn, (aid for aid, _ in batch.raw_maybe if aid > 0))
     for aid, r in batch.raw_maybe:  # a stored story without its page keeps this copy's
-        if final(aid) not in kept and r["raw_gz"] is not None:
+        if final(aid) not in kept and r["has_raw"]:
             kept.add(final(aid))
-            raw.append((final(aid), r))
-    store.save_raw_pages(conn, [
-        (aid, r["raw_url"], r["record"]["fetched_at"], r["raw_content_type"], bytes(r["raw_gz"]))
-        for aid, r in raw if r["raw_gz"] is not None
-    ])
+            raw.append((final(aid), r["id"]))
+    store.save_raw_pages_from_staged(conn, raw)
 
 
 def _aware(value: Any) -> datetime:
@@ -268,7 +269,7 @@ def _load_changed(
     conn: Any, staged: dict[str, Any], loaded_at: datetime, touched: set[int],
 ) -> tuple[int, str]:
     """The row-by-row path, for a record that changes a stored story."""
-    record = staged["record"]
+    record = store.staged_records(conn, [staged["id"]])[staged["id"]]
     article_id, outcome = save_article(
         conn, record, aliases=_aliases(record, staged),
         guid_article_id=staged["entry_article_id"], now=loaded_at,
@@ -278,11 +279,10 @@ def _load_changed(
         # Same transaction: a story and its cluster membership land together.
         clusters.assign_cluster(conn, article_id, record["title"], record["body"],
                                 record.get("language"), record["source"], None)
-    if staged["raw_gz"] is not None and (
+    if staged["has_raw"] and (
         outcome in ("new", "updated") or not store.articles_with_raw_page(conn, [article_id])
     ):
-        store.save_raw_pages(conn, [(article_id, staged["raw_url"], record["fetched_at"],
-                                     staged["raw_content_type"], bytes(staged["raw_gz"]))])
+        store.save_raw_pages_from_staged(conn, [(article_id, staged["id"])])
     if outcome == "unchanged" and article_id in touched:
         outcome = "duplicate"
     touched.add(article_id)

@@ -284,8 +284,11 @@ def pending_staged(conn: Any, run_id: str) -> list[Row]:
 def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[list[Row]]:
     """A run's staged rows not loaded yet, in load order, `batch_size` rows at a time.
 
-    A run's staged rows carry every page (gzip) and extracted record: read at once, a run
-    of thousands of pages holds them all in memory. The ids are read first, in load order;
+    Rows are slim: the record without its bulky text (body, summary, captions, authors,
+    tags, evidence) and `has_raw` instead of the page. The load decides from these and
+    writes the bulk from `staged_articles` on the server (`insert_articles_from_staged`
+    and friends), so page and text never travel to Python and back; `staged_records`
+    gives a whole record where one is needed. The ids are read first, in load order;
     rows come in batches by id. The caller must not load rows in between (the load step
     marks them at its end, in the same transaction).
     """
@@ -297,11 +300,28 @@ def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[l
         with conn.cursor() as cur:
             cur.execute(
                 _PENDING_STAGED.format(
-                    columns="st.*, s.kind, e.article_id AS entry_article_id",
+                    columns="st.id, st.run_id, st.source_id, st.entry_id, st.url, st.status, "
+                            "st.raw_url, st.raw_content_type, st.raw_gz IS NOT NULL AS has_raw, "
+                            f"st.record - '{{{','.join(_BULKY_RECORD_KEYS)}}}'::text[] "
+                            "AS record, s.kind, e.article_id AS entry_article_id",
                     more="AND st.id = ANY(%s)"),
                 (run_id, chunk),
             )
             yield _rows(cur)
+
+
+#: Record keys `pending_batches` leaves on the server (the load never decides on them).
+_BULKY_RECORD_KEYS = ("body", "summary", "captions", "authors", "tags", "matched_terms")
+
+
+def staged_records(conn: Any, staged_ids: Iterable[int]) -> dict[int, Row]:
+    """Whole staged records by staged id (for the rare rows the load handles one by one)."""
+    ids = sorted(set(staged_ids))
+    if not ids:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, record FROM staged_articles WHERE id = ANY(%s)", (ids,))
+        return {int(sid): record for sid, record in cur.fetchall()}
 
 
 ARTICLE_CONTENT_COLUMNS = (
@@ -385,44 +405,70 @@ def allocate_article_ids(conn: Any, count: int) -> list[int]:
 
 _ARTICLE_ROW_COLUMNS = ("id", *ARTICLE_CONTENT_COLUMNS, "first_seen_at", "cluster_id")
 
+# The staged record read into an `articles` row on the server: json arrays become text[],
+# ISO times timestamptz, exactly as the same values passed as parameters would.
+_INSERT_FROM_STAGED = f"""
+INSERT INTO articles ({', '.join(_ARTICLE_ROW_COLUMNS)})
+SELECT v.article_id, {', '.join(f'r.{c}' for c in ARTICLE_CONTENT_COLUMNS)}, r.fetched_at,
+       v.cluster_id
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(staged_id, article_id, cluster_id)
+JOIN staged_articles st ON st.id = v.staged_id
+CROSS JOIN LATERAL jsonb_populate_record(NULL::articles, st.record) AS r
+ORDER BY v.article_id"""
 
-def insert_articles(conn: Any, rows: Sequence[Row]) -> None:
-    """Insert new articles with their ids (from `allocate_article_ids`) in one statement.
 
-    No ON CONFLICT: the load holds the load lock and looked every URL up first, so a
-    conflict is a bug that must stop the load, not a row to skip.
+def insert_articles_from_staged(
+    conn: Any, rows: Sequence[tuple[int, int, int | None]],
+) -> None:
+    """Insert new articles from their staged records: (staged id, article id, cluster id).
+
+    Ids come from `allocate_article_ids`. No ON CONFLICT: the load holds the load lock and
+    looked every URL up first, so a conflict is a bug that must stop the load, not a row
+    to skip. Raises if a staged row is missing (it would silently lose an article).
     """
-    from psycopg2.extras import execute_values
-
     if not rows:
         return
+    staged, ids, cluster_ids = (list(c) for c in zip(*rows, strict=True))
     with conn.cursor() as cur:
-        execute_values(
-            cur, f"INSERT INTO articles ({', '.join(_ARTICLE_ROW_COLUMNS)}) VALUES %s",
-            [tuple(row[c] for c in _ARTICLE_ROW_COLUMNS) for row in rows], page_size=1000,
-        )
+        cur.execute(_INSERT_FROM_STAGED, (staged, ids, cluster_ids))
+        if cur.rowcount != len(rows):
+            raise RuntimeError(f"inserted {cur.rowcount} of {len(rows)} staged articles")
 
 
 def add_urls_many(conn: Any, claims: Sequence[tuple[str, int, str]]) -> None:
     """(canonical URL, article id, kind) claims in order; the first claim of a URL wins."""
-    from psycopg2.extras import execute_values
-
     if not claims:
         return
+    urls, ids, kinds = (list(c) for c in zip(*claims, strict=True))
     with conn.cursor() as cur:
-        execute_values(cur, "INSERT INTO article_urls (url, article_id, kind) VALUES %s "
-                            "ON CONFLICT (url) DO NOTHING", list(claims), page_size=5000)
+        cur.execute("""INSERT INTO article_urls (url, article_id, kind)
+                       SELECT url, article_id, kind
+                       FROM unnest(%s::text[], %s::bigint[], %s::text[])
+                           WITH ORDINALITY AS c(url, article_id, kind, n)
+                       ORDER BY n
+                       ON CONFLICT (url) DO NOTHING""", (urls, ids, kinds))
 
 
-def add_tags_many(conn: Any, pairs: Sequence[tuple[int, str]]) -> None:
-    """(article id, tag) pairs of articles new in this load (nothing to drop)."""
-    from psycopg2.extras import execute_values
-
-    if not pairs:
+def add_tags_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
+    """The topic tags of new articles, from their staged records: (staged id, article id)."""
+    if not rows:
         return
+    staged, ids = (list(c) for c in zip(*rows, strict=True))
     with conn.cursor() as cur:
-        execute_values(cur, "INSERT INTO article_tags (article_id, tag) VALUES %s "
-                            "ON CONFLICT DO NOTHING", list(pairs), page_size=5000)
+        cur.execute(
+            """INSERT INTO article_tags (article_id, tag)
+               SELECT v.article_id, t.tag
+               FROM unnest(%s::bigint[], %s::bigint[]) AS v(staged_id, article_id)
+               JOIN staged_articles st ON st.id = v.staged_id
+               CROSS JOIN LATERAL jsonb_array_elements_text(
+                   coalesce(st.record -> 'topic_tags', '[]')) AS t(tag)
+               ON CONFLICT DO NOTHING""", (staged, ids))
+
+
+_UPSERT_RAW = """
+    ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
+        fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
+        size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz"""
 
 
 def save_raw_pages(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -434,14 +480,28 @@ def save_raw_pages(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
     with conn.cursor() as cur:
         execute_values(
             cur,
-            """INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes,
-                   body_gz) VALUES %s
-               ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
-                   fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
-                   size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz""",
+            "INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes, "
+            "body_gz) VALUES %s" + _UPSERT_RAW,
             [(aid, url, at, kind, len(body), body) for aid, url, at, kind, body in rows],
             template="(%s, %s, %s::timestamptz, %s, %s, %s)", page_size=500,
         )
+
+
+def save_raw_pages_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
+    """Upsert articles' raw pages from the staged pages: (article id, staged id), one per
+    article. Staged rows without a page are skipped."""
+    if not rows:
+        return
+    ids, staged = (list(c) for c in zip(*rows, strict=True))
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes,
+                   body_gz)
+               SELECT v.article_id, st.raw_url, (st.record ->> 'fetched_at')::timestamptz,
+                      st.raw_content_type, length(st.raw_gz), st.raw_gz
+               FROM unnest(%s::bigint[], %s::bigint[]) AS v(article_id, staged_id)
+               JOIN staged_articles st ON st.id = v.staged_id
+               WHERE st.raw_gz IS NOT NULL""" + _UPSERT_RAW, (ids, staged))
 
 
 def articles_with_raw_page(conn: Any, article_ids: Iterable[int]) -> set[int]:
@@ -554,34 +614,27 @@ def mark_loaded_many(
 ) -> None:
     """Record the outcome of loaded staging rows (staged id, entry id, article id, outcome)
     and link their feed entries to the articles, in two statements whatever the count."""
-    from psycopg2.extras import execute_values
-
     if not rows:
         return
     links: dict[int, int] = {}  # entry id -> article id; the last staging row wins
     for _, entry_id, article_id, _ in rows:
         if entry_id is not None and article_id is not None:
             links[entry_id] = article_id
+    staged_ids, _, article_ids, outcomes = (list(c) for c in zip(*rows, strict=True))
     with conn.cursor() as cur:
-        execute_values(
-            cur,
+        cur.execute(
             """UPDATE staged_articles AS s SET outcome = v.outcome, article_id = v.article_id,
-                   loaded_at = v.loaded_at, raw_gz = NULL
-               FROM (VALUES %s) AS v(id, article_id, outcome, loaded_at)
+                   loaded_at = %s, raw_gz = NULL
+               FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, article_id, outcome)
                WHERE s.id = v.id""",
-            [(staged_id, article_id, outcome, now) for staged_id, _, article_id, outcome in rows],
-            template="(%s::bigint, %s::bigint, %s::text, %s::timestamptz)",
-            page_size=1000,
+            (now, staged_ids, article_ids, outcomes),
         )
         if links:
-            execute_values(
-                cur,
+            cur.execute(
                 """UPDATE feed_entries AS e SET article_id = v.article_id
-                   FROM (VALUES %s) AS v(id, article_id)
+                   FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, article_id)
                    WHERE e.id = v.id AND e.article_id IS DISTINCT FROM v.article_id""",
-                list(links.items()),
-                template="(%s::bigint, %s::bigint)",
-                page_size=1000,
+                (list(links), list(links.values())),
             )
 
 

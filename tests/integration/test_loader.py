@@ -39,9 +39,11 @@ def _record(feed: dict[str, Any], url: str, title: str, body: str, **extra: Any
             ) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "url": url, "original_url": url + "?utm_source=feed", "title": title, "body": body,
-        "summary": "", "authors": [], "published_at": NOW.isoformat(),
+        "summary": "Talks, quotas and visits.", "authors": ["Anna Ito", "Oleg \"Ed\" Sato"],
+        "published_at": (NOW - timedelta(hours=3)).isoformat(),
         "fetched_at": NOW.isoformat(), "language": "en", "source": feed["outlet"],
-        "source_id": feed["id"], "guid": url, "tags": ["japan", "russia"], "captions": [],
+        "source_id": feed["id"], "guid": url, "tags": ["japan", "russia"],
+        "captions": ["The ministry, {in} Tokyo", "Кабинет министров"],
         "relevance_score": 0.9, "relevant": True,
         "matched_terms": [{"term": "Japan", "field": "title", "group": "ja", "weight": 1.0}],
         "topic_tags": ["theme:peace_treaty"] if "treaty" in body else ["theme:energy"],
@@ -154,6 +156,11 @@ def _state(db: Any) -> dict[str, Any]:
         cur.execute("SELECT id, url, title, body, content_hash, source, updated_count, "
                     "cluster_id, first_seen_at FROM articles ORDER BY url")
         articles = cur.fetchall()
+        # every stored column, as the row-by-row path wrote it from Python values and the
+        # set-based one from the staged record on the server
+        cur.execute(f"SELECT {', '.join(store.ARTICLE_CONTENT_COLUMNS)} FROM articles "
+                    "ORDER BY url")
+        content = cur.fetchall()
         members: dict[int, set[str]] = {}
         for row in articles:
             members.setdefault(row[7], set()).add(row[1])
@@ -163,8 +170,9 @@ def _state(db: Any) -> dict[str, Any]:
         tags = sorted((url_of[a], t) for a, t in cur.fetchall())
         cur.execute("SELECT article_id, revision, title, content_hash FROM article_revisions")
         revisions = sorted((url_of[a], *rest) for a, *rest in cur.fetchall())
-        cur.execute("SELECT article_id, url, size_bytes FROM raw_pages")
-        raw = sorted((url_of[a], u, n) for a, u, n in cur.fetchall())
+        cur.execute("SELECT article_id, url, fetched_at, content_type, size_bytes, "
+                    "md5(body_gz) FROM raw_pages")
+        raw = sorted((url_of[a], *rest) for a, *rest in cur.fetchall())
         cur.execute("SELECT m.article_id, m.matched_article_id, m.similarity, m.shingle_count,"
                     " m.signature, (SELECT count(*) FROM article_lsh_bands b"
                     "               WHERE b.article_id = m.article_id)"
@@ -179,6 +187,7 @@ def _state(db: Any) -> dict[str, Any]:
                     " ORDER BY id")
         outcomes = [(u, s, st, o, url_of.get(a)) for u, s, st, o, a in cur.fetchall()]
     return {"articles": [(r[1:7], sorted(members[r[7]])) for r in articles], "urls": urls,
+            "content": content,
             "tags": tags, "revisions": revisions, "raw": raw, "minhash": minhash,
             "clusters": cluster_rows, "outcomes": outcomes}
 

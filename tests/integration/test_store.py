@@ -164,3 +164,13 @@ def test_retention_prunes_every_old_staging_row_and_old_raw_pages(db: Any) -> No
                                                  "https://news.example/new-rejected"]
         cur.execute("SELECT count(*) FROM raw_pages")
         assert cur.fetchone() == (0,)
+
+
+def test_inserting_from_a_missing_staged_row_stops_the_load(db: Any) -> None:
+    """A staged id that matches no row must raise, not silently store fewer articles."""
+    with db.cursor() as cur:
+        cur.execute("SELECT nextval('articles_id_seq')")
+        article_id = cur.fetchone()[0]
+    with pytest.raises(RuntimeError, match="inserted 0 of 1 staged articles"):
+        store.insert_articles_from_staged(db, [(987654321, article_id, None)])
+    db.rollback()
