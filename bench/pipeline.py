@@ -186,6 +186,7 @@ class Workspace:
         self.news_url = _db_url(pg, f"nichiro_bench_{suffix}")
         self.airflow_url = _db_url(pg, f"nichiro_airflow_bench_{suffix}")
         self.stage_url = _db_url(pg, f"nichiro_bench_stages_{suffix}")
+        self.load_url = _db_url(pg, f"nichiro_bench_load_{suffix}")
         self.airflow_home = self.tmp / "airflow-home"
         self.airflow_home.mkdir()
         self.airflow_ready = False
@@ -217,7 +218,7 @@ class Workspace:
         if self.keep:
             log(f"kept {self.tmp} and the databases (--keep)")
             return
-        for url in (self.news_url, self.airflow_url, self.stage_url):
+        for url in (self.news_url, self.airflow_url, self.stage_url, self.load_url):
             try:
                 recreate_database(url, create=False)
             except Exception as exc:  # noqa: BLE001 - clean-up must not hide the result
@@ -429,7 +430,7 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
     dedup_s, floor_s, _ = paired(repeat, dedup, datasketch_floor)
     stages["dedup_clustering"] = _stage(len(articles), dedup_s, floor_s,
                                         "datasketch.MinHash alone on the same shingles")
-    stages["load"] = load_benchmark(root, base_url, catalog, ws)
+    stages["load"] = load_benchmark(root, base_url, catalog, ws, repeat)
     return stages
 
 
@@ -448,12 +449,33 @@ def _stage(n: int, seconds: float, floor_s: float | None, floor: str) -> dict[st
             "ratio": round(seconds / floor_s, 2) if floor_s else None}
 
 
-def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> dict[str, Any]:
+def recreate_from_template(url: str, template_url: str) -> None:
+    """Drop `url`'s database and create it as a copy of `template_url`'s (no one connected)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    recreate_database(url, create=False)
+    parts = urlsplit(url)
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(parts.path.lstrip("/")),
+                sql.Identifier(urlsplit(template_url).path.lstrip("/"))))
+    finally:
+        admin.close()
+
+
+def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
+                   repeat: int) -> dict[str, Any]:
     """load_run over the corpus's staged rows, against a bare COPY of the same rows.
 
-    The staging rows are made by the pipeline's own steps in a database of their own
-    (``fetch_feed`` and ``fetch_articles`` with a DiskFetcher), timed too; then a second
-    pass with unchanged feeds, all three steps, timed the same way.
+    The staging rows are made once by the pipeline's own steps in a database of their own
+    (``fetch_feed`` and ``fetch_articles`` with a DiskFetcher), timed too. That database
+    is then the template of `repeat` fresh copies: on each, load_run and then the floor,
+    best of each kept (like the other stages). The last copy then gets a second pass of
+    all three steps with unchanged feeds.
     """
     import psycopg2
 
@@ -467,9 +489,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
     fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
 
-    search_runs: list[tuple[int, float]] = []
-
-    def one_pass(conn: Any, run_id: str) -> tuple[float, float, float, dict[str, int]]:
+    def stage(conn: Any, run_id: str) -> tuple[float, float]:
         started = time.perf_counter()
         due = pipeline.sync_catalog(conn, load_catalog(catalog), fetch_all=True)
         fetches = [pipeline.fetch_feed(conn, s["id"], run_id, fetcher) for s in due]
@@ -481,33 +501,61 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
         with conn.cursor() as cur:
             cur.execute("ANALYZE")
         conn.commit()
+        return feed_s, articles_s
+
+    def load(conn: Any, run_id: str) -> tuple[float, dict[str, int], int, float]:
         started = time.perf_counter()
         counts = load_run(conn, run_id)
         load_s = time.perf_counter() - started
         started = time.perf_counter()  # what the load task does next, after its commit
         indexed = index_pending(conn, article_ids=run_article_ids(conn, run_id))
         conn.commit()
-        search_runs.append((indexed, time.perf_counter() - started))
-        return feed_s, articles_s, load_s, counts
+        return load_s, counts, indexed, time.perf_counter() - started
 
     recreate_database(ws.stage_url)
     conn = psycopg2.connect(ws.stage_url)
     try:
         migrate(conn)
-        feed_s, articles_s, load_s, counts = one_pass(conn, "bench-load-1")
-        requests_first = fetcher.requests
-        feed2_s, articles2_s, load2_s, _ = one_pass(conn, "bench-load-2")
-        copy_s, indexed_s = _copy_floor(conn)
+        feed_s, articles_s = stage(conn, "bench-load-1")
     finally:
         conn.close()
+    requests_first = fetcher.requests
+    passes = []  # (load_run s, floor s, indexed COPY s, counts, search rows, search s)
+    for _ in range(max(1, repeat)):
+        recreate_from_template(ws.load_url, ws.stage_url)
+        conn = psycopg2.connect(ws.load_url)
+        try:
+            load_s, counts, indexed, index_s = load(conn, "bench-load-1")
+            copy_s, indexed_s = _copy_floor(conn)
+        finally:
+            conn.close()
+        passes.append((load_s, copy_s, indexed_s, counts, indexed, index_s))
+    conn = psycopg2.connect(ws.load_url)
+    try:
+        with conn.cursor() as cur:  # the floor's tables must not weigh on the second pass
+            cur.execute("DROP TABLE bench_copy_floor, bench_copy_indexed")
+        conn.commit()
+        feed2_s, articles2_s = stage(conn, "bench-load-2")
+        load2_s, _, indexed2, index2_s = load(conn, "bench-load-2")
+    finally:
+        conn.close()
+    load_s = min(p[0] for p in passes)
+    copy_s = min(p[1] for p in passes)
+    indexed_s = min(p[2] for p in passes)
+    counts = passes[0][3]
+    if any(p[3] != counts for p in passes):
+        raise RuntimeError(f"load outcomes differ between passes: {[p[3] for p in passes]}")
+    first_index = min(passes, key=lambda p: p[5])
     rows = sum(counts.values())
-    first_total = feed_s + articles_s + load_s
+    first_total = feed_s + articles_s + passes[0][0]
     second_total = feed2_s + articles2_s + load2_s
     return {
         "n": rows, "seconds": round(load_s, 4), "per_s": rate(rows, load_s),
         "floor": "COPY of the same article rows into an UNLOGGED table",
         "floor_seconds": round(copy_s, 4), "floor_per_s": rate(rows, copy_s),
         "ratio": round(load_s / copy_s, 2) if copy_s else None, "outcomes": counts,
+        "passes": [{"load_s": round(p[0], 4), "floor_s": round(p[1], 4),
+                    "indexed_copy_s": round(p[2], 4)} for p in passes],
         "indexed_copy_seconds": round(indexed_s, 4),
         "indexed_copy_per_s": rate(rows, indexed_s),
         "ratio_to_indexed_copy": round(load_s / indexed_s, 2) if indexed_s else None,
@@ -517,13 +565,15 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace) -> d
         "pipeline_unchanged_pass_s": round(second_total, 3),
         "pipeline_unchanged_share": round(second_total / first_total, 4) if first_total else None,
         "pipeline_requests": [requests_first, fetcher.requests - requests_first],
-        "search_index": {"rows": search_runs[0][0], "seconds": round(search_runs[0][1], 4),
-                         "per_s": rate(search_runs[0][0], search_runs[0][1]),
-                         "unchanged_rows": search_runs[1][0],
-                         "unchanged_seconds": round(search_runs[1][1], 4)},
+        "search_index": {"rows": first_index[4], "seconds": round(first_index[5], 4),
+                         "per_s": rate(first_index[4], first_index[5]),
+                         "unchanged_rows": indexed2,
+                         "unchanged_seconds": round(index2_s, 4)},
         "note": "pipeline_*: the pipeline's own steps (no Airflow) with pages read from disk "
                 "(no HTTP): fetch_feed = parse+score+store entries, fetch_articles = "
-                "extract+stage pages; unchanged pass = all three steps again, feeds unchanged",
+                "extract+stage pages; unchanged pass = all three steps again, feeds unchanged; "
+                "load, floor and indexed COPY: best of the passes, each on a fresh copy of "
+                "the staged database",
     }
 
 
@@ -828,7 +878,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     ws = Workspace(args.pg, keep=args.keep)
     result["databases"] = [urlsplit(u).path.lstrip("/")
-                           for u in (ws.news_url, ws.airflow_url, ws.stage_url)]
+                           for u in (ws.news_url, ws.airflow_url, ws.stage_url,
+                                     ws.load_url)]
     total = args.sources * args.entries
     try:
         recreate_database(ws.news_url)
