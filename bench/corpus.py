@@ -20,8 +20,11 @@ Sources cycle through English, Japanese and Russian. The text is generated from 
 and sentence templates per language (no model, no downloads): about ``relevant_share`` of the
 items are about Japan-Russia relations (their titles and bodies name both countries, the
 Kurils, a peace treaty, ...), the rest are domestic, sports, weather or business news, some of
-them traps that name one country or a homonym. A share of the items are **duplicates** (an
-entry in another source's feed linking to the same page, as aggregators do) and
+them traps that name one country or a homonym. Most sentences carry the story's own
+facts (made-up names and figures), as real stories do: without them, unrelated stories
+shared so many word shingles that they fell into one story cluster. A share of the
+items are **duplicates** (an entry in another source's feed linking to the same page, as
+aggregators do) and
 **syndicated copies** (a wire story republished on another outlet's site under its own URL
 and headline, body mostly the same: one more sentence, one paragraph dropped), so URL
 dedup and story clustering have work. Everything derives from ``--seed``: the same
@@ -171,6 +174,38 @@ _RU = {
     "caption": "Делегации перед началом переговоров. Фото: пресс-служба",
 }
 WORDS: dict[str, dict[str, Any]] = {"en": _EN, "ja": _JA, "ru": _RU}
+# Made-up names are strings of these; detail sentences put them and figures in templates.
+_SYLLABLES = {
+    "en": ["ka", "ro", "mi", "ten", "bar", "lo", "ves", "din", "sha", "kor", "pel", "un",
+           "tra", "gan", "el", "mor", "ist", "by", "wen", "do", "qua", "ril", "fo", "zet"],
+    "ja": list("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨ"
+               "ラリルレロワンガギグゲゴザジズゼゾダデドバビブベボパピプペポ"),
+    "ru": ["ка", "ро", "ми", "тен", "бар", "ло", "вес", "дин", "ша", "кор", "пел", "ун",
+           "тра", "ган", "ель", "мор", "ист", "бы", "вен", "до", "ква", "рил", "фо", "зет"],
+}
+_DETAILS = {
+    "en": ["{a} Holdings, which employs {n} people in {b}, said sales rose {m} percent.",
+           "The mayor of {a}, {b} {c}, met {m} delegates on the {d}th.",
+           "{a} {b} told reporters that {n} tonnes had been shipped from {c} since May.",
+           "A survey by the {a} Institute found {m} percent of residents of {b} agreed.",
+           "Police in {a} said {m} people were questioned after the incident on {b} Street.",
+           "{a} Bank lent {n} million yen to {b} Logistics, according to filings dated the "
+           "{d}th."],
+    "ja": ["{a}社の{b}社長は{d}日、売上高が{m}％増えたと明らかにした。",
+           "{a}市の{b}市長は{d}日、{m}人の代表団と面会した。",
+           "{a}{b}氏によると、{c}港からは5月以降{n}トンが出荷された。",
+           "{a}研究所の調査では、{b}町の住民の{m}％が賛成と答えた。",
+           "{a}署は{d}日、{b}通りの事件で{m}人から事情を聴いた。",
+           "{a}銀行は{b}物流に{n}億円を融資したと届け出た。"],
+    "ru": ["Компания «{a}», в которой работают {n} человек в городе {b}, сообщила о росте "
+           "продаж на {m}%.",
+           "Мэр города {a} {b} {c} {d} числа встретился с {m} делегатами.",
+           "По словам {a} {b}, с мая из порта {c} отгружено {n} тонн.",
+           "Опрос института «{a}» показал, что {m}% жителей села {b} согласны.",
+           "Полиция города {a} опросила {m} человек после происшествия на улице {b}.",
+           "Банк «{a}» выдал компании «{b}» кредит на {n} млн рублей, следует из отчётности "
+           "от {d} числа."],
+}
 AUTHORS = {
     "en": ["Emma Hartley", "James Okafor", "Laura Chen", "Hiroshi Kaneda", "Anna Petrova"],
     "ja": ["佐藤健", "鈴木真理子", "高橋一郎", "田中由美", "伊藤誠"],
@@ -257,6 +292,23 @@ class _Text:
             return f"{topic}{verb}。"
         return f"{topic[0].upper()}{topic[1:]} {verb} {self._pick('topics')}."
 
+    def _name(self) -> str:
+        """A made-up proper noun (a person, company or town no other story names)."""
+        parts = _SYLLABLES[self.lang]
+        word = "".join(self.rng.choice(parts) for _ in range(self.rng.randint(2, 4)))
+        return word if self.lang == "ja" else word.capitalize()
+
+    def detail_sentence(self) -> str:
+        """A sentence of this story's own facts: names and figures no other story shares.
+
+        Real stories differ mostly in such facts; without them, unrelated synthetic stories
+        share most of their word shingles and cluster together (see docs/benchmarks.md).
+        """
+        template = self.rng.choice(_DETAILS[self.lang])
+        return template.format(a=self._name(), b=self._name(), c=self._name(),
+                               n=self.rng.randint(2, 9999), m=self.rng.randint(2, 99),
+                               d=self.rng.randint(1, 28))
+
     def filler(self, relevant: bool) -> str:
         text = self._pick("filler" if relevant else "tfiller")
         return text if self.lang == "ja" else text + "."
@@ -265,10 +317,12 @@ class _Text:
         sentences = []
         for _ in range(self.rng.randint(3, 6)):
             roll = self.rng.random()
-            if relevant and roll < 0.35:
+            if relevant and roll < 0.3:
                 sentences.append(self.relevant_sentence())
-            elif roll < 0.6:
+            elif roll < 0.4:
                 sentences.append(self.topic_sentence())
+            elif roll < 0.9:
+                sentences.append(self.detail_sentence())
             else:
                 sentences.append(self.filler(relevant))
         return ("" if self.lang == "ja" else " ").join(sentences)
