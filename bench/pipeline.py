@@ -294,6 +294,7 @@ def end_to_end_summary(run: dict[str, Any], entries: int) -> dict[str, Any]:
     new = int(news["outcomes"].get("new", 0))
     return {
         "entries": entries, "wall_s": run["wall_s"], "entries_per_s": rate(entries, run["wall_s"]),
+        "dag_test_idle_s": run.get("dag_test_idle_s"),
         "articles_new": new, "articles_per_s": rate(new, run["wall_s"]),
         "ms_per_entry": round(1000 * run["wall_s"] / entries, 3) if entries else None,
         "pages_staged": sum(news["staged"].values()),
@@ -747,6 +748,7 @@ def format_table(result: dict[str, Any]) -> str:
                      f"({e2e['entries_per_s']:.0f}/s)  {e2e['articles_new']} articles "
                      f"({e2e['articles_per_s']:.1f}/s)  {e2e['bytes_sent'] / 1e6:.1f} MB sent, "
                      f"{e2e['requests']} requests")
+        lines.append(f"  (dag.test()'s own idle waits, included: {e2e['dag_test_idle_s']} s)")
         lines.append(f"  (not timed: Airflow's import; the news schema, {e2e['news_schema_s']:.1f}"
                      f" s; a warm-up dag.test() of nichiro_digest, {e2e['warm_up_s']:.1f} s)")
         lines.append(f"  peak RSS: max over tasks {e2e['max_task_peak_rss_mb']} MB "
@@ -761,7 +763,8 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"  run 2 (unchanged): {second['wall_s']:.1f} s "
                      f"({second['wall_share']:.0%} of run 1), {second['bytes_sent']} bytes "
                      f"({second['bytes_share']:.2%}), {second['requests']} requests "
-                     f"{second['statuses']}")
+                     f"{second['statuses']}; dag.test()'s own idle waits, included: "
+                     f"{second['dag_test_idle_s']} s")
     lines.append("")
     lines.append(f"  {'stage':<18}{'n':>7}{'per s':>10}{'floor per s':>13}{'ratio':>7}  floor")
     for name, s in result.get("stages", {}).items():
@@ -909,6 +912,7 @@ def main(argv: list[str] | None = None) -> int:
                 "wall_s": run2["wall_s"], "bytes_sent": run2["http"]["bytes_sent"],
                 "requests": run2["http"]["requests"], "statuses": run2["http"]["statuses"],
                 "wall_share": round(run2["wall_s"] / run1["wall_s"], 4),
+                "dag_test_idle_s": run2.get("dag_test_idle_s"),
                 "bytes_share": round(run2["http"]["bytes_sent"] / max(1, e2e["bytes_sent"]), 5),
                 "task_totals": run2["task_totals"], "news": run2["news"],
                 "warm_up_s": run2["warm_up_s"],
