@@ -20,6 +20,7 @@ from scrapers.extract import (
     detect_language,
     drop_widgets,
     extract_article,
+    needs_full_mode,
     normalize_language,
     parse_date,
     parse_date_precision,
@@ -777,3 +778,43 @@ def test_a_data_table_inside_a_page_grid_is_kept() -> None:
     assert "Salmon" in text
     assert "1,850" in text
     assert "Trout" in text
+
+
+# -- trafilatura's fast mode first, its full mode when that looks incomplete ------------------
+
+@pytest.mark.parametrize(("text_chars", "paragraph_chars", "full"), [
+    (2_000, 2_400, False),   # most of the page's paragraphs: complete
+    (2_000, 3_999, False),
+    (2_000, 4_001, True),    # under half of them: a second opinion
+    (499, 0, True),          # short, whatever the page
+    (500, 0, False),
+])
+def test_needs_full_mode(text_chars: int, paragraph_chars: int, full: bool) -> None:
+    assert needs_full_mode(text_chars, paragraph_chars) is full
+
+
+def _modes_used(html: str, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `fast` flag of every trafilatura call while extracting the page (a spy: the real
+    trafilatura runs)."""
+    import trafilatura
+
+    real = trafilatura.bare_extraction
+    modes: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        modes.append(kwargs["fast"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    extract_article(html, URL, "text/html")
+    return modes
+
+
+def test_a_long_body_takes_the_fast_mode_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = "".join(f"<p>{p} (Part {n}.)</p>" for n in range(3) for p in BODY_PARAGRAPHS)
+    assert _modes_used(page(body=body), monkeypatch) == [True]
+
+
+def test_a_short_body_gets_the_full_mode_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = f"<p>{BODY_PARAGRAPHS[0]}</p><p>{BODY_PARAGRAPHS[2]}</p>"
+    assert _modes_used(page(body=body), monkeypatch) == [True, False]
