@@ -81,3 +81,37 @@ def test_badly_named_file_is_refused(scratch: Any, tmp_path: Path) -> None:
     write(tmp_path, "migrations/create.sql", "SELECT 1;")
     with pytest.raises(MigrationError, match="V001__description"):
         migrate(scratch, tmp_path)
+
+
+def test_article_text_is_lz4_compressed_where_the_server_has_lz4(news_db_url: str) -> None:
+    """V015: new article text is compressed with lz4 (this server has it), and a stored
+    body reads back the same."""
+    conn = psycopg2.connect(news_db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 'lz4' = ANY (enumvals) FROM pg_settings "
+                        "WHERE name = 'default_toast_compression'")
+            if not cur.fetchone()[0]:
+                pytest.skip("this PostgreSQL was built without lz4")
+            cur.execute("""SELECT attrelid::regclass::text || '.' || attname, attcompression
+                           FROM pg_attribute
+                           WHERE (attrelid, attname) IN (
+                               ('articles'::regclass, 'title'), ('articles'::regclass, 'body'),
+                               ('articles'::regclass, 'summary'),
+                               ('article_search'::regclass, 'body'),
+                               ('article_revisions'::regclass, 'body'),
+                               ('staged_articles'::regclass, 'record'))""")
+            assert {name: kind for name, kind in cur.fetchall()} == {
+                "articles.title": "l", "articles.body": "l", "articles.summary": "l",
+                "article_search.body": "l", "article_revisions.body": "l",
+                "staged_articles.record": "l"}
+            body = "Kuril talks resumed. " * 400  # 8 KB: compressed, as bodies are
+            cur.execute("CREATE TEMP TABLE lz4_probe (LIKE articles INCLUDING ALL)")
+            cur.execute("INSERT INTO lz4_probe (url, original_url, title, body, fetched_at, "
+                        "first_seen_at, source, relevance_score, relevant, content_hash) "
+                        "VALUES ('u', 'u', 't', %s, now(), now(), 's', 1, true, 'h')", (body,))
+            cur.execute("SELECT pg_column_compression(body), body FROM lz4_probe")
+            assert cur.fetchone() == ("lz4", body)
+    finally:
+        conn.rollback()
+        conn.close()
