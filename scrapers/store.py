@@ -289,8 +289,11 @@ def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[l
     writes the bulk from `staged_articles` on the server (`insert_articles_from_staged`
     and friends), so page and text never travel to Python and back; `staged_records`
     gives a whole record where one is needed. The ids are read first, in load order;
-    rows come in batches by id. The caller must not load rows in between (the load step
-    marks them at its end, in the same transaction).
+    rows come in batches by id, each batch locked (FOR UPDATE) until the transaction ends:
+    the load writes from these rows on the server after deciding, so a fetch task staging
+    the same page again meanwhile (a cleared task re-run) waits for the load's commit, and
+    its new version is then pending for the next load. The caller must not load rows in
+    between (the load step marks them at its end, in the same transaction).
     """
     with conn.cursor() as cur:
         cur.execute(_PENDING_STAGED.format(columns="st.id", more=""), (run_id,))
@@ -304,7 +307,7 @@ def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[l
                             "st.raw_url, st.raw_content_type, st.raw_gz IS NOT NULL AS has_raw, "
                             f"st.record - '{{{','.join(_BULKY_RECORD_KEYS)}}}'::text[] "
                             "AS record, s.kind, e.article_id AS entry_article_id",
-                    more="AND st.id = ANY(%s)"),
+                    more="AND st.id = ANY(%s)") + " FOR UPDATE OF st",
                 (run_id, chunk),
             )
             yield _rows(cur)

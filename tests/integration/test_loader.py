@@ -274,3 +274,27 @@ def test_loads_wait_for_each_other(db: Any, news_db_url: str) -> None:
     finally:
         holder.close()
         loading.close()
+
+
+def test_a_page_staged_again_during_a_load_waits_for_it(db: Any, news_db_url: str) -> None:
+    """The load writes articles from the staged rows it decided on: while it runs, a fetch
+    task staging the same page again (a cleared task re-run) must wait, not change the row
+    under it."""
+    import psycopg2
+
+    _scenario(db)
+    batch = next(store.pending_batches(db, RUN))  # what load_run reads first, in its transaction
+    restager = psycopg2.connect(news_db_url, options="-c lock_timeout=200")
+    try:
+        with restager.cursor() as cur, pytest.raises(psycopg2.errors.LockNotAvailable):
+            cur.execute("UPDATE staged_articles SET record = record WHERE id = %s",
+                        (batch[0]["id"],))
+        restager.rollback()
+        db.rollback()  # the load's transaction ends: the page can be staged again
+        with restager.cursor() as cur:
+            cur.execute("UPDATE staged_articles SET record = record WHERE id = %s",
+                        (batch[0]["id"],))
+            assert cur.rowcount == 1
+        restager.rollback()
+    finally:
+        restager.close()

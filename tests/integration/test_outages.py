@@ -288,18 +288,21 @@ def nothing_loaded(url: str) -> None:
     assert scalar(url, "SELECT count(*) FROM feed_entries WHERE article_id IS NOT NULL") == 0
 
 
-def lock_pending_row(url: str, position: int) -> Any:
-    """Row-lock the staged row load_run reaches `position`-th; returns the open connection.
+def lock_feed_entry(url: str, position: int) -> Any:
+    """Row-lock the feed entry of the staged row load_run reaches `position`-th; returns the
+    open connection.
 
-    load_run updates each staged row after saving its article, all in one transaction:
-    with this lock held it stops there with `position` articles written, uncommitted.
+    load_run links feed entries to their articles last, after writing every article, all
+    in one transaction: with this lock held it stops there, everything written, uncommitted.
     """
     holder = connect(url)
     pending = store.pending_staged(holder, RUN_ID)
     assert len(pending) > position, f"only {len(pending)} staged rows to load"
+    entry_id = pending[position]["entry_id"]
+    assert entry_id is not None
+    holder.rollback()  # pending_staged locked the staged rows: let them go
     with holder.cursor() as cur:
-        cur.execute("SELECT id FROM staged_articles WHERE id = %s FOR UPDATE",
-                    (pending[position]["id"],))
+        cur.execute("SELECT id FROM feed_entries WHERE id = %s FOR UPDATE", (entry_id,))
     return holder  # the transaction stays open
 
 
@@ -316,7 +319,7 @@ def load_waiting_on_lock(cluster: PrivateCluster, app_name: str) -> Callable[[],
         finally:
             conn.close()
         return bool(row and row[0] == "Lock" and row[1]
-                    and "UPDATE staged_articles" in row[2])
+                    and "UPDATE feed_entries" in row[2])
     return check
 
 
@@ -371,7 +374,7 @@ def test_pg_crash_mid_load_rolls_back_the_batch_and_retry_completes(
     baseline, outage = databases
     conn = staged(outage)
     conn.close()
-    holder = lock_pending_row(outage, position=4)
+    holder = lock_feed_entry(outage, position=4)
 
     outcome: dict[str, Any] = {}
 
@@ -388,7 +391,7 @@ def test_pg_crash_mid_load_rolls_back_the_batch_and_retry_completes(
 
     thread = threading.Thread(target=load, daemon=True)
     thread.start()
-    wait_for("load_run to write 4 articles and block on the 5th staged row",
+    wait_for("load_run to write every article and block on a feed entry",
              load_waiting_on_lock(cluster, LOADER_APP))
     cluster.stop("immediate")  # a crash: no clean shutdown, the open transaction dies
     thread.join(WAIT_S)
@@ -511,7 +514,7 @@ def test_sigkill_mid_load_then_retry_gives_the_undisturbed_rows(
     with fetcher() as http:
         stage_run(conn, RUN_ID, http, Progress(state))  # staging done; load still to run
     conn.close()
-    holder = lock_pending_row(outage, position=4)
+    holder = lock_feed_entry(outage, position=4)
     proc = worker(outage, state, "--resume", "--app-name", LOADER_APP)
     blocked = load_waiting_on_lock(cluster, LOADER_APP)
 
@@ -522,7 +525,7 @@ def test_sigkill_mid_load_then_retry_gives_the_undisturbed_rows(
         return blocked()
 
     try:
-        wait_for("the worker's load_run to write 4 articles and block on the 5th staged row",
+        wait_for("the worker's load_run to write every article and block on a feed entry",
                  worker_blocked)
     finally:
         if proc.poll() is None:
