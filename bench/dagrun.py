@@ -81,8 +81,8 @@ def _instrument(records: list[dict[str, Any]]) -> None:
 
 class _IdleClock:
     """Counts the seconds dag.test() sleeps because a pass over the run found no task to
-    run (it waits 1 s, e.g. while skips propagate to downstream tasks). A real scheduler
-    has no such wait of its own, so the report gives it beside the run's wall time.
+    run (it waits 1 s, e.g. while skips propagate to downstream tasks): a wait of the test
+    harness, not of the pipeline, so the report gives it beside the run's wall time.
 
     dag.test() imports `time` inside the function, so `time.sleep` itself is wrapped, and
     only calls made directly from dag.test() count."""
