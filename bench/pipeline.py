@@ -98,8 +98,9 @@ def _db_url(server: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def recreate_database(url: str, create: bool = True) -> None:
-    """Drop (after ending its sessions) and optionally re-create one database."""
+def recreate_database(url: str, create: bool = True, template: str | None = None) -> None:
+    """Drop (after ending its sessions) and optionally re-create one database, empty or as
+    a copy of the `template` URL's database (no one may be connected to that one)."""
     import psycopg2
     from psycopg2 import sql
 
@@ -112,7 +113,11 @@ def recreate_database(url: str, create: bool = True) -> None:
             cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                         "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-            if create:
+            if create and template:
+                cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name),
+                    sql.Identifier(urlsplit(template).path.lstrip("/"))))
+            elif create:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     finally:
         admin.close()
@@ -450,24 +455,6 @@ def _stage(n: int, seconds: float, floor_s: float | None, floor: str) -> dict[st
             "ratio": round(seconds / floor_s, 2) if floor_s else None}
 
 
-def recreate_from_template(url: str, template_url: str) -> None:
-    """Drop `url`'s database and create it as a copy of `template_url`'s (no one connected)."""
-    import psycopg2
-    from psycopg2 import sql
-
-    recreate_database(url, create=False)
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(parts.path.lstrip("/")),
-                sql.Identifier(urlsplit(template_url).path.lstrip("/"))))
-    finally:
-        admin.close()
-
-
 def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
                    repeat: int) -> dict[str, Any]:
     """load_run over the corpus's staged rows, against a bare COPY of the same rows.
@@ -523,7 +510,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     requests_first = fetcher.requests
     passes = []  # (load_run s, floor s, indexed COPY s, counts, search rows, search s)
     for _ in range(max(1, repeat)):
-        recreate_from_template(ws.load_url, ws.stage_url)
+        recreate_database(ws.load_url, template=ws.stage_url)
         conn = psycopg2.connect(ws.load_url)
         try:
             load_s, counts, indexed, index_s = load(conn, "bench-load-1")

@@ -13,8 +13,8 @@ decided before the insert (`clusters.plan_clusters`, from the MinHash the extrac
 stored with each record), then URLs, tags and raw pages. Python reads slim staged rows
 (no page, no body) and decides; the bulk (article text, tags, pages) goes from
 `staged_articles` to its tables on the server, so it never travels to Python and back.
-Decisions are made in Python, in load order, with the same outcome as loading the records one by one
-(tests/integration/test_loader.py checks this). A record that changes a stored story
+Decisions are made in Python, in load order, with the same outcome as loading the records
+one by one (tests/integration/test_loader.py checks this). A record that changes a stored story
 (rare in a run) ends the batch there: what came before is written, the record takes the
 row-by-row path (`save_article`: revision, update, re-clustering), and the rest is
 resolved afresh. A transaction-level advisory lock serialises loads, so what a batch
@@ -226,12 +226,13 @@ def _write_batch(
     touched.update(real.values())
     # The sketch travels in the record; a record staged without one is sketched from its
     # whole text (older staging rows).
+    sketches = [_signature(r["record"]) for r in batch.new]
     unsketched = store.staged_records(
-        conn, (r["id"] for r in batch.new if _signature(r["record"])[0] is None))
+        conn, (r["id"] for r, (values, _) in zip(batch.new, sketches, strict=True)
+               if values is None))
     new_articles = []
-    for r in batch.new:
+    for r, (values, shingles) in zip(batch.new, sketches, strict=True):
         record = r["record"]
-        values, shingles = _signature(record)
         new_articles.append(clusters.NewArticle(
             article_id=real[r["article_id"]], title=record["title"],
             body=unsketched[r["id"]]["body"] if r["id"] in unsketched else "",

@@ -468,28 +468,6 @@ def add_tags_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
                ON CONFLICT DO NOTHING""", (staged, ids))
 
 
-_UPSERT_RAW = """
-    ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
-        fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
-        size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz"""
-
-
-def save_raw_pages(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-    """(article id, url, fetched at, content type, gzip body) rows, upserted by article."""
-    from psycopg2.extras import execute_values
-
-    if not rows:
-        return
-    with conn.cursor() as cur:
-        execute_values(
-            cur,
-            "INSERT INTO raw_pages (article_id, url, fetched_at, content_type, size_bytes, "
-            "body_gz) VALUES %s" + _UPSERT_RAW,
-            [(aid, url, at, kind, len(body), body) for aid, url, at, kind, body in rows],
-            template="(%s, %s, %s::timestamptz, %s, %s, %s)", page_size=500,
-        )
-
-
 def save_raw_pages_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
     """Upsert articles' raw pages from the staged pages: (article id, staged id), one per
     article. Staged rows without a page are skipped."""
@@ -504,7 +482,11 @@ def save_raw_pages_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> No
                       st.raw_content_type, length(st.raw_gz), st.raw_gz
                FROM unnest(%s::bigint[], %s::bigint[]) AS v(article_id, staged_id)
                JOIN staged_articles st ON st.id = v.staged_id
-               WHERE st.raw_gz IS NOT NULL""" + _UPSERT_RAW, (ids, staged))
+               WHERE st.raw_gz IS NOT NULL
+               ON CONFLICT (article_id) DO UPDATE SET url = EXCLUDED.url,
+                   fetched_at = EXCLUDED.fetched_at, content_type = EXCLUDED.content_type,
+                   size_bytes = EXCLUDED.size_bytes, body_gz = EXCLUDED.body_gz""",
+            (ids, staged))
 
 
 def articles_with_raw_page(conn: Any, article_ids: Iterable[int]) -> set[int]:

@@ -154,8 +154,9 @@ def test_retention_prunes_every_old_staging_row_and_old_raw_pages(db: Any) -> No
                 " loaded_at) VALUES ('r', %s, %s, %s, %s, %s)",
                 (src["id"], f"https://news.example/{name}", status, created,
                  created if loaded else None))
-    store.save_raw_pages(db, [(article_id, "https://news.example/a/1", old, "text/html",
-                               b"\x1f\x8b")])
+        cur.execute("INSERT INTO raw_pages (article_id, url, fetched_at, content_type, "
+                    "size_bytes, body_gz) VALUES (%s, 'https://news.example/a/1', %s, "
+                    "'text/html', 2, '\\x1f8b')", (article_id, old))
     cut = datetime(2026, 10, 28, tzinfo=UTC)
     assert store.prune(db, raw_before=cut, staged_before=cut) == (1, 4)
     with db.cursor() as cur:
