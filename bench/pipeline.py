@@ -473,6 +473,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     from scrapers.migrate import migrate
     from scrapers.search import index_pending
     from scrapers.store import run_article_ids
+    from scrapers.timing import PhaseTimer
 
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
     fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
@@ -491,9 +492,10 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
         conn.commit()
         return feed_s, articles_s
 
-    def load(conn: Any, run_id: str) -> tuple[float, dict[str, int], int, float]:
+    def load(conn: Any, run_id: str,
+             timer: PhaseTimer) -> tuple[float, dict[str, int], int, float]:
         started = time.perf_counter()
-        counts = load_run(conn, run_id)
+        counts = load_run(conn, run_id, timer=timer)
         load_s = time.perf_counter() - started
         started = time.perf_counter()  # what the load task does next, after its commit
         indexed = index_pending(conn, article_ids=run_article_ids(conn, run_id))
@@ -508,23 +510,28 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     finally:
         conn.close()
     requests_first = fetcher.requests
-    passes = []  # (load_run s, floor s, indexed COPY s, counts, search rows, search s)
+    # (load_run s, floor s, indexed COPY s, counts, search rows, search s, phases,
+    #  bare COPY of every row written s)
+    passes = []
     for _ in range(max(1, repeat)):
         recreate_database(ws.load_url, template=ws.stage_url)
         conn = psycopg2.connect(ws.load_url)
+        timer = PhaseTimer()
         try:
-            load_s, counts, indexed, index_s = load(conn, "bench-load-1")
+            load_s, counts, indexed, index_s = load(conn, "bench-load-1", timer)
             copy_s, indexed_s = _copy_floor(conn)
+            written_s = _copy_written_rows(conn)
         finally:
             conn.close()
-        passes.append((load_s, copy_s, indexed_s, counts, indexed, index_s))
+        passes.append((load_s, copy_s, indexed_s, counts, indexed, index_s, timer.seconds,
+                       written_s))
     conn = psycopg2.connect(ws.load_url)
     try:
         with conn.cursor() as cur:  # the floor's tables must not weigh on the second pass
             cur.execute("DROP TABLE bench_copy_floor, bench_copy_indexed")
         conn.commit()
         feed2_s, articles2_s = stage(conn, "bench-load-2")
-        load2_s, _, indexed2, index2_s = load(conn, "bench-load-2")
+        load2_s, _, indexed2, index2_s = load(conn, "bench-load-2", PhaseTimer())
     finally:
         conn.close()
     load_s = min(p[0] for p in passes)
@@ -534,6 +541,8 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     if any(p[3] != counts for p in passes):
         raise RuntimeError(f"load outcomes differ between passes: {[p[3] for p in passes]}")
     first_index = min(passes, key=lambda p: p[5])
+    fastest = min(passes, key=lambda p: p[0])
+    written_s = min(p[7] for p in passes)
     rows = sum(counts.values())
     first_total = feed_s + articles_s + passes[0][0]
     second_total = feed2_s + articles2_s + load2_s
@@ -547,6 +556,10 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
         "indexed_copy_seconds": round(indexed_s, 4),
         "indexed_copy_per_s": rate(rows, indexed_s),
         "ratio_to_indexed_copy": round(load_s / indexed_s, 2) if indexed_s else None,
+        "phases_s": {k: round(v, 4) for k, v in
+                     sorted(fastest[6].items(), key=lambda kv: -kv[1])},
+        "written_rows_copy_seconds": round(written_s, 4),
+        "ratio_to_written_rows_copy": round(load_s / written_s, 2) if written_s else None,
         "pipeline_fetch_feed_s": round(feed_s, 3),
         "pipeline_fetch_articles_s": round(articles_s, 3),
         "pipeline_first_pass_s": round(first_total, 3),
@@ -621,6 +634,54 @@ def _copy_floor(conn: Any) -> tuple[float, float]:
         return elapsed
 
     return copy_into("bench_copy_floor"), copy_into("bench_copy_indexed")
+
+
+#: What load_run writes: (table, rows as a query). Staging rows and feed entries it only
+#: marks, so their floor is the marks alone.
+_WRITTEN_ROWS = (
+    ("articles", "SELECT * FROM articles"),
+    ("article_urls", "SELECT * FROM article_urls"),
+    ("article_tags", "SELECT * FROM article_tags"),
+    ("raw_pages", "SELECT * FROM raw_pages"),
+    ("article_minhash", "SELECT * FROM article_minhash"),
+    ("article_lsh_bands", "SELECT * FROM article_lsh_bands"),
+    ("story_clusters", "SELECT * FROM story_clusters"),
+    ("staged_articles", "SELECT id, outcome, article_id, loaded_at FROM staged_articles "
+                        "WHERE loaded_at IS NOT NULL"),
+    ("feed_entries", "SELECT id, article_id FROM feed_entries WHERE article_id IS NOT NULL"),
+)
+
+
+def _copy_written_rows(conn: Any) -> float:
+    """Seconds to COPY every row load_run wrote, already in COPY's text format, into UNLOGGED
+    tables without indexes or constraints (same compression): the server's floor for the
+    load's writes alone, with no decision, serialisation, index or WAL."""
+    data = {}
+    with conn.cursor() as cur:
+        for table, query in _WRITTEN_ROWS:
+            cur.execute(f"CREATE UNLOGGED TABLE bench_written_{table} AS {query} WITH NO DATA")
+            cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                        "AND attcompression = 'l' AND attname IN (SELECT attname FROM "
+                        "pg_attribute WHERE attrelid = %s::regclass)",
+                        (table, f"bench_written_{table}"))
+            for (column,) in cur.fetchall():
+                cur.execute(f"ALTER TABLE bench_written_{table} ALTER COLUMN {column} "
+                            "SET COMPRESSION lz4")
+            buf = io.BytesIO()
+            cur.copy_expert(f"COPY ({query}) TO STDOUT", buf)
+            data[table] = buf.getvalue()
+    conn.commit()
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        for table, _ in _WRITTEN_ROWS:
+            cur.copy_expert(f"COPY bench_written_{table} FROM STDIN", io.BytesIO(data[table]))
+    conn.commit()
+    elapsed = time.perf_counter() - started
+    with conn.cursor() as cur:
+        for table, _ in _WRITTEN_ROWS:
+            cur.execute(f"DROP TABLE bench_written_{table}")
+    conn.commit()
+    return elapsed
 
 
 # ----------------------------------------------------------------------------- parse/import
@@ -771,6 +832,11 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"  (load: COPY into a twin of `articles` with its indexes "
                      f"{load['indexed_copy_per_s']:.0f} rows/s, load_run "
                      f"{load['ratio_to_indexed_copy']}x that)")
+        lines.append(f"  (load: a bare COPY of every row load_run writes, already in COPY "
+                     f"format, into UNLOGGED tables: {load['written_rows_copy_seconds']:.3f} s, "
+                     f"load_run {load['ratio_to_written_rows_copy']}x that)")
+        lines.append("  (load_run phases, fastest pass: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in load["phases_s"].items()) + " s)")
         si = load["search_index"]
         lines.append(f"  (search rows written after the load's commit, same task: {si['rows']} "
                      f"in {si['seconds']:.2f} s = {si['per_s']:.0f}/s; nothing pending: "

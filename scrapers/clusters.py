@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from scrapers.timing import NO_TIMER, PhaseTimer
+
 if TYPE_CHECKING:
     # Imported where a signature is computed: datasketch imports scipy (about 1 s), which
     # a load of already-sketched records, or a run with nothing new, never needs.
@@ -775,7 +777,8 @@ def _stored_hits(cur: Any, items: Sequence[Sketched],
 
 
 def plan_clusters(conn: Any, articles: Sequence[NewArticle],
-                  params: ClusterParams = DEFAULT_PARAMS) -> ClusterPlan:
+                  params: ClusterParams = DEFAULT_PARAMS,
+                  timer: PhaseTimer = NO_TIMER) -> ClusterPlan:
     """Decide the clusters of new articles as `assign_cluster` would, one by one in order.
 
     Reads only: one query for all stored candidates, one `nextval` query for the new
@@ -790,10 +793,13 @@ def plan_clusters(conn: Any, articles: Sequence[NewArticle],
     ids = [a.article_id for a in articles]
     if len(set(ids)) != len(ids):
         raise ValueError("an article id appears twice in one batch")
-    items = [_sketched(a, params) for a in articles]
+    with timer.phase("cluster keys"):
+        items = [_sketched(a, params) for a in articles]
     with conn.cursor() as cur:
-        stored = _stored_hits(cur, items, params)
-        batch = decide_batch(items, stored, _PROVISIONAL, params)
+        with timer.phase("cluster candidates"):
+            stored = _stored_hits(cur, items, params)
+        with timer.phase("cluster decisions"):
+            batch = decide_batch(items, stored, _PROVISIONAL, params)
         real: dict[int, int] = {}
         if batch.created:
             cur.execute("SELECT nextval(pg_get_serial_sequence('story_clusters', 'id')) "

@@ -27,13 +27,15 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrapers import clusters, config, store
 from scrapers.dedup import diff_summary
+from scrapers.timing import PhaseTimer
 from scrapers.urls import canonicalize_url, search_stub_target
 
 LOGGER = logging.getLogger(__name__)
@@ -209,12 +211,14 @@ def _resolve(
 
 def _write_batch(
     conn: Any, batch: _Batch, results: dict[int, tuple[int | None, str]], touched: set[int],
+    timer: PhaseTimer,
 ) -> None:
     """Write what `_resolve` decided: ids, clusters, articles, URLs, tags, raw pages."""
     if not (batch.new or batch.claims or batch.raw_maybe):
         return
-    real = dict(zip((r["article_id"] for r in batch.new),
-                    store.allocate_article_ids(conn, len(batch.new)), strict=True))
+    with timer.phase("articles"):
+        real = dict(zip((r["article_id"] for r in batch.new),
+                        store.allocate_article_ids(conn, len(batch.new)), strict=True))
 
     def final(article_id: int) -> int:
         return real.get(article_id, article_id)
@@ -224,38 +228,50 @@ def _write_batch(
             results[staged_id] = (final(article_id), outcome)
     touched.difference_update(real)
     touched.update(real.values())
-    # The sketch travels in the record; a record staged without one is sketched from its
-    # whole text (older staging rows).
-    sketches = [_signature(r["record"]) for r in batch.new]
+    with timer.phase("cluster keys"):
+        new_articles = _new_articles(conn, batch.new, real)
+    plan = clusters.plan_clusters(conn, new_articles, timer=timer)
+    with timer.phase("articles"):
+        store.insert_articles_from_staged(conn, [
+            (r["id"], real[r["article_id"]], plan.cluster_of[real[r["article_id"]]])
+            for r in batch.new
+        ])
+    with timer.phase("cluster writes"):
+        clusters.write_plan(conn, plan)
+    with timer.phase("urls"):
+        store.add_urls_many(conn, [(url, final(aid), kind) for url, aid, kind in batch.claims])
+    with timer.phase("tags"):
+        store.add_tags_from_staged(conn, [(r["id"], real[r["article_id"]]) for r in batch.new])
+    with timer.phase("raw pages"):
+        raw = [(real[r["article_id"]], r["id"]) for r in batch.new if r["has_raw"]]
+        kept = {real[r["article_id"]] for r in batch.new} | store.articles_with_raw_page(
+            conn, (aid for aid, _ in batch.raw_maybe if aid > 0))
+        for aid, r in batch.raw_maybe:  # a stored story without its page keeps this copy's
+            if final(aid) not in kept and r["has_raw"]:
+                kept.add(final(aid))
+                raw.append((final(aid), r["id"]))
+        store.save_raw_pages_from_staged(conn, raw)
+
+
+def _new_articles(
+    conn: Any, new: Sequence[dict[str, Any]], real: dict[int, int],
+) -> list[clusters.NewArticle]:
+    """The batch's new articles for `clusters.plan_clusters`, with the sketch each record
+    carries; a record staged without one is sketched from its whole text (older rows)."""
+    sketches = [_signature(r["record"]) for r in new]
     unsketched = store.staged_records(
-        conn, (r["id"] for r, (values, _) in zip(batch.new, sketches, strict=True)
-               if values is None))
-    new_articles = []
-    for r, (values, shingles) in zip(batch.new, sketches, strict=True):
+        conn, (r["id"] for r, (values, _) in zip(new, sketches, strict=True) if values is None))
+    out = []
+    for r, (values, shingles) in zip(new, sketches, strict=True):
         record = r["record"]
-        new_articles.append(clusters.NewArticle(
+        out.append(clusters.NewArticle(
             article_id=real[r["article_id"]], title=record["title"],
             body=unsketched[r["id"]]["body"] if r["id"] in unsketched else "",
             language=record.get("language"), outlet=record["source"],
             first_seen_at=_aware(record["fetched_at"]), signature=values,
             shingle_count=shingles,
         ))
-    plan = clusters.plan_clusters(conn, new_articles)
-    store.insert_articles_from_staged(conn, [
-        (r["id"], real[r["article_id"]], plan.cluster_of[real[r["article_id"]]])
-        for r in batch.new
-    ])
-    clusters.write_plan(conn, plan)
-    store.add_urls_many(conn, [(url, final(aid), kind) for url, aid, kind in batch.claims])
-    store.add_tags_from_staged(conn, [(r["id"], real[r["article_id"]]) for r in batch.new])
-    raw = [(real[r["article_id"]], r["id"]) for r in batch.new if r["has_raw"]]
-    kept = {real[r["article_id"]] for r in batch.new} | store.articles_with_raw_page(
-        conn, (aid for aid, _ in batch.raw_maybe if aid > 0))
-    for aid, r in batch.raw_maybe:  # a stored story without its page keeps this copy's
-        if final(aid) not in kept and r["has_raw"]:
-            kept.add(final(aid))
-            raw.append((final(aid), r["id"]))
-    store.save_raw_pages_from_staged(conn, raw)
+    return out
 
 
 def _aware(value: Any) -> datetime:
@@ -290,48 +306,70 @@ def _load_changed(
     return article_id, outcome
 
 
-def load_run(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
+def load_run(conn: Any, run_id: str, now: datetime | None = None,
+             timer: PhaseTimer | None = None) -> dict[str, int]:
     """Load a run's staged records in one transaction; direct feeds before search feeds.
 
     So an outlet's own entry wins over the same story found through a search feed, and
-    the second copy of a story within the run counts as a duplicate.
+    the second copy of a story within the run counts as a duplicate. The log line gives
+    the time of each phase (also in `timer`, if given: the benchmark reads it there).
     """
     loaded_at = now if now is not None else datetime.now(UTC)
+    timer = timer if timer is not None else PhaseTimer()
+    started = time.perf_counter()
     counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
     touched: set[int] = set()
     marks: list[tuple[int, int | None, int | None, str]] = []
     try:
-        with conn.cursor() as cur:
+        with timer.phase("lock"), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
-        for rows in store.pending_batches(conn, run_id, BATCH_SIZE):
+        for rows in _timed_batches(store.pending_batches(conn, run_id, BATCH_SIZE), timer):
             for r in rows:
                 r["record"] = r["record"] or {}
             results: dict[int, tuple[int | None, str]] = {}
             start = 0
             while start < len(rows):
-                batch, stop = _resolve(conn, rows[start:], loaded_at, touched, results)
-                _write_batch(conn, batch, results, touched)
+                with timer.phase("resolve"):
+                    batch, stop = _resolve(conn, rows[start:], loaded_at, touched, results)
+                _write_batch(conn, batch, results, touched, timer)
                 if stop is None:
                     break
                 changed = rows[start + stop]  # rare: an edit takes the row-by-row path
-                results[changed["id"]] = _load_changed(conn, changed, loaded_at, touched)
+                with timer.phase("edits (row by row)"):
+                    results[changed["id"]] = _load_changed(conn, changed, loaded_at, touched)
                 start += stop + 1
             for r in rows:
                 article_id, outcome = results[r["id"]]
                 # Written together after the loop (same transaction): nothing reads them.
                 marks.append((r["id"], r["entry_id"], article_id, outcome))
                 counts[outcome] += 1
-        store.mark_loaded_many(conn, marks, loaded_at)
-        raw_pruned, staged_pruned = store.prune(
-            conn,
-            raw_before=loaded_at - timedelta(days=config.raw_retention_days()),
-            staged_before=loaded_at - timedelta(days=config.staged_retention_days()),
-        )
-        conn.commit()
+        with timer.phase("outcomes"):
+            store.mark_loaded_many(conn, marks, loaded_at)
+        with timer.phase("prune"):
+            raw_pruned, staged_pruned = store.prune(
+                conn,
+                raw_before=loaded_at - timedelta(days=config.raw_retention_days()),
+                staged_before=loaded_at - timedelta(days=config.staged_retention_days()),
+            )
+        with timer.phase("commit"):
+            conn.commit()
     except Exception:
         if not getattr(conn, "closed", False):  # a lost server leaves nothing to roll back
             conn.rollback()
         raise
-    LOGGER.info("load %s: %s (pruned %d raw pages, %d staging rows)", run_id, counts,
-                raw_pruned, staged_pruned)
+    LOGGER.info("load %s: %s in %.3f s (pruned %d raw pages, %d staging rows); phases: %s",
+                run_id, counts, time.perf_counter() - started, raw_pruned, staged_pruned,
+                timer.summary())
     return counts
+
+
+def _timed_batches(
+    batches: Iterator[list[dict[str, Any]]], timer: PhaseTimer,
+) -> Iterator[list[dict[str, Any]]]:
+    """`batches`, the time spent reading each one counted as the phase "staged rows"."""
+    while True:
+        with timer.phase("staged rows"):
+            rows = next(batches, None)
+        if rows is None:
+            return
+        yield rows

@@ -62,7 +62,11 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
         assert stage["n"] > 0 and stage["per_s"] > 0, name
     for name in ("feed_parsing", "extraction", "dedup_clustering", "load"):
         assert result["stages"][name]["ratio"] > 0, name
-    assert result["stages"]["load"]["outcomes"]["new"] > 0
+    load = result["stages"]["load"]
+    assert load["outcomes"]["new"] > 0
+    assert {"staged rows", "resolve", "cluster keys", "cluster candidates", "articles",
+            "cluster writes", "tags", "outcomes", "commit"} <= set(load["phases_s"])
+    assert load["written_rows_copy_seconds"] > 0 and load["ratio_to_written_rows_copy"] > 0
 
     files = result["parse"]["dag_files"]
     assert set(files) == {"nichiro_ingest.py", "nichiro_digest.py"}
