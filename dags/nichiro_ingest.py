@@ -154,7 +154,8 @@ def nichiro_ingest() -> None:
     @task(trigger_rule="all_done", multiple_outputs=False)
     def load() -> dict[str, int]:
         """Upsert this run's staged articles into `articles` in one transaction, then
-        write their search rows."""
+        write their search rows. The log gives the seconds of each phase of the load
+        (clustering, articles, tags, raw pages, ...)."""
         from nichiro_db import news_db
         from scrapers.pipeline import load as run_load
 
