@@ -578,6 +578,18 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     }
 
 
+def _unlogged_twin(cur: Any, twin: str, query: str, source: str) -> None:
+    """An UNLOGGED table of `query`'s columns, no index or constraint, whose columns
+    compress like the `source` table's (V015's lz4): a floor pays what the load pays to
+    compress the text."""
+    cur.execute(f"CREATE UNLOGGED TABLE {twin} AS {query} WITH NO DATA")
+    cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                "AND attcompression = 'l' AND attname IN (SELECT attname FROM pg_attribute "
+                "WHERE attrelid = %s::regclass)", (source, twin))
+    for (column,) in cur.fetchall():
+        cur.execute(f"ALTER TABLE {twin} ALTER COLUMN {column} SET COMPRESSION lz4")
+
+
 def _copy_floor(conn: Any) -> tuple[float, float]:
     """COPY the rows load_run stored, column for column: (into an UNLOGGED table without
     indexes, the issue's floor; into a twin of `articles` with all its indexes, generated
@@ -587,15 +599,7 @@ def _copy_floor(conn: Any) -> tuple[float, float]:
     names = [*ARTICLE_CONTENT_COLUMNS, "first_seen_at"]
     cols = ", ".join(names)
     with conn.cursor() as cur:
-        cur.execute(f"CREATE UNLOGGED TABLE bench_copy_floor AS SELECT {cols} "
-                    "FROM articles WITH NO DATA")
-        # the same compression as `articles` (V015's lz4), so the floor pays what the load
-        # pays to compress the text
-        cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'articles'::regclass "
-                    "AND attcompression = 'l'")
-        for (column,) in cur.fetchall():
-            cur.execute(f"ALTER TABLE bench_copy_floor ALTER COLUMN {column} "
-                        "SET COMPRESSION lz4")
+        _unlogged_twin(cur, "bench_copy_floor", f"SELECT {cols} FROM articles", "articles")
         cur.execute("CREATE TABLE bench_copy_indexed (LIKE articles INCLUDING ALL)")
         cur.execute(f"SELECT {cols} FROM articles")
         rows = cur.fetchall()
@@ -659,14 +663,7 @@ def _copy_written_rows(conn: Any) -> float:
     data = {}
     with conn.cursor() as cur:
         for table, query in _WRITTEN_ROWS:
-            cur.execute(f"CREATE UNLOGGED TABLE bench_written_{table} AS {query} WITH NO DATA")
-            cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-                        "AND attcompression = 'l' AND attname IN (SELECT attname FROM "
-                        "pg_attribute WHERE attrelid = %s::regclass)",
-                        (table, f"bench_written_{table}"))
-            for (column,) in cur.fetchall():
-                cur.execute(f"ALTER TABLE bench_written_{table} ALTER COLUMN {column} "
-                            "SET COMPRESSION lz4")
+            _unlogged_twin(cur, f"bench_written_{table}", query, table)
             buf = io.BytesIO()
             cur.copy_expert(f"COPY ({query}) TO STDOUT", buf)
             data[table] = buf.getvalue()
