@@ -711,8 +711,37 @@ print(json.dumps({"airflow_import_s": t1 - t0, "dagbag_s": bag_s,
 """
 
 
+#: What each task of nichiro_ingest imports from `scrapers` when it runs (the imports in its
+#: function in dags/nichiro_ingest.py, and the modules its step imports where it uses them).
+TASK_IMPORTS = {
+    "migrate": "from scrapers.migrate import migrate",
+    "load_sources": "from scrapers.catalog import load_catalog\n"
+                    "from scrapers.pipeline import sync_catalog",
+    "fetch_feed": "from scrapers.http import Fetcher\nfrom scrapers.pipeline import fetch_feed\n"
+                  "from scrapers.politeness import HostThrottle",
+    "fetch_articles": "from scrapers.http import Fetcher\n"
+                      "from scrapers.pipeline import fetch_articles\n"
+                      "from scrapers.politeness import HostThrottle\n"
+                      "import scrapers.extract, scrapers.loader",
+    "load": "from scrapers.pipeline import load\nimport scrapers.loader",
+    "summary": "from scrapers.report import format_summary, run_note, summary_lines\n"
+               "from scrapers.store import run_summary",
+}
+
+
+def _import_wall_s(code: str, env: dict[str, str], repeat: int = 3) -> float:
+    """Best wall time of a fresh interpreter running `code`."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def parse_and_import(env: dict[str, str]) -> dict[str, Any]:
-    """DAG parse time per file and `import scrapers` time, each in a fresh interpreter."""
+    """DAG parse time per file, `import scrapers` time, and what each task's imports from
+    `scrapers` cost a fresh process (every task runs in a process of its own)."""
     files = {}
     for path in sorted((REPO / "dags").glob("*.py")):
         started = time.perf_counter()
@@ -735,18 +764,15 @@ def parse_and_import(env: dict[str, str]) -> dict[str, Any]:
         parts = [p.strip() for p in line.split("|")]
         if len(parts) == 3 and parts[2] == "scrapers":
             cumulative = int(parts[1]) / 1e6
-    walls = []
-    for code in ("pass", "import scrapers"):
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=env_plain, cwd=REPO, check=True)
-            best = min(best, time.perf_counter() - started)
-        walls.append(best)
+    bare = _import_wall_s("pass", env_plain)
+    package = _import_wall_s("import scrapers", env_plain)
+    tasks = {task: round(_import_wall_s(code, env_plain) - bare, 3)
+             for task, code in TASK_IMPORTS.items()}
     return {"dag_files": files,
             "scrapers_import": {"importtime_cumulative_s": cumulative,
-                                "wall_s": round(walls[1], 3),
-                                "wall_minus_bare_interpreter_s": round(walls[1] - walls[0], 3)}}
+                                "wall_s": round(package, 3),
+                                "wall_minus_bare_interpreter_s": round(package - bare, 3)},
+            "task_imports_s": tasks}
 
 
 # ----------------------------------------------------------------------------- report
@@ -862,6 +888,8 @@ def format_table(result: dict[str, Any]) -> str:
         si = parse["scrapers_import"]
         lines.append(f"  import scrapers: {si['importtime_cumulative_s']:.3f} s (-X importtime), "
                      f"{si['wall_minus_bare_interpreter_s']:.3f} s over a bare interpreter")
+        lines.append("  a task's imports from scrapers, over a bare interpreter: " + ", ".join(
+            f"{task} {seconds:.2f} s" for task, seconds in parse["task_imports_s"].items()))
     scale = result.get("scaling")
     if scale:
         lines.append("")

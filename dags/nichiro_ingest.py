@@ -178,8 +178,7 @@ def nichiro_ingest() -> None:
         from nichiro_runnote import RunNoteError, write_run_note
 
         from nichiro_db import news_db
-        from scrapers.pipeline import format_summary, summary_lines
-        from scrapers.report import run_note
+        from scrapers.report import format_summary, run_note, summary_lines
         from scrapers.store import run_summary
 
         context = get_current_context()

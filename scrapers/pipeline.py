@@ -7,6 +7,10 @@ Each step commits its own work, so a failure of one source or one page leaves wh
 others did in place, and each step can be re-run: every write is an upsert.
 Transport and database errors raise (Airflow retries them); content problems become
 rows with a reason (`staged_articles.status = 'rejected'`, `feed_fetches.error`).
+
+Extraction (trafilatura, lxml) and the load (numpy through the clusters) are imported by
+the steps that use them: each task runs in a process of its own, and the feed, catalog and
+summary tasks need neither (docs/benchmarks.md, "Imports per task").
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import gzip
 import hashlib
 import json
 import logging
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,10 +26,8 @@ from typing import Any
 
 from scrapers import config, health, search, store
 from scrapers.dedup import content_hash, entry_fingerprint
-from scrapers.extract import extract_article
 from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
-from scrapers.loader import load_run, minhash_field
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
 from scrapers.politeness import RobotsPolicy
 from scrapers.relevance import is_fetch_candidate, score_relevance
@@ -214,6 +215,9 @@ def fetch_articles(
     source that never became an article (a killed run, a failed page) are retried within
     the backlog window, up to three failed attempts.
     """
+    from scrapers.extract import extract_article
+    from scrapers.loader import minhash_field
+
     started = _now(now)
     source = store.get_source(conn, source_id)
     window = timedelta(hours=config.refetch_window_hours())
@@ -285,6 +289,8 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
     in the run's staging rows; anything else left unindexed is caught up by
     `nichiro_digest` (`search.index_pending` over all articles).
     """
+    from scrapers.loader import load_run
+
     counts = load_run(conn, run_id, now)
     indexed = search.index_pending(conn, article_ids=store.run_article_ids(conn, run_id))
     conn.commit()
@@ -368,56 +374,3 @@ def _published_precision(article: Article, feed_published_at: datetime | None) -
     if article.published_at is not None:
         return article.published_precision
     return "datetime" if feed_published_at is not None else "none"
-
-
-def display_width(text: str) -> int:
-    """Terminal columns: CJK characters take two, so Japanese names line up."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-SUMMARY_COLUMNS = ("source", "entries", "relevant", "fetched", "new", "updated",
-                   "duplicates", "rejected", "errors")
-
-
-def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """One readable key=value line per source, for task logs and log search; rejections
-    with their reasons, most frequent first: `rejected=3 (not relevant 2, listing page 1)`."""
-    lines = []
-    for row in rows:
-        counts = []
-        for c in SUMMARY_COLUMNS[1:]:
-            counts.append(f"{c}={row[c]}")
-            reasons = row.get("rejected_by") or {}
-            if c == "rejected" and reasons:
-                ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-                counts[-1] += " (" + ", ".join(f"{why} {n}" for why, n in ranked) + ")"
-        lines.append(f"{row['source']}: " + " ".join(counts)
-                     + (f" error={row['error']!r}" if row.get("error") else ""))
-    return lines
-
-
-def summary_totals(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Each count column summed over the sources."""
-    return {c: sum(int(row[c]) for row in rows) for c in SUMMARY_COLUMNS[1:]}
-
-
-def format_summary(rows: Sequence[dict[str, Any]]) -> str:
-    """A plain-text table of per-source counts, with a total line and failing sources."""
-    table = [list(SUMMARY_COLUMNS)]
-    table += [[str(row[c]) for c in SUMMARY_COLUMNS] for row in rows]
-    totals = summary_totals(rows)
-    table.append(["TOTAL", *(str(totals[c]) for c in SUMMARY_COLUMNS[1:])])
-    widths = [max(display_width(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
-
-    def line(cells: list[str]) -> str:
-        first = cells[0] + " " * (widths[0] - display_width(cells[0]))
-        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest])
-
-    out = [line(table[0]), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in table[1:-1]]
-    out += ["  ".join("-" * w for w in widths), line(table[-1])]
-    failures = [r for r in rows if r.get("error")]
-    for r in failures:
-        out.append(f"FAILED {r['source']}: {r['error']}")
-    return "\n".join(out)

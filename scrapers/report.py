@@ -9,16 +9,69 @@ from __future__ import annotations
 
 import argparse
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from scrapers.config import db_url
-from scrapers.pipeline import format_summary, summary_totals
 from scrapers.store import run_summary
 
 # Airflow keeps a DAG run's note in a VARCHAR(1000); a longer note is refused.
 NOTE_LIMIT = 1000
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two, so Japanese names line up."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+SUMMARY_COLUMNS = ("source", "entries", "relevant", "fetched", "new", "updated",
+                   "duplicates", "rejected", "errors")
+
+
+def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """One readable key=value line per source, for task logs and log search; rejections
+    with their reasons, most frequent first: `rejected=3 (not relevant 2, listing page 1)`."""
+    lines = []
+    for row in rows:
+        counts = []
+        for c in SUMMARY_COLUMNS[1:]:
+            counts.append(f"{c}={row[c]}")
+            reasons = row.get("rejected_by") or {}
+            if c == "rejected" and reasons:
+                ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+                counts[-1] += " (" + ", ".join(f"{why} {n}" for why, n in ranked) + ")"
+        lines.append(f"{row['source']}: " + " ".join(counts)
+                     + (f" error={row['error']!r}" if row.get("error") else ""))
+    return lines
+
+
+def summary_totals(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Each count column summed over the sources."""
+    return {c: sum(int(row[c]) for row in rows) for c in SUMMARY_COLUMNS[1:]}
+
+
+def format_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of per-source counts, with a total line and failing sources."""
+    table = [list(SUMMARY_COLUMNS)]
+    table += [[str(row[c]) for c in SUMMARY_COLUMNS] for row in rows]
+    totals = summary_totals(rows)
+    table.append(["TOTAL", *(str(totals[c]) for c in SUMMARY_COLUMNS[1:])])
+    widths = [max(display_width(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0] + " " * (widths[0] - display_width(cells[0]))
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    out = [line(table[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in table[1:-1]]
+    out += ["  ".join("-" * w for w in widths), line(table[-1])]
+    failures = [r for r in rows if r.get("error")]
+    for r in failures:
+        out.append(f"FAILED {r['source']}: {r['error']}")
+    return "\n".join(out)
 
 
 def _md(text: str) -> str:

@@ -72,6 +72,8 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert set(files) == {"nichiro_ingest.py", "nichiro_digest.py"}
     assert all(f["heavy_imports"] == [] and f["dags"] for f in files.values())
     assert result["parse"]["scrapers_import"]["importtime_cumulative_s"] > 0
+    assert set(result["parse"]["task_imports_s"]) == {
+        "migrate", "load_sources", "fetch_feed", "fetch_articles", "load", "summary"}
     assert {t["target"] for t in result["targets"]} >= {"load rows/s", "2nd run bytes share"}
 
     admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))

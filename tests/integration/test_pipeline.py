@@ -188,7 +188,7 @@ def test_load_step_indexes_its_runs_articles_and_a_retry_heals(db: Any, site: An
 
 
 def test_summary_line_gives_rejections_by_reason(db: Any, site: Any) -> None:
-    from scrapers.pipeline import summary_lines
+    from scrapers.report import summary_lines
     from scrapers.store import run_summary
 
     run_all(db, "run-r")

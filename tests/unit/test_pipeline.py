@@ -1,11 +1,11 @@
-"""Pure parts of the pipeline: record building and the summary table."""
+"""Pure parts of the pipeline: record building."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from scrapers.models import Article
-from scrapers.pipeline import build_record, display_width, format_summary
+from scrapers.pipeline import build_record
 
 SOURCE = {"id": 7, "language": "en", "outlet": "Pacific Wire"}
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -59,38 +59,3 @@ def test_empty_and_irrelevant_pages_are_rejected_with_reason() -> None:
     _, reason = build_record(SOURCE, entry(title="Bakery", summary=""), off_topic, None, None,
                              NOW)
     assert reason is not None and reason.startswith("not relevant with body")
-
-
-def test_summary_table_totals_failures_and_cjk_alignment() -> None:
-    rows = [
-        {"source": "北海新報", "entries": 5, "relevant": 3, "fetched": 3, "new": 3,
-         "updated": 0, "duplicates": 0, "rejected": 0, "errors": 0, "error": None},
-        {"source": "Broken Feed", "entries": 0, "relevant": 0, "fetched": 0, "new": 0,
-         "updated": 0, "duplicates": 0, "rejected": 0, "errors": 1,
-         "error": "HTTPStatusError: HTTP 500"},
-    ]
-    lines = format_summary(rows).splitlines()
-    assert lines[0].split() == ["source", "entries", "relevant", "fetched", "new", "updated",
-                                "duplicates", "rejected", "errors"]
-    assert lines[-2].split() == ["TOTAL", "5", "3", "3", "3", "0", "0", "0", "1"]
-    assert lines[-1] == "FAILED Broken Feed: HTTPStatusError: HTTP 500"
-    table = [line for line in lines if not line.startswith("FAILED")]
-    assert len({display_width(line) for line in table}) == 1  # every row equally wide
-
-
-def test_summary_lines_are_one_per_source() -> None:
-    from scrapers.pipeline import summary_lines
-
-    row = {"source": "Pacific Wire", "entries": 6, "relevant": 3, "fetched": 3, "new": 2,
-           "updated": 1, "duplicates": 0, "rejected": 1, "errors": 0, "error": None}
-    broken = {**row, "source": "Broken Feed", "rejected": 0, "errors": 1,
-              "error": "HTTP 500", "rejected_by": {}}
-    picky = {**row, "source": "北海新報", "rejected": 3,
-             "rejected_by": {"listing page": 1, "not relevant with body": 2}}
-    assert summary_lines([row, broken, picky]) == [
-        "Pacific Wire: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
-        "rejected=1 errors=0",
-        "Broken Feed: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
-        "rejected=0 errors=1 error='HTTP 500'",
-        "北海新報: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
-        "rejected=3 (not relevant with body 2, listing page 1) errors=0"]

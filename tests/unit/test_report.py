@@ -1,10 +1,11 @@
-"""The run note written to the Airflow UI: totals, failures, busiest sources, size limit."""
+"""The run's report: the per-source table and lines of the task log, and the note written
+to the Airflow UI (totals, failures, busiest sources, size limit)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scrapers.report import NOTE_LIMIT, run_note
+from scrapers.report import NOTE_LIMIT, display_width, format_summary, run_note, summary_lines
 
 
 def row(source: str, *, new: int = 0, updated: int = 0, error: str | None = None,
@@ -56,3 +57,36 @@ def test_long_runs_fit_airflows_note_column_and_say_what_was_left_out() -> None:
     assert note.startswith("**350 sources, 50 failed**")
     assert "- … and " in note and "more (see the summary task's log)" in note
     assert "\n- Dead 0: connection refused" in note
+
+
+def test_summary_table_totals_failures_and_cjk_alignment() -> None:
+    rows = [
+        {"source": "北海新報", "entries": 5, "relevant": 3, "fetched": 3, "new": 3,
+         "updated": 0, "duplicates": 0, "rejected": 0, "errors": 0, "error": None},
+        {"source": "Broken Feed", "entries": 0, "relevant": 0, "fetched": 0, "new": 0,
+         "updated": 0, "duplicates": 0, "rejected": 0, "errors": 1,
+         "error": "HTTPStatusError: HTTP 500"},
+    ]
+    lines = format_summary(rows).splitlines()
+    assert lines[0].split() == ["source", "entries", "relevant", "fetched", "new", "updated",
+                                "duplicates", "rejected", "errors"]
+    assert lines[-2].split() == ["TOTAL", "5", "3", "3", "3", "0", "0", "0", "1"]
+    assert lines[-1] == "FAILED Broken Feed: HTTPStatusError: HTTP 500"
+    table = [line for line in lines if not line.startswith("FAILED")]
+    assert len({display_width(line) for line in table}) == 1  # every row equally wide
+
+
+def test_summary_lines_are_one_per_source() -> None:
+    row = {"source": "Pacific Wire", "entries": 6, "relevant": 3, "fetched": 3, "new": 2,
+           "updated": 1, "duplicates": 0, "rejected": 1, "errors": 0, "error": None}
+    broken = {**row, "source": "Broken Feed", "rejected": 0, "errors": 1,
+              "error": "HTTP 500", "rejected_by": {}}
+    picky = {**row, "source": "北海新報", "rejected": 3,
+             "rejected_by": {"listing page": 1, "not relevant with body": 2}}
+    assert summary_lines([row, broken, picky]) == [
+        "Pacific Wire: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
+        "rejected=1 errors=0",
+        "Broken Feed: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
+        "rejected=0 errors=1 error='HTTP 500'",
+        "北海新報: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
+        "rejected=3 (not relevant with body 2, listing page 1) errors=0"]
