@@ -623,9 +623,7 @@ def _copy_floor(conn: Any) -> tuple[float, float]:
             return value.isoformat()
         return str(value)
 
-    def copy_into(table: str) -> float:
-        gc.collect()  # as `timed` does
-        started = time.perf_counter()
+    def serialise_and_copy(table: str) -> None:
         buf = io.StringIO()
         writer = csv.writer(buf)
         for row in rows:
@@ -635,7 +633,9 @@ def _copy_floor(conn: Any) -> tuple[float, float]:
             cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
                             buf)
         conn.commit()
-        elapsed = time.perf_counter() - started
+
+    def copy_into(table: str) -> float:
+        elapsed, _ = timed(lambda: serialise_and_copy(table))
         with conn.cursor() as cur:
             cur.execute(f"SELECT count(*) FROM {table}")
             copied = cur.fetchone()[0]
@@ -674,13 +674,15 @@ def _copy_written_rows(conn: Any) -> float:
             cur.copy_expert(f"COPY ({query}) TO STDOUT", buf)
             data[table] = buf.getvalue()
     conn.commit()
-    gc.collect()  # as `timed` does
-    started = time.perf_counter()
-    with conn.cursor() as cur:
-        for table, _ in _WRITTEN_ROWS:
-            cur.copy_expert(f"COPY bench_written_{table} FROM STDIN", io.BytesIO(data[table]))
-    conn.commit()
-    elapsed = time.perf_counter() - started
+
+    def copy_all() -> None:
+        with conn.cursor() as cur:
+            for table, _ in _WRITTEN_ROWS:
+                cur.copy_expert(f"COPY bench_written_{table} FROM STDIN",
+                                io.BytesIO(data[table]))
+        conn.commit()
+
+    elapsed, _ = timed(copy_all)
     with conn.cursor() as cur:
         for table, _ in _WRITTEN_ROWS:
             cur.execute(f"DROP TABLE bench_written_{table}")
@@ -729,14 +731,10 @@ TASK_IMPORTS = {
 }
 
 
-def _import_wall_s(code: str, env: dict[str, str], repeat: int = 3) -> float:
-    """Best wall time of a fresh interpreter running `code`."""
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True)
-        best = min(best, time.perf_counter() - started)
-    return best
+def _import_wall_s(code: str, env: dict[str, str]) -> float:
+    """Best wall time of a fresh interpreter running `code` (best of 3)."""
+    return best_of(3, lambda: subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO,
+                                             check=True))[0]
 
 
 def parse_and_import(env: dict[str, str]) -> dict[str, Any]:
