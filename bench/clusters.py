@@ -403,8 +403,9 @@ def bulk_load(conn: Any, synth: Synth, store: list[Stored], upto: int, pool: Any
         _copy_rows(conn, "article_minhash", "article_id, num_perm, signature, shingle_count, "
                    "params", (f"{i}\t{clusters.NUM_PERM}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
                               for i, (sig, n, _) in zip(ids, sketches, strict=True)))
-        _copy_rows(conn, "article_lsh_bands", "band, bucket, article_id",
-                   (f"{band}\t{bucket}\t{i}\n" for i, (_, _, keys) in
+        day = clusters.seen_day(T0)
+        _copy_rows(conn, "article_lsh_bands", "band, seen_day, bucket, article_id",
+                   (f"{band}\t{day}\t{bucket}\t{i}\n" for i, (_, _, keys) in
                     zip(ids, sketches, strict=True) for band, bucket in keys))
         conn.commit()
     with conn.cursor() as cur:

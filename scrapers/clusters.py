@@ -14,9 +14,10 @@ docs/clusters.md):
    uint32 values (512 bytes) in `article_minhash`.
 3. **LSH bands.** The first 126 values of the signature are cut into 42 bands of 3;
    each band's bytes are hashed with blake2b to a signed 64-bit bucket, stored in
-   `article_lsh_bands` under the primary key (band, bucket, article_id). Articles
-   sharing any (band, bucket) are candidates; finding them is an index look-up, whatever
-   the number of stored articles.
+   `article_lsh_bands` under the primary key (band, bucket, seen_day, article_id), where
+   `seen_day` is the article's UTC day. Articles sharing any (band, bucket) and first seen
+   within `WINDOW_DAYS` (30) of each other are candidates; finding them is an index
+   look-up of the window's rows, whatever the size of the archive.
 4. **Verification.** Each candidate's Jaccard similarity is estimated from the stored
    signatures (the share of equal values). The article joins the cluster of its most
    similar candidate at or above `THRESHOLD` (0.4), else it opens a new cluster. If
@@ -78,6 +79,10 @@ SEED = 1
 SCHEME = "affine32"
 #: At most this many candidates (those sharing the most bands) are verified per article.
 MAX_CANDIDATES = 50
+#: Candidates are stored articles first seen at most this many days before or after the
+#: article (by UTC day): copies of a story arrive within days, while the chance matches
+#: of articles on one subject grow with the archive (docs/clusters.md, "Time window").
+WINDOW_DAYS = 30
 #: Languages written without spaces between words: character shingles.
 CHAR_SHINGLE_LANGUAGES = frozenset({"ja", "zh", "ko"})
 
@@ -104,12 +109,16 @@ class ClusterParams:
     shingle_size: int = SHINGLE_SIZE
     seed: int = SEED
     max_candidates: int = MAX_CANDIDATES
+    #: Not part of `tag`: it decides which stored bands are read, not what they hold.
+    window_days: int = WINDOW_DAYS
 
     def __post_init__(self) -> None:
         if self.bands * self.rows > self.num_perm:
             raise ValueError(
                 f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
             )
+        if self.window_days < 0:
+            raise ValueError(f"window_days must be >= 0, not {self.window_days}")
 
     @property
     def tag(self) -> str:
@@ -302,6 +311,14 @@ def article_band_keys(values: U32Array, shingle_count: int,
     return band_keys(values, params.bands, params.rows) if shingle_count else []
 
 
+def seen_day(first_seen_at: datetime) -> int:
+    """The UTC day number (days since 1970-01-01) stored with an article's bands; the SQL
+    of V016 computes the same, ``floor(extract(epoch FROM t) / 86400)``."""
+    if first_seen_at.tzinfo is None:
+        raise ValueError("first_seen_at must be timezone-aware")
+    return int(first_seen_at.timestamp() // 86400)
+
+
 def estimated_jaccard(a: U32Array, b: U32Array) -> float:
     """Share of equal signature values: MinHash's estimate of the Jaccard similarity."""
     if len(a) != len(b):
@@ -385,6 +402,11 @@ class Sketched:
     shingle_count: int
     keys: list[tuple[int, int]]
 
+    @property
+    def day(self) -> int:
+        """The day its bands are stored under (`seen_day`)."""
+        return seen_day(self.article.first_seen_at)
+
 
 @dataclass
 class BatchDecision:
@@ -425,9 +447,11 @@ def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]
 
     Article i's candidates are the stored articles of `stored[i]` (its top hits by the
     same ranking, before any of the batch was stored) and the batch's articles before it
-    (an in-memory LSH index), ranked together by `rank_hits`. Clusters merged earlier in
-    the batch, stored ones included, are followed to the cluster they were folded into.
-    `first_new_id` must be above every stored cluster id (new ids compare as they will).
+    (an in-memory LSH index), ranked together by `rank_hits`; both only within
+    `params.window_days` of the article's day, as the stored look-up is. Clusters merged
+    earlier in the batch, stored ones included, are followed to the cluster they were
+    folded into. `first_new_id` must be above every stored cluster id (new ids compare as
+    they will).
     """
     if len(stored) != len(items):
         raise ValueError(f"{len(items)} articles but {len(stored)} lists of stored hits")
@@ -437,8 +461,10 @@ def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]
     cluster: list[int] = []
     assignments: list[ClusterAssignment] = []
     created: list[int] = []
+    days = [item.day for item in items]
     for i, item in enumerate(items):
-        shared = Counter(j for key in item.keys for j in index.get(key, ()))
+        shared = Counter(j for key in item.keys for j in index.get(key, ())
+                         if abs(days[j] - days[i]) <= params.window_days)
         by_id = {h.article_id: h for h in stored[i]}
         hits = [(h.article_id, h.shared) for h in stored[i]]
         hits += [(items[j].article.article_id, n) for j, n in shared.items()]
@@ -481,6 +507,7 @@ WITH keys AS (
     SELECT l.article_id, count(*) AS shared
     FROM keys k
     JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
+        AND l.seen_day BETWEEN %(day)s - %(window)s AND %(day)s + %(window)s
     WHERE l.article_id <> %(article_id)s
     GROUP BY l.article_id
     ORDER BY shared DESC, l.article_id
@@ -533,6 +560,7 @@ def assign_cluster(
         current, stored_sig, stored_params, stored_match, stored_sim, row_seen = row
         if first_seen_at is None:
             first_seen_at = row_seen
+        day = seen_day(row_seen)  # the row's own day, as the batch path and V016 use
         if (current is not None and stored_sig is not None and bytes(stored_sig) == signature
                 and stored_params == params.tag):
             return ClusterAssignment(int(current), False, stored_match, stored_sim)
@@ -545,7 +573,7 @@ def assign_cluster(
             cur.execute(_CANDIDATES_SQL, {
                 "bands": [b for b, _ in keys], "buckets": [k for _, k in keys],
                 "article_id": article_id, "limit": params.max_candidates,
-                "params": params.tag,
+                "params": params.tag, "day": day, "window": params.window_days,
             })
             candidates = [
                 Candidate(int(aid), int(cid),
@@ -573,10 +601,10 @@ def assign_cluster(
 
         if keys:
             cur.execute(
-                """INSERT INTO article_lsh_bands (band, bucket, article_id)
-                   SELECT unnest(%s::smallint[]), unnest(%s::bigint[]), %s
+                """INSERT INTO article_lsh_bands (band, seen_day, bucket, article_id)
+                   SELECT unnest(%s::smallint[]), %s, unnest(%s::bigint[]), %s
                    ON CONFLICT DO NOTHING""",
-                ([b for b, _ in keys], [k for _, k in keys], article_id),
+                ([b for b, _ in keys], day, [k for _, k in keys], article_id),
             )
         matched = chosen.article_id if chosen else None
         similarity = chosen.similarity if chosen else None
@@ -670,13 +698,14 @@ def _refresh_cluster(cur: Any, cluster_id: int) -> None:
 # bands reference stored articles, and the batch is not stored yet.)
 _BATCH_HITS_SQL = """
 WITH keys AS (
-    SELECT * FROM unnest(%(idx)s::integer[], %(bands)s::smallint[], %(buckets)s::bigint[])
-        AS k(idx, band, bucket)
+    SELECT * FROM unnest(%(idx)s::integer[], %(bands)s::smallint[], %(buckets)s::bigint[],
+                         %(days)s::integer[]) AS k(idx, band, bucket, day)
 ), hits AS (
     SELECT k.idx, l.article_id, count(*) AS shared,
            row_number() OVER (PARTITION BY k.idx ORDER BY count(*) DESC, l.article_id) AS rank
     FROM keys k
     JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
+        AND l.seen_day BETWEEN k.day - %(window)s AND k.day + %(window)s
     GROUP BY k.idx, l.article_id
 )
 SELECT h.idx, h.article_id, h.shared, a.cluster_id,
@@ -763,9 +792,11 @@ def _stored_hits(cur: Any, items: Sequence[Sketched],
     out: list[list[StoredHit]] = [[] for _ in items]
     if not idx:
         return out
+    days = [item.day for item in items]
     cur.execute(_BATCH_HITS_SQL, {
         "idx": _int_array(idx), "bands": _int_array(b for item in items for b, _ in item.keys),
         "buckets": _int_array(k for item in items for _, k in item.keys),
+        "days": _int_array(days[i] for i in idx), "window": params.window_days,
         "limit": params.max_candidates, "params": params.tag,
     })
     rows = cur.fetchall()
@@ -880,9 +911,9 @@ def write_plan(conn: Any, plan: ClusterPlan) -> None:
                   f"\t{params.tag}\t{_copy_value(got.matched_article_id)}"
                   f"\t{_copy_value(got.similarity)}\n"
                   for item, got in zip(items, plan.assignments, strict=True)))
-        _copy(cur, "article_lsh_bands", "band, bucket, article_id", (
-            f"{band}\t{bucket}\t{item.article.article_id}\n"
-            for item in items for band, bucket in item.keys))
+        _copy(cur, "article_lsh_bands", "band, seen_day, bucket, article_id", (
+            f"{band}\t{day}\t{bucket}\t{item.article.article_id}\n"
+            for item in items for day in (item.day,) for band, bucket in item.keys))
 
 
 def _copy_value(value: float | int | None) -> str:

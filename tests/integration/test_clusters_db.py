@@ -27,6 +27,7 @@ from scrapers.clusters import (
     band_keys,
     minhash,
     plan_clusters,
+    seen_day,
     sketch,
     write_plan,
 )
@@ -331,8 +332,9 @@ def _generated_corpus(seed: int = 5) -> list[dict[str, Any]]:
     return mixed
 
 
-def _corpus() -> list[dict[str, Any]]:
-    """The labelled set (file order) and the generated stories, randomly interleaved."""
+def _corpus(hours_apart: float = 0) -> list[dict[str, Any]]:
+    """The labelled set (file order) and the generated stories, randomly interleaved;
+    `hours_apart` > 0 spreads arrivals over weeks (the time window then matters)."""
     rng = random.Random(11)
     queues = [list(ARTICLES.values()), _generated_corpus()]
     out: list[dict[str, Any]] = []
@@ -340,7 +342,8 @@ def _corpus() -> list[dict[str, Any]]:
         queue = rng.choice([q for q in queues if q])
         out.append(dict(queue.pop(0)))
     for i, a in enumerate(out):  # arrival order, first seen not quite in that order
-        a["seen"] = T0 + timedelta(minutes=10 * i + rng.randint(-90, 90))
+        a["seen"] = T0 + timedelta(minutes=10 * i + rng.randint(-90, 90),
+                                   hours=hours_apart * i)
     return out
 
 
@@ -417,7 +420,8 @@ def _state(db: Any) -> dict[str, Any]:
         "minhash": """SELECT article_id, num_perm, signature, shingle_count, params,
                              matched_article_id, similarity
                       FROM article_minhash ORDER BY article_id""",
-        "bands": "SELECT band, bucket, article_id FROM article_lsh_bands ORDER BY 3, 1",
+        "bands": "SELECT band, bucket, seen_day, article_id FROM article_lsh_bands "
+                 "ORDER BY 4, 1",
         "members": """SELECT cluster_id, count(*), min(first_seen_at), max(first_seen_at)
                       FROM articles GROUP BY cluster_id ORDER BY cluster_id""",
     }
@@ -487,28 +491,66 @@ def _assert_not_vacuous(prefix: int, stored_cluster: dict[int, int],
     assert redirected
 
 
-@pytest.mark.parametrize("params, tamper", [
-    (ClusterParams(), False),
+@pytest.mark.parametrize("params, tamper, hours_apart", [
+    (ClusterParams(), False, 0),
     # a tight candidate limit: ties between identical copies, a cut before the filter
-    (ClusterParams(max_candidates=2), True),
+    (ClusterParams(max_candidates=2), True, 0),
+    # arrivals over about 80 days, a window of 10: stored and batch candidates both cut
+    (ClusterParams(window_days=10), False, 4),
 ])
 def test_batches_decide_exactly_as_one_by_one(cdb: Any, params: ClusterParams,
-                                              tamper: bool) -> None:
-    corpus = _corpus()
+                                              tamper: bool, hours_apart: float) -> None:
+    corpus = _corpus(hours_apart)
     prefix = len(corpus) * 2 // 5
     rest = corpus[prefix:]
+    if hours_apart:  # not vacuous: without the window, some article would go elsewhere
+        _stored_prefix(cdb, corpus, prefix, ClusterParams(window_days=10**4), tamper)
+        unbounded = _one_by_one(cdb, rest, ClusterParams(window_days=10**4))
     _stored_prefix(cdb, corpus, prefix, params, tamper)
     stored_cluster = _cluster_of_stored(cdb)
     expected = _one_by_one(cdb, rest, params)
     want = _state(cdb)
 
-    if not tamper:
+    if hours_apart:
+        assert sum(a != b for a, b in zip(expected, unbounded, strict=True)) >= 10
+    elif not tamper:
         _assert_not_vacuous(prefix, stored_cluster, expected)
     for size in (1, 7, len(rest)):
         _stored_prefix(cdb, corpus, prefix, params, tamper)
         got = _in_batches(cdb, rest, size, params)
         assert got == expected, f"batch size {size}"
         assert _state(cdb) == want, f"batch size {size}"
+
+
+def test_candidates_come_from_the_time_window(cdb: Any) -> None:
+    """WINDOW_DAYS (30) either side, one path or the other: an identical copy seen 31 days
+    after the original opens its own cluster; one seen 30 days after joins the original's
+    and, being within the window of both, merges the late copy's into it."""
+    base = ARTICLES["en-ambassador"]
+
+    def story(name: str, days: int) -> dict[str, Any]:
+        return {**base, "id": name, "seen": T0 + timedelta(days=days, hours=1)}
+
+    [original] = _one_by_one(cdb, [story("original", 0)], ClusterParams())
+    [late] = _one_by_one(cdb, [story("late", 31)], ClusterParams())
+    assert late == ClusterAssignment(late.cluster_id, True, None, None)
+    [copy] = _in_batches(cdb, [story("copy", 30)], 1, ClusterParams())
+    assert copy == ClusterAssignment(original.cluster_id, False, 1, 1.0, (late.cluster_id,))
+    # day 61: within the window of the late copy only (30 days), which is in that cluster
+    [chained] = _one_by_one(cdb, [story("chained", 61)], ClusterParams())
+    assert chained == ClusterAssignment(original.cluster_id, False, 2, 1.0)
+    [beyond] = _in_batches(cdb, [story("beyond", 92)], 1, ClusterParams())  # 31 after
+    assert beyond.is_new_cluster and beyond.matched_article_id is None
+    with cdb.cursor() as cur:
+        cur.execute("SELECT cluster_id, count(*) FROM articles GROUP BY 1 ORDER BY 1")
+        assert cur.fetchall() == [(original.cluster_id, 4), (beyond.cluster_id, 1)]
+        # each band row carries its article's day, as seen_day and V016's SQL compute it
+        cur.execute("""SELECT DISTINCT a.first_seen_at, l.seen_day,
+                              floor(extract(epoch FROM a.first_seen_at) / 86400)::integer
+                       FROM article_lsh_bands l JOIN articles a ON a.id = l.article_id""")
+        rows = cur.fetchall()
+    assert len(rows) == 5
+    assert all(day == seen_day(seen) == migrated for seen, day, migrated in rows)
 
 
 def test_plan_of_nothing_writes_nothing(cdb: Any) -> None:

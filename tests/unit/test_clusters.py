@@ -6,7 +6,7 @@ import json
 import random
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from scrapers.clusters import (
     estimated_jaccard,
     minhash,
     rank_hits,
+    seen_day,
     shingle_hashes,
     shingles,
     signature_bytes,
@@ -142,6 +143,10 @@ def test_params_refuse_more_band_values_than_permutations() -> None:
     with pytest.raises(ValueError, match="exceeds num_perm"):
         ClusterParams(bands=43, rows=3)
     assert ClusterParams().tag == "affine32/seed=1/perm=128/k=5/b=42/r=3"
+    with pytest.raises(ValueError, match="window_days"):
+        ClusterParams(window_days=-1)
+    # the window decides which stored bands are read, not what they hold: same tag
+    assert ClusterParams(window_days=3).tag == ClusterParams().tag
 
 
 def test_decide_best_match_stay_and_merge() -> None:
@@ -169,9 +174,9 @@ HALF_C = " ".join(WORDS[40:100])
 WHOLE = " ".join(WORDS)  # and the whole text each half well (J ~ 0.6)
 
 
-def item(article_id: int, body: str) -> Sketched:
+def item(article_id: int, body: str, seen: datetime = T0) -> Sketched:
     values, count = sketch("", body, "en")
-    return Sketched(NewArticle(article_id, "", body, "en", "X", T0), values, count,
+    return Sketched(NewArticle(article_id, "", body, "en", "X", seen), values, count,
                     article_band_keys(values, count))
 
 
@@ -247,3 +252,38 @@ def test_unverifiable_stored_hits_use_up_candidate_slots() -> None:
 def test_decide_batch_wants_one_list_of_hits_per_article() -> None:
     with pytest.raises(ValueError, match="2 articles but 1"):
         decide_batch([item(1, EN), item(2, EN)], [[]], 100)
+
+
+def test_seen_day_counts_utc_days_since_the_epoch() -> None:
+    assert seen_day(datetime(1970, 1, 1, tzinfo=UTC)) == 0
+    assert seen_day(datetime(1970, 1, 1, 23, 59, 59, tzinfo=UTC)) == 0
+    assert seen_day(datetime(1969, 12, 31, 23, 0, tzinfo=UTC)) == -1
+    # midnight in Tokyo is still the day before in UTC
+    tokyo = timezone(timedelta(hours=9))
+    assert seen_day(datetime(2026, 11, 27, 0, 0, tzinfo=tokyo)) == seen_day(
+        datetime(2026, 11, 26, 12, 0, tzinfo=UTC)) == (date(2026, 11, 26) - date(1970, 1, 1)).days
+    with pytest.raises(ValueError, match="timezone-aware"):
+        seen_day(datetime(2026, 11, 27))
+
+
+@pytest.mark.parametrize("days, joins", [(0, True), (30, True), (31, False), (-31, False)])
+def test_batch_candidates_stay_within_the_window(days: int, joins: bool) -> None:
+    """Identical text, `days` apart: one cluster within WINDOW_DAYS (30), two beyond."""
+    first = item(1, WHOLE)
+    later = item(2, WHOLE, T0 + timedelta(days=days, hours=1))
+    got = decide_batch([first, later], [[], []], first_new_id=100)
+    if joins:
+        assert got.assignments[1] == ClusterAssignment(100, False, 1, 1.0)
+    else:
+        assert got.assignments[1] == ClusterAssignment(101, True, None, None)
+
+
+def test_an_article_within_the_window_of_two_split_clusters_merges_them() -> None:
+    """a and b are 40 days apart (two clusters); c, 20 days from each, matches both."""
+    a, b, c = (item(i, WHOLE, T0 + timedelta(days=d)) for i, d in ((1, 0), (2, 40), (3, 20)))
+    got = decide_batch([a, b, c], [[], [], []], first_new_id=100)
+    assert [g.cluster_id for g in got.assignments] == [100, 101, 100]
+    assert got.assignments[2].merged_cluster_ids == (101,)
+    assert got.final == [100, 100, 100]
+    narrow = decide_batch([a, b, c], [[], [], []], 100, ClusterParams(window_days=19))
+    assert [g.is_new_cluster for g in narrow.assignments] == [True, True, True]
