@@ -695,7 +695,11 @@ def _refresh_cluster(cur: Any, cluster_id: int) -> None:
 # per (article, stored article), ranked per article like `_CANDIDATES_SQL` and cut at the
 # limit before the signature/cluster filter (which `decide_batch` applies). A stored
 # article's signature comes once, on its first row. (The batch's own ids need no excluding:
-# bands reference stored articles, and the batch is not stored yet.)
+# bands reference stored articles, and the batch is not stored yet.) The batch's whole
+# window as constants (`first_day`, `last_day`) lets the planner read only the window's
+# band rows through the BRIN index on `seen_day` (V016) before joining; with the per-key
+# condition alone it sorted the whole band table for a merge join and filtered afterwards,
+# a cost that grew with the archive (bench/window.py, docs/clusters.md "Time window").
 _BATCH_HITS_SQL = """
 WITH keys AS (
     SELECT * FROM unnest(%(idx)s::integer[], %(bands)s::smallint[], %(buckets)s::bigint[],
@@ -706,6 +710,7 @@ WITH keys AS (
     FROM keys k
     JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
         AND l.seen_day BETWEEN k.day - %(window)s AND k.day + %(window)s
+        AND l.seen_day BETWEEN %(first_day)s AND %(last_day)s
     GROUP BY k.idx, l.article_id
 )
 SELECT h.idx, h.article_id, h.shared, a.cluster_id,
@@ -797,6 +802,7 @@ def _stored_hits(cur: Any, items: Sequence[Sketched],
         "idx": _int_array(idx), "bands": _int_array(b for item in items for b, _ in item.keys),
         "buckets": _int_array(k for item in items for _, k in item.keys),
         "days": _int_array(days[i] for i in idx), "window": params.window_days,
+        "first_day": min(days) - params.window_days, "last_day": max(days) + params.window_days,
         "limit": params.max_candidates, "params": params.tag,
     })
     rows = cur.fetchall()

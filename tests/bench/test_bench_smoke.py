@@ -1,4 +1,4 @@
-"""The pipeline benchmark runs end to end on a tiny corpus (no timings asserted).
+"""The benchmarks run end to end on tiny corpora (no timings asserted).
 
 bench/pipeline.py with 2 sources x 5 entries: a real `dag.test()` of nichiro_ingest twice
 against loopback HTTP and PostgreSQL, every stage, the parse/import checks. The benchmark
@@ -75,6 +75,43 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert set(result["parse"]["task_imports_s"]) == {
         "migrate", "load_sources", "fetch_feed", "fetch_articles", "load", "summary"}
     assert {t["target"] for t in result["targets"]} >= {"load rows/s", "2nd run bytes share"}
+
+    admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)",
+                        (result["databases"],))
+            assert cur.fetchall() == [], "the benchmark must drop its databases"
+    finally:
+        admin.close()
+
+
+def test_window_benchmark_runs_on_tiny_corpora(tmp_path: Path) -> None:
+    """bench/window.py: the run loaded on nothing, on an archive inside the cluster time
+    window and on the same archive outside it (counts only, no timings asserted)."""
+    import psycopg2
+
+    server = urlunsplit(urlsplit(TEST_DB_URL)._replace(path=""))
+    output = tmp_path / "window.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "window.py"), "--sources", "2", "--entries", "5",
+         "--archive-sources", "3", "--archive-entries", "10", "--repeat", "1",
+         "--pg", server, "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=240, env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(output.read_text("utf-8"))
+    cases = result["cases"]
+    assert set(cases) == {"empty", "archive_inside", "archive_outside"}
+    assert result["staged"] > 0 and result["archive_load"]["new"] > 0
+    assert cases["empty"]["articles"] == 0
+    assert cases["archive_inside"]["articles"] == cases["archive_outside"]["articles"] > 0
+    assert cases["archive_outside"]["band_rows"] > 0
+    assert (cases["archive_inside"]["days_before"], cases["archive_outside"]["days_before"]) \
+        == (10, 60)
+    for case in cases.values():  # the run's own articles are new in every case
+        assert case["outcomes"]["new"] == cases["empty"]["outcomes"]["new"] > 0
+        assert case["load_s"] > 0 and "cluster candidates" in case["phases_s"]
 
     admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))
     try:
