@@ -691,15 +691,15 @@ def _refresh_cluster(cur: Any, cluster_id: int) -> None:
 
 # --------------------------------------------------------------------------- batch path
 
-# Every batch article's stored hits in one statement: its keys joined to the bands, counted
-# per (article, stored article), ranked per article like `_CANDIDATES_SQL` and cut at the
-# limit before the signature/cluster filter (which `decide_batch` applies). A stored
-# article's signature comes once, on its first row. (The batch's own ids need no excluding:
-# bands reference stored articles, and the batch is not stored yet.) The batch's whole
-# window as constants (`first_day`, `last_day`) lets the planner read only the window's
-# band rows through the BRIN index on `seen_day` (V016) before joining; with the per-key
-# condition alone it sorted the whole band table for a merge join and filtered afterwards,
-# a cost that grew with the archive (bench/window.py, docs/clusters.md "Time window").
+# Every batch article's stored hits in one statement: its keys matched to the bands within
+# the time window, counted per (article, stored article), ranked per article like
+# `_CANDIDATES_SQL` and cut at the limit before the signature/cluster filter (which
+# `decide_batch` applies). A stored article's signature comes once, on its first row. (The
+# batch's own ids need no excluding: bands reference stored articles, and the batch is not
+# stored yet.) `{stored}` is how keys meet the bands: `_JOIN_BANDS`, one join the planner
+# runs as a sort and merge of the whole band table (cheapest while the table is small), or
+# `_PROBE_BANDS`, one primary-key probe per key, its window in the index condition (OFFSET 0
+# keeps the planner from flattening it into the join): cost by keys, not by archive.
 _BATCH_HITS_SQL = """
 WITH keys AS (
     SELECT * FROM unnest(%(idx)s::integer[], %(bands)s::smallint[], %(buckets)s::bigint[],
@@ -708,9 +708,7 @@ WITH keys AS (
     SELECT k.idx, l.article_id, count(*) AS shared,
            row_number() OVER (PARTITION BY k.idx ORDER BY count(*) DESC, l.article_id) AS rank
     FROM keys k
-    JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
-        AND l.seen_day BETWEEN k.day - %(window)s AND k.day + %(window)s
-        AND l.seen_day BETWEEN %(first_day)s AND %(last_day)s
+    {stored}
     GROUP BY k.idx, l.article_id
 )
 SELECT h.idx, h.article_id, h.shared, a.cluster_id,
@@ -721,6 +719,19 @@ JOIN articles a ON a.id = h.article_id
 LEFT JOIN article_minhash m ON m.article_id = h.article_id AND m.params = %(params)s
 WHERE h.rank <= %(limit)s
 """
+_JOIN_BANDS = """JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
+        AND l.seen_day BETWEEN k.day - %(window)s AND k.day + %(window)s"""
+_PROBE_BANDS = """CROSS JOIN LATERAL (
+        SELECT b.article_id FROM article_lsh_bands b
+        WHERE b.band = k.band AND b.bucket = k.bucket
+          AND b.seen_day BETWEEN k.day - %(window)s AND k.day + %(window)s
+        OFFSET 0) l"""
+#: Probe key by key once the band table holds more rows than this per key of the batch
+#: (its planner estimate, `pg_class.reltuples`); join below. For a batch of 500 articles
+#: (21,000 keys) the join was faster at 34,000 band rows and the probes at 69,000 and more
+#: (docs/clusters.md, "Time window").
+PROBE_ROWS_PER_KEY = 2.5
+
 
 # Folds merged stored clusters into their targets (deleting their rows) and adds the
 # batch's articles to every cluster they joined, in one statement: counts add up and
@@ -798,11 +809,13 @@ def _stored_hits(cur: Any, items: Sequence[Sketched],
     if not idx:
         return out
     days = [item.day for item in items]
-    cur.execute(_BATCH_HITS_SQL, {
+    cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'article_lsh_bands'::regclass")
+    stored_rows = float(cur.fetchone()[0])  # -1 until the table is first analysed
+    probe = stored_rows > PROBE_ROWS_PER_KEY * len(idx)
+    cur.execute(_BATCH_HITS_SQL.format(stored=_PROBE_BANDS if probe else _JOIN_BANDS), {
         "idx": _int_array(idx), "bands": _int_array(b for item in items for b, _ in item.keys),
         "buckets": _int_array(k for item in items for _, k in item.keys),
         "days": _int_array(days[i] for i in idx), "window": params.window_days,
-        "first_day": min(days) - params.window_days, "last_day": max(days) + params.window_days,
         "limit": params.max_candidates, "params": params.tag,
     })
     rows = cur.fetchall()

@@ -5,10 +5,9 @@
 -- those chance matches grow with the archive: in the pipeline benchmark a new Japanese
 -- article shares a band with about 11% of the stored Japanese ones (docs/benchmarks.md),
 -- so the batch look-up's cost grew with every run. Each band row now carries its
--- article's day (days since 1970-01-01 UTC of articles.first_seen_at): the primary key puts
--- the day after the bucket (one article's look-up reads only its keys' rows within the
--- window) and a BRIN index finds a batch's window (the load's look-up reads only those
--- rows), however large the archive grows.
+-- article's day (days since 1970-01-01 UTC of articles.first_seen_at), and the primary key
+-- puts the day after the bucket: a probe of one key reads only its rows within the window,
+-- however large the archive grows.
 --
 -- The table is rebuilt rather than altered: an added column would go last, and the day
 -- fits in the padding after `band` (same row size as before).
@@ -31,11 +30,6 @@ ALTER TABLE article_lsh_bands
     ADD CONSTRAINT article_lsh_bands_pkey PRIMARY KEY (band, bucket, seen_day, article_id);
 -- Re-banding an edited article and the delete trigger (V014) find its rows by article.
 CREATE INDEX article_lsh_bands_article_idx ON article_lsh_bands (article_id);
--- A load's batch look-up reads only the window's rows through this (scrapers.clusters,
--- _BATCH_HITS_SQL): rows are appended in roughly first-seen order, so a BRIN index of a
--- few pages does what a B-tree would at a fraction of the size and write cost.
-CREATE INDEX article_lsh_bands_day_idx ON article_lsh_bands USING brin (seen_day)
-    WITH (autosummarize = on);
 COMMENT ON TABLE article_lsh_bands IS
     'MinHash LSH bands: (band, bucket) -> articles, with each article''s day for the window';
 COMMENT ON COLUMN article_lsh_bands.seen_day IS

@@ -15,6 +15,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from scrapers import clusters as clusters_module
 from scrapers.clusters import (
     BANDS,
     THRESHOLD,
@@ -491,6 +492,14 @@ def _assert_not_vacuous(prefix: int, stored_cluster: dict[int, int],
     assert redirected
 
 
+@pytest.fixture(params=["join", "probe"])
+def band_lookup(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the batch look-up can meet the bands: forced, whatever the table's size."""
+    limit = float("inf") if request.param == "join" else float("-inf")
+    monkeypatch.setattr(clusters_module, "PROBE_ROWS_PER_KEY", limit)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("params, tamper, hours_apart", [
     (ClusterParams(), False, 0),
     # a tight candidate limit: ties between identical copies, a cut before the filter
@@ -499,7 +508,8 @@ def _assert_not_vacuous(prefix: int, stored_cluster: dict[int, int],
     (ClusterParams(window_days=10), False, 4),
 ])
 def test_batches_decide_exactly_as_one_by_one(cdb: Any, params: ClusterParams,
-                                              tamper: bool, hours_apart: float) -> None:
+                                              tamper: bool, hours_apart: float,
+                                              band_lookup: str) -> None:
     corpus = _corpus(hours_apart)
     prefix = len(corpus) * 2 // 5
     rest = corpus[prefix:]
@@ -522,7 +532,7 @@ def test_batches_decide_exactly_as_one_by_one(cdb: Any, params: ClusterParams,
         assert _state(cdb) == want, f"batch size {size}"
 
 
-def test_candidates_come_from_the_time_window(cdb: Any) -> None:
+def test_candidates_come_from_the_time_window(cdb: Any, band_lookup: str) -> None:
     """WINDOW_DAYS (30) either side, one path or the other: an identical copy seen 31 days
     after the original opens its own cluster; one seen 30 days after joins the original's
     and, being within the window of both, merges the late copy's into it."""
