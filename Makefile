@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db run once demo reprocess sources test lint clean-local bench bench-extraction
+.PHONY: help setup venv db run once demo reprocess sources test lint clean-local bench bench-window bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ test: venv ## set up and run the whole test suite
 
 bench: setup ## pipeline benchmark, ~6 min (docs/benchmarks.md); BENCH_ARGS="--skip-scale"
 	@$(ENV) $(BIN)/python bench/pipeline.py $(BENCH_ARGS)
+
+bench-window: setup ## cluster look-up on an archive inside vs outside the time window, ~3 min (docs/clusters.md)
+	@$(ENV) $(BIN)/python bench/window.py $(BENCH_ARGS)
 
 bench-extraction: venv ## extraction quality and speed vs trafilatura and get_text (docs/extraction.md)
 	$(BIN)/python bench/extraction.py --set all
