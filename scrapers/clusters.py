@@ -809,8 +809,12 @@ def _stored_hits(cur: Any, items: Sequence[Sketched],
     if not idx:
         return out
     days = [item.day for item in items]
-    cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'article_lsh_bands'::regclass")
-    stored_rows = float(cur.fetchone()[0])  # -1 until the table is first analysed
+    # The planner's estimate (-1 until the table is first analysed), plus the rows this
+    # transaction wrote, which no estimate counts yet (a load's earlier batches).
+    cur.execute("""SELECT greatest(c.reltuples, 0) + pg_stat_get_xact_tuples_inserted(c.oid)
+                          - pg_stat_get_xact_tuples_deleted(c.oid)
+                   FROM pg_class c WHERE c.oid = 'article_lsh_bands'::regclass""")
+    stored_rows = float(cur.fetchone()[0])
     probe = stored_rows > PROBE_ROWS_PER_KEY * len(idx)
     cur.execute(_BATCH_HITS_SQL.format(stored=_PROBE_BANDS if probe else _JOIN_BANDS), {
         "idx": _int_array(idx), "bands": _int_array(b for item in items for b, _ in item.keys),
