@@ -889,10 +889,11 @@ def _copy(cur: Any, table: str, columns: str, rows: Iterable[str]) -> None:
 def write_plan(conn: Any, plan: ClusterPlan) -> None:
     """Write a plan after its articles were inserted with `cluster_id = plan.cluster_of[id]`.
 
-    Inserts the new `story_clusters` rows, folds merged stored clusters (their articles
-    move, their rows go), counts the batch into every cluster it touched (one statement),
-    and COPYs the articles' `article_minhash` and `article_lsh_bands` rows (plain COPY:
-    the articles are new, so no row of theirs can exist). No commit. The articles'
+    Inserts the new `story_clusters` rows with their counts, folds merged stored clusters
+    (their articles move, their rows go), counts the batch into every stored cluster it
+    touched (one statement), and COPYs the articles' `article_minhash` and
+    `article_lsh_bands` rows (plain COPY: the articles are new, so no row of theirs can
+    exist). No commit. The articles'
     `cluster_id` foreign key is checked at commit (V013), so the order of the inserts
     within the transaction does not matter.
     """
@@ -902,6 +903,10 @@ def write_plan(conn: Any, plan: ClusterPlan) -> None:
     for item in items:
         per_cluster.setdefault(plan.cluster_of[item.article.article_id], []).append(
             item.article.first_seen_at)
+    # A new cluster's articles are all in this batch (stored clusters are never folded into
+    # one: a merge keeps the lowest id): its row is written once, complete.
+    new = set(plan.new_clusters)
+    stored = {c: seen for c, seen in per_cluster.items() if c not in new}
     with conn.cursor() as cur:
         if plan.new_clusters:
             cur.execute(
@@ -910,23 +915,25 @@ def write_plan(conn: Any, plan: ClusterPlan) -> None:
                                         %s::integer[])""",
                 (plan.new_clusters, [min(per_cluster[c]) for c in plan.new_clusters],
                  [max(per_cluster[c]) for c in plan.new_clusters],
-                 [0] * len(plan.new_clusters)))
-        touched = sorted({*per_cluster, *plan.folded, *plan.folded.values()})
-        # lock in id order, like `_merge_clusters`, so concurrent writers cannot deadlock
-        cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                    (touched,))
+                 [len(per_cluster[c]) for c in plan.new_clusters]))
+        touched = sorted({*stored, *plan.folded, *plan.folded.values()})
+        if touched:
+            # lock in id order, like `_merge_clusters`, so concurrent writers cannot deadlock
+            cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id "
+                        "FOR UPDATE", (touched,))
         if plan.folded:
             cur.execute(
                 """UPDATE articles a SET cluster_id = f.target
                    FROM unnest(%s::bigint[], %s::bigint[]) AS f(old, target)
                    WHERE a.cluster_id = f.old""",
                 (list(plan.folded), list(plan.folded.values())))
-        cur.execute(_COUNT_SQL, {
-            "old": list(plan.folded), "into": list(plan.folded.values()),
-            "ids": list(per_cluster), "counts": [len(v) for v in per_cluster.values()],
-            "firsts": [min(v) for v in per_cluster.values()],
-            "lasts": [max(v) for v in per_cluster.values()],
-        })
+        if touched:
+            cur.execute(_COUNT_SQL, {
+                "old": list(plan.folded), "into": list(plan.folded.values()),
+                "ids": list(stored), "counts": [len(v) for v in stored.values()],
+                "firsts": [min(v) for v in stored.values()],
+                "lasts": [max(v) for v in stored.values()],
+            })
         _copy(cur, "article_minhash", "article_id, num_perm, signature, shingle_count, params, "
               "matched_article_id, similarity", (
                   f"{item.article.article_id}\t{params.num_perm}"
