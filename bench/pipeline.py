@@ -238,6 +238,14 @@ class Workspace:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def corpus_catalog(root: Path, base_url: str, path: Path) -> Path:
+    """The corpus's catalog with its sources' real URLs (under `base_url`), written to
+    `path`."""
+    path.write_text((root / "catalog.toml").read_text("utf-8").replace(PLACEHOLDER, base_url),
+                    "utf-8")
+    return path
+
+
 @contextlib.contextmanager
 def served_corpus(
     ws: Workspace, name: str, sources: int, entries: int, latency_s: float, seed: int,
@@ -249,9 +257,7 @@ def served_corpus(
     manifest["generate_s"] = round(time.perf_counter() - started, 2)
     server = BenchServer(root, latency_s=latency_s)
     server.start()
-    catalog = ws.tmp / f"{name}-catalog.toml"
-    catalog.write_text((root / "catalog.toml").read_text("utf-8")
-                       .replace(PLACEHOLDER, server.base_url), "utf-8")
+    catalog = corpus_catalog(root, server.base_url, ws.tmp / f"{name}-catalog.toml")
     try:
         yield server, root, catalog, manifest
     finally:
@@ -462,6 +468,27 @@ def _stage(n: int, seconds: float, floor_s: float | None, floor: str) -> dict[st
             "ratio": round(seconds / floor_s, 2) if floor_s else None}
 
 
+def stage_corpus(conn: Any, catalog: Path, run_id: str, fetcher: Any) -> tuple[float, float]:
+    """Every source of `catalog` through the pipeline's own `fetch_feed` and
+    `fetch_articles` (pages from `fetcher`) into `staged_articles`, then ANALYZE; returns
+    the seconds of each step."""
+    from scrapers import pipeline
+    from scrapers.catalog import load_catalog
+
+    started = time.perf_counter()
+    due = pipeline.sync_catalog(conn, load_catalog(catalog), fetch_all=True)
+    fetches = [pipeline.fetch_feed(conn, s["id"], run_id, fetcher) for s in due]
+    feed_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for f in fetches:
+        pipeline.fetch_articles(conn, f["source_id"], run_id, f["fetch_id"], fetcher)
+    articles_s = time.perf_counter() - started
+    with conn.cursor() as cur:
+        cur.execute("ANALYZE")
+    conn.commit()
+    return feed_s, articles_s
+
+
 def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
                    repeat: int) -> dict[str, Any]:
     """load_run over the corpus's staged rows, against a bare COPY of the same rows.
@@ -474,8 +501,6 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     """
     import psycopg2
 
-    from scrapers import pipeline
-    from scrapers.catalog import load_catalog
     from scrapers.loader import load_run
     from scrapers.migrate import migrate
     from scrapers.search import index_pending
@@ -486,18 +511,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
 
     def stage(conn: Any, run_id: str) -> tuple[float, float]:
-        started = time.perf_counter()
-        due = pipeline.sync_catalog(conn, load_catalog(catalog), fetch_all=True)
-        fetches = [pipeline.fetch_feed(conn, s["id"], run_id, fetcher) for s in due]
-        feed_s = time.perf_counter() - started
-        started = time.perf_counter()
-        for f in fetches:
-            pipeline.fetch_articles(conn, f["source_id"], run_id, f["fetch_id"], fetcher)
-        articles_s = time.perf_counter() - started
-        with conn.cursor() as cur:
-            cur.execute("ANALYZE")
-        conn.commit()
-        return feed_s, articles_s
+        return stage_corpus(conn, catalog, run_id, fetcher)
 
     def load(conn: Any, run_id: str,
              timer: PhaseTimer) -> tuple[float, dict[str, int], int, float]:
@@ -907,6 +921,18 @@ def format_table(result: dict[str, Any]) -> str:
 
 # ----------------------------------------------------------------------------- main
 
+def write_result(result: dict[str, Any], output: Path | None, name: str, started: datetime,
+                 table: str) -> None:
+    """The result as JSON (`output`, else bench/results/<name>-<UTC start>.json), and its
+    table on stdout."""
+    output = output or BENCH / "results" / f"{name}-{started:%Y%m%dT%H%M%SZ}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), "utf-8")
+    print()
+    print(table)
+    print(f"\nwritten {output} ({result['duration_s']:.0f} s)")
+
+
 def default_server() -> str:
     if os.environ.get("NICHIRO_BENCH_PG"):
         return os.environ["NICHIRO_BENCH_PG"]
@@ -1037,13 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
     result["finished_at"] = datetime.now(UTC).isoformat()
     result["duration_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     result["targets"] = evaluate(result)
-    output = args.output or (BENCH / "results" /
-                             f"{args.name}-{started:%Y%m%dT%H%M%SZ}.json")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), "utf-8")
-    print()
-    print(format_table(result))
-    print(f"\nwritten {output} ({result['duration_s']:.0f} s)")
+    write_result(result, args.output, args.name, started, format_table(result))
     return 0
 
 

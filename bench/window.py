@@ -24,12 +24,9 @@ the prepared database; `load_run`'s own phase timer gives the candidate look-up.
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,16 +39,20 @@ for _p in (str(REPO), str(BENCH)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from corpus import PLACEHOLDER, generate  # noqa: E402
+from corpus import generate  # noqa: E402
 from pipeline import (  # noqa: E402
     DiskFetcher,
     _db_url,
+    corpus_catalog,
     default_server,
     git_commit,
     log,
     machine,
     recreate_database,
+    stage_corpus,
+    write_result,
 )
+from pipeline import timed as timed_pass  # noqa: E402
 
 #: Base URLs of the two corpora: distinct hosts, so no URL of the run is already stored.
 RUN_BASE = "http://run.bench.invalid"
@@ -64,26 +65,16 @@ def stage(url: str, root: Path, base: str, run_id: str) -> int:
     pipeline's own steps; returns how many pages were staged."""
     import psycopg2
 
-    from scrapers import pipeline
-    from scrapers.catalog import load_catalog
     from scrapers.migrate import migrate
 
-    catalog = root.parent / f"{root.name}-catalog.toml"
-    catalog.write_text((root / "catalog.toml").read_text("utf-8").replace(PLACEHOLDER, base),
-                       "utf-8")
-    fetcher: Any = DiskFetcher(root, base)
+    catalog = corpus_catalog(root, base, root.parent / f"{root.name}-catalog.toml")
     conn = psycopg2.connect(url)
     try:
         migrate(conn)
-        due = pipeline.sync_catalog(conn, load_catalog(catalog), fetch_all=True)
-        fetches = [pipeline.fetch_feed(conn, s["id"], run_id, fetcher) for s in due]
-        for f in fetches:
-            pipeline.fetch_articles(conn, f["source_id"], run_id, f["fetch_id"], fetcher)
+        stage_corpus(conn, catalog, run_id, DiskFetcher(root, base))
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM staged_articles WHERE run_id = %s", (run_id,))
             staged = int(cur.fetchone()[0])
-            cur.execute("ANALYZE")
-        conn.commit()
     finally:
         conn.close()
     return staged
@@ -99,10 +90,8 @@ def load(url: str, run_id: str) -> tuple[float, dict[str, float], dict[str, int]
     conn = psycopg2.connect(url)
     try:
         timer = PhaseTimer()
-        gc.collect()
-        started = time.perf_counter()
-        counts = load_run(conn, run_id, timer=timer)
-        return time.perf_counter() - started, dict(timer.seconds), counts
+        seconds, counts = timed_pass(lambda: load_run(conn, run_id, timer=timer))
+        return seconds, dict(timer.seconds), counts
     finally:
         conn.close()
 
@@ -155,9 +144,8 @@ def run(args: argparse.Namespace, tmp: Path, urls: dict[str, str]) -> dict[str, 
     from scrapers.clusters import WINDOW_DAYS
 
     def timed(label: str, fn: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        out = fn()
-        log(f"{label}: {time.perf_counter() - started:.1f} s")
+        seconds, out = timed_pass(fn)
+        log(f"{label}: {seconds:.1f} s")
         return out
 
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
@@ -239,12 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                   databases=[urlsplit(u).path.lstrip("/") for u in urls.values()],
                   started_at=started.isoformat(), config=vars(args) | {"output": None},
                   duration_s=round((datetime.now(UTC) - started).total_seconds(), 1))
-    output = args.output or BENCH / "results" / f"window-{started:%Y%m%dT%H%M%SZ}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=1, default=str), "utf-8")
-    print()
-    print(format_table(result))
-    print(f"\nwritten {output} ({result['duration_s']:.0f} s)")
+    write_result(result, args.output, "window", started, format_table(result))
     return 0
 
 

@@ -25,9 +25,20 @@ REPO = Path(__file__).resolve().parents[2]
 STAGES = {"feed_parsing", "relevance", "extraction", "cleaning", "dedup_clustering", "load"}
 
 
-def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
+def assert_dropped(databases: list[str]) -> None:
+    """A benchmark drops the databases it made."""
     import psycopg2
 
+    admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (databases,))
+            assert cur.fetchall() == [], "the benchmark must drop its databases"
+    finally:
+        admin.close()
+
+
+def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     server = urlunsplit(urlsplit(TEST_DB_URL)._replace(path=""))
     output = tmp_path / "result.json"
     proc = subprocess.run(
@@ -76,21 +87,12 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
         "migrate", "load_sources", "fetch_feed", "fetch_articles", "load", "summary"}
     assert {t["target"] for t in result["targets"]} >= {"load rows/s", "2nd run bytes share"}
 
-    admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))
-    try:
-        with admin.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)",
-                        (result["databases"],))
-            assert cur.fetchall() == [], "the benchmark must drop its databases"
-    finally:
-        admin.close()
+    assert_dropped(result["databases"])
 
 
 def test_window_benchmark_runs_on_tiny_corpora(tmp_path: Path) -> None:
     """bench/window.py: the run loaded on nothing, on an archive inside the cluster time
     window and on the same archive outside it (counts only, no timings asserted)."""
-    import psycopg2
-
     server = urlunsplit(urlsplit(TEST_DB_URL)._replace(path=""))
     output = tmp_path / "window.json"
     proc = subprocess.run(
@@ -113,11 +115,4 @@ def test_window_benchmark_runs_on_tiny_corpora(tmp_path: Path) -> None:
         assert case["outcomes"]["new"] == cases["empty"]["outcomes"]["new"] > 0
         assert case["load_s"] > 0 and "cluster candidates" in case["phases_s"]
 
-    admin = psycopg2.connect(urlunsplit(urlsplit(TEST_DB_URL)._replace(path="/postgres")))
-    try:
-        with admin.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)",
-                        (result["databases"],))
-            assert cur.fetchall() == [], "the benchmark must drop its databases"
-    finally:
-        admin.close()
+    assert_dropped(result["databases"])
