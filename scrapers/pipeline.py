@@ -8,9 +8,11 @@ others did in place, and each step can be re-run: every write is an upsert.
 Transport and database errors raise (Airflow retries them); content problems become
 rows with a reason (`staged_articles.status = 'rejected'`, `feed_fetches.error`).
 
-Extraction (trafilatura, lxml) and the load (numpy through the clusters) are imported by
-the steps that use them: each task runs in a process of its own, and the feed, catalog and
-summary tasks need neither (docs/benchmarks.md, "Imports per task").
+Feed parsing (feedparser, bs4), extraction (trafilatura, lxml) and the load (numpy through
+the clusters) are imported by the steps that use them, when they use them: each task runs in
+a process of its own, the catalog and summary tasks need none of them, and a feed task whose
+feed has not changed (most of them, most runs) needs no parser (docs/benchmarks.md,
+"Imports per task").
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import Any
 
 from scrapers import config, health, search, store
 from scrapers.dedup import content_hash, entry_fingerprint
-from scrapers.feeds import parse_feed_detailed
 from scrapers.http import Fetcher, FetchError
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
 from scrapers.politeness import RobotsPolicy
@@ -107,6 +108,8 @@ def fetch_feed(
         entries: list[FeedEntry] = []
         warning: str | None = None
         if not unchanged:
+            from scrapers.feeds import parse_feed_detailed
+
             parsed = parse_feed_detailed(result.body, result.final_url)
             entries, skipped = parsed.entries, len(parsed.skipped)
             warning = parsed.bozo_exception

@@ -35,12 +35,15 @@ def _imported(code: str) -> set[str]:
                 "from scrapers.store import run_summary", set()),
     ("digest", "from scrapers.digest import refresh_digest\n"
                "from scrapers.search import index_all", set()),
-    ("fetch_feed", "from scrapers.pipeline import fetch_feed, sync_catalog",
-     {"httpx", "feedparser", "bs4", "lxml"}),
+    ("fetch_feed", "from scrapers.pipeline import fetch_feed, sync_catalog", {"httpx"}),
 ])
 def test_a_task_imports_only_what_its_step_uses(task: str, code: str,
                                                 expected: set[str]) -> None:
     assert _imported(code) == expected, task
+
+
+def test_feed_parsing_imports_its_parser_when_it_runs() -> None:
+    assert {"feedparser", "bs4"} <= _imported("from scrapers.feeds import parse_feed_detailed")
 
 
 def test_extraction_imports_what_it_needs_when_it_runs() -> None:
