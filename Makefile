@@ -56,7 +56,7 @@ test: venv ## set up and run the whole test suite
 	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_DB_URL%/*}/postgres"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup ## pipeline benchmark, ~6 min (docs/benchmarks.md); BENCH_ARGS="--skip-scale"
+bench: setup ## pipeline benchmark, ~9 min (docs/benchmarks.md); BENCH_ARGS="--skip-scale"
 	@$(ENV) $(BIN)/python bench/pipeline.py $(BENCH_ARGS)
 
 bench-window: setup ## cluster look-up on an archive inside vs outside the time window, ~3 min (docs/clusters.md)
