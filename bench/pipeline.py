@@ -510,9 +510,6 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
     fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
 
-    def stage(conn: Any, run_id: str) -> tuple[float, float]:
-        return stage_corpus(conn, catalog, run_id, fetcher)
-
     def load(conn: Any, run_id: str,
              timer: PhaseTimer) -> tuple[float, dict[str, int], int, float]:
         load_s, counts = timed(lambda: load_run(conn, run_id, timer=timer))
@@ -525,7 +522,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     conn = psycopg2.connect(ws.stage_url)
     try:
         migrate(conn)
-        feed_s, articles_s = stage(conn, "bench-load-1")
+        feed_s, articles_s = stage_corpus(conn, catalog, "bench-load-1", fetcher)
     finally:
         conn.close()
     requests_first = fetcher.requests
@@ -549,7 +546,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
         with conn.cursor() as cur:  # the floor's tables must not weigh on the second pass
             cur.execute("DROP TABLE bench_copy_floor, bench_copy_indexed")
         conn.commit()
-        feed2_s, articles2_s = stage(conn, "bench-load-2")
+        feed2_s, articles2_s = stage_corpus(conn, catalog, "bench-load-2", fetcher)
         load2_s, _, indexed2, index2_s = load(conn, "bench-load-2", PhaseTimer())
     finally:
         conn.close()
@@ -933,6 +930,13 @@ def write_result(result: dict[str, Any], output: Path | None, name: str, started
     print(f"\nwritten {output} ({result['duration_s']:.0f} s)")
 
 
+def clear_caller_settings() -> None:
+    """Drop the caller's NICHIRO_* settings (a test run, `make` targets) but the bench's own
+    server: a benchmark sets what its runs need, and its stages read none."""
+    for key in [k for k in os.environ if k.startswith("NICHIRO_") and k != "NICHIRO_BENCH_PG"]:
+        del os.environ[key]
+
+
 def default_server() -> str:
     if os.environ.get("NICHIRO_BENCH_PG"):
         return os.environ["NICHIRO_BENCH_PG"]
@@ -979,10 +983,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep databases and files")
     args = parser.parse_args(argv)
 
-    # Settings of the caller's session (a test run, `make` targets) must not leak in: the
-    # benchmark sets its own for the DAG runs, and the stages read none.
-    for key in [k for k in os.environ if k.startswith("NICHIRO_") and k != "NICHIRO_BENCH_PG"]:
-        del os.environ[key]
+    clear_caller_settings()
     started = datetime.now(UTC)
     compile_s = None if args.no_compile else round(compile_bytecode(), 1)
     result: dict[str, Any] = {

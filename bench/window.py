@@ -43,6 +43,7 @@ from corpus import generate  # noqa: E402
 from pipeline import (  # noqa: E402
     DiskFetcher,
     _db_url,
+    clear_caller_settings,
     corpus_catalog,
     default_server,
     git_commit,
@@ -210,8 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the prepared databases")
     args = parser.parse_args(argv)
-    for key in [k for k in os.environ if k.startswith("NICHIRO_") and k != "NICHIRO_BENCH_PG"]:
-        del os.environ[key]
+    clear_caller_settings()
     started = datetime.now(UTC)
     pid = os.getpid()
     urls = {case: _db_url(args.pg, f"nichiro_bench_window_{case}_{pid}")
