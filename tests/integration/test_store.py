@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from scrapers.models import Source
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday
+LATER = NOW + timedelta(hours=2)  # a later fetch of the same page
 
 
 def record(source_id: int, **overrides: Any) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def save(db: Any, rec: dict[str, Any], guid_article_id: int | None = None,
          extra_urls: tuple[str, ...] = ()) -> tuple[int, str]:
     aliases = [(rec["url"], "canonical"), *((u, "link") for u in extra_urls)]
     return save_article(db, rec, aliases=aliases, guid_article_id=guid_article_id,
-                        now=datetime.now(UTC))
+                        now=NOW)
 
 
 def test_new_unchanged_updated_with_revision(db: Any) -> None:
@@ -46,11 +47,11 @@ def test_new_unchanged_updated_with_revision(db: Any) -> None:
                                            language="en")])
     first_id, outcome = save(db, record(src["id"]))
     assert outcome == "new"
-    assert save(db, record(src["id"], fetched_at=datetime.now(UTC))) == (first_id, "unchanged")
+    assert save(db, record(src["id"], fetched_at=LATER)) == (first_id, "unchanged")
     # whitespace-only differences are not an edit
     assert save(db, record(src["id"], body="Talks  on the   Kurils."))[1] == "unchanged"
     edited = record(src["id"], title="Lavrov and Japanese minister meet again",
-                    body="Talks on the Kurils.\n\nA new paragraph.", fetched_at=datetime.now(UTC))
+                    body="Talks on the Kurils.\n\nA new paragraph.", fetched_at=LATER)
     assert save(db, edited) == (first_id, "updated")
     db.commit()
     with db.cursor() as cur:
