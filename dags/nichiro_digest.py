@@ -27,6 +27,9 @@ from nichiro_callbacks import on_task_failure
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
+    # Active from the first parse: a fresh install runs on schedule with no click (the
+    # deployment default, DAGS_ARE_PAUSED_AT_CREATION, stays True for other DAGs).
+    is_paused_upon_creation=False,
     tags=["nichiro", "digest"],
     params={"days": Param(3, type="integer", minimum=1,
                           description="How many recent UTC days to recompute.")},

@@ -57,6 +57,9 @@ def _label(source: dict[str, Any]) -> None:
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
+    # Active from the first parse: a fresh install runs on schedule with no click (the
+    # deployment default, DAGS_ARE_PAUSED_AT_CREATION, stays True for other DAGs).
+    is_paused_upon_creation=False,
     tags=["nichiro", "ingest"],
     params={
         "fetch_all": Param(
