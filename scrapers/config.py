@@ -7,7 +7,9 @@ tasks see the environment of the moment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass
 
 DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/nichiro"
@@ -22,10 +24,6 @@ def db_url() -> str:
     return os.environ.get("NICHIRO_DB_URL") or DEFAULT_DB_URL
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -34,6 +32,55 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"{name}={raw!r} is not a number") from exc
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
+
+@dataclass(frozen=True)
+class PrivateAllowance:
+    """Non-public destinations the fetcher may reach anyway (`NICHIRO_ALLOW_PRIVATE_HOSTS`).
+
+    :param networks: addresses inside these networks are allowed.
+    :param hosts: these exact host names may resolve to any address.
+    """
+
+    networks: tuple[IPNetwork, ...] = ()
+    hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, value: str) -> PrivateAllowance:
+        """A comma-separated list of IP addresses, CIDR networks and host names;
+        `1`/`true`/`yes`/`on` means loopback only, `0`/`false`/`no`/`off`/empty means none."""
+        value = value.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return LOOPBACK_ONLY
+        if value in {"", "0", "false", "no", "off"}:
+            return cls()
+        networks: list[IPNetwork] = []
+        hosts: set[str] = set()
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(ipaddress.ip_network(entry))
+                continue
+            except ValueError as exc:
+                problem = str(exc)
+            name = entry.rstrip(".")
+            if not _HOST_NAME.fullmatch(name) or name.rsplit(".", 1)[-1].isdigit():
+                raise ValueError(
+                    f"NICHIRO_ALLOW_PRIVATE_HOSTS: {entry!r} is not an IP address, CIDR "
+                    f"network or host name ({problem})"
+                )
+            hosts.add(name)
+        return cls(tuple(networks), frozenset(hosts))
+
+
+LOOPBACK_ONLY = PrivateAllowance(
+    (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +92,7 @@ class HttpSettings:
     read_timeout_s: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    allow_private_hosts: bool = False
+    allowed_private_hosts: PrivateAllowance = PrivateAllowance()  # default: none
     total_timeout_s: float = 120.0  # a whole response, however slowly it drips in
 
     @classmethod
@@ -56,7 +103,9 @@ class HttpSettings:
             read_timeout_s=_float("NICHIRO_READ_TIMEOUT", 20.0),
             max_bytes=int(_float("NICHIRO_MAX_BYTES", 10 * 1024 * 1024)),
             max_redirects=int(_float("NICHIRO_MAX_REDIRECTS", 5)),
-            allow_private_hosts=_flag("NICHIRO_ALLOW_PRIVATE_HOSTS"),
+            allowed_private_hosts=PrivateAllowance.parse(
+                os.environ.get("NICHIRO_ALLOW_PRIVATE_HOSTS", "")
+            ),
             total_timeout_s=_float("NICHIRO_TOTAL_TIMEOUT", 120.0),
         )
 

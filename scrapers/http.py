@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from scrapers.config import HttpSettings
+from scrapers.config import HttpSettings, PrivateAllowance
 from scrapers.models import FetchResult
 
 LOGGER = logging.getLogger(__name__)
@@ -93,15 +93,38 @@ class NetworkError(FetchError):
     """Connect/read timeout, refused connection, DNS failure, broken transfer."""
 
 
-def check_url_allowed(url: str, allow_private_hosts: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks."""
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
+# Not public, though `is_global` says so on Python 3.11: IPv4-compatible IPv6 (deprecated)
+# and local-use NAT64 (RFC 8215).
+ALSO_NON_PUBLIC = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def _judged_as(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address stands for (IPv4-mapped ::ffff:0:0/96, NAT64
+    64:ff9b::/96, 6to4 2002::/16), else the address itself: what is judged."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if address.sixtofour is not None:
+            return address.sixtofour
+    return address
+
+
+def check_url_allowed(url: str, allowance: PrivateAllowance) -> None:
+    """Refuse non-http(s) URLs and hosts resolving to a non-public address outside `allowance`.
+
+    Runs before every connection (each redirect hop), so a refused address is never contacted.
+    """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise BlockedURLError(url, f"scheme {parts.scheme!r} is not allowed")
     host = parts.hostname
     if not host:
         raise BlockedURLError(url, "URL has no host")
-    if allow_private_hosts:
+    if host.rstrip(".") in allowance.hosts:
         return
     try:
         infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
@@ -109,11 +132,16 @@ def check_url_allowed(url: str, allow_private_hosts: bool) -> None:
         raise NetworkError(url, f"cannot resolve host {host!r}: {exc}") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
+        judged = _judged_as(address)
+        if any(address in net or judged in net for net in allowance.networks):
+            continue
+        if (not judged.is_global or judged.is_multicast
+                or any(address in net for net in ALSO_NON_PUBLIC)):
+            shown = f"{address} (IPv4 {judged})" if judged != address else str(address)
             raise BlockedURLError(
                 url,
-                f"host {host!r} resolves to non-public address {address} "
-                "(set NICHIRO_ALLOW_PRIVATE_HOSTS=1 to allow)",
+                f"host {host!r} resolves to non-public address {shown} "
+                "(add it to NICHIRO_ALLOW_PRIVATE_HOSTS to allow)",
             )
 
 
@@ -177,7 +205,7 @@ class Fetcher:
         current = url
         seen: set[str] = set()
         for _ in range(self.settings.max_redirects + 1):
-            check_url_allowed(current, self.settings.allow_private_hosts)
+            check_url_allowed(current, self.settings.allowed_private_hosts)
             seen.add(current)
             if self.throttle is not None:
                 self.throttle(current)

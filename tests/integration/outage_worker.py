@@ -27,7 +27,7 @@ from typing import Any
 
 from scrapers import pipeline, store
 from scrapers.catalog import load_catalog
-from scrapers.config import HttpSettings
+from scrapers.config import LOOPBACK_ONLY, HttpSettings
 from scrapers.http import Fetcher, HTTPStatusError
 from scrapers.loader import load_run
 
@@ -106,7 +106,8 @@ def fetcher(stall_after_pages: int = 0) -> Fetcher:
     `store.stage_article` (in this process only), so the point does not move when the
     pipeline adds requests of its own, such as robots.txt.
     """
-    settings = HttpSettings(allow_private_hosts=True, connect_timeout_s=5, read_timeout_s=10)
+    settings = HttpSettings(allowed_private_hosts=LOOPBACK_ONLY, connect_timeout_s=5,
+                            read_timeout_s=10)
     if stall_after_pages <= 0:
         return Fetcher(settings)
     staged = 0

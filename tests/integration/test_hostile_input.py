@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from scrapers import feeds, http, pipeline
-from scrapers.config import HttpSettings
+from scrapers.config import LOOPBACK_ONLY, HttpSettings, PrivateAllowance
 from scrapers.feeds import FeedParseError
 from scrapers.http import Fetcher, FetchError
 from scrapers.loader import load_run
@@ -259,7 +259,7 @@ def stored_before(db: Any, site: Any) -> dict[int, tuple[Any, ...]]:
     """The sample site's three Japanese articles, stored by an earlier run."""
     ja = Source(name="北海新報", url=f"{site.base_url}/feeds/ja_shimbun.rdf", language="ja",
                 outlet="北海新報")
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         counts, errors = run_pipeline(db, [ja], "run-before", fetcher)
     assert counts["new"] == 3 and not errors
     return articles_snapshot(db)
@@ -318,7 +318,7 @@ def run_with_wire(
 ) -> Outcome:
     """Run Pacific Wire and `source`; check Pacific Wire loaded and nothing stored changed."""
     own = fetcher is None
-    fetcher = fetcher or Fetcher(HttpSettings(allow_private_hosts=True))
+    fetcher = fetcher or Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY))
     try:
         counts, errors = run_pipeline(db, [wire(site), source], "run-hostile", fetcher)
     finally:
@@ -363,8 +363,8 @@ def test_429_retry_after_is_recorded_and_respected(
 # -- time ------------------------------------------------------------------------------------------
 def fast(**extra: Any) -> HttpSettings:
     """Short timeouts, so that the cases that wait end quickly."""
-    return HttpSettings(allow_private_hosts=True, connect_timeout_s=0.5, read_timeout_s=1.0,
-                        **extra)
+    return HttpSettings(allowed_private_hosts=LOOPBACK_ONLY, connect_timeout_s=0.5,
+                        read_timeout_s=1.0, **extra)
 
 
 def test_connect_timeout(db: Any, site: Any, stored_before: Any) -> None:
@@ -513,21 +513,47 @@ def test_redirect_to_private_address_refused_before_connecting(
     url = hostile.add("/to-private.xml", static(302, headers={"Location": target}))
     real_check = http.check_url_allowed
 
-    def first_hop_public(candidate: str, allow_private_hosts: bool) -> None:
+    def first_hop_public(candidate: str, allowance: PrivateAllowance) -> None:
         # the first hop, and the sample site, stand in for the public web
         if candidate != url and not candidate.startswith(site.base_url + "/"):
-            real_check(candidate, allow_private_hosts)
+            real_check(candidate, allowance)
     monkeypatch.setattr(http, "check_url_allowed", first_hop_public)
     hits = len(hostile.hits)
-    with Fetcher(HttpSettings(allow_private_hosts=False)) as strict:
+    with Fetcher(HttpSettings()) as strict:
         outcome = run_with_wire(db, site, stored_before, hostile_source(url), strict)
     outcome.assert_failed(http.BlockedURLError, "resolves to non-public address")
     assert hostile.hits[hits:] == ["/to-private.xml"]  # /secret.xml was never requested
 
 
+@pytest.mark.parametrize("location", [
+    "http://10.0.0.1/feed.xml", "http://[::ffff:10.0.0.1]/feed.xml",
+    "http://169.254.169.254/latest/meta-data/",
+])
+def test_loopback_allowance_refuses_private_redirect(
+    db: Any, site: Any, stored_before: Any, hostile: HostileServer,
+    monkeypatch: pytest.MonkeyPatch, location: str,
+) -> None:
+    """NICHIRO_ALLOW_PRIVATE_HOSTS=1 (tests, demo) allows loopback only: a loopback feed
+    redirecting into the private network is refused before any request to the target."""
+    url = hostile.add("/to-ten.xml", static(302, headers={"Location": location}))
+    fetcher = Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY))
+    get_once = fetcher._get_once
+
+    def loopback_only(target: str, headers: Any) -> Any:
+        assert urlsplit(target).hostname == "127.0.0.1", f"would have connected to {target}"
+        return get_once(target, headers)
+    monkeypatch.setattr(fetcher, "_get_once", loopback_only)
+    hits = len(hostile.hits)
+    with fetcher:
+        outcome = run_with_wire(db, site, stored_before, hostile_source(url), fetcher)
+    record = outcome.assert_failed(http.BlockedURLError, "resolves to non-public address")
+    assert f"[{location}]" in record["error"]
+    assert hostile.hits[hits:] == ["/to-ten.xml"]
+
+
 def test_private_feed_url_refused(db: Any, site: Any, stored_before: Any) -> None:
     """Without NICHIRO_ALLOW_PRIVATE_HOSTS the feed URL itself is checked (no connection)."""
-    strict = Fetcher(HttpSettings(allow_private_hosts=False))
+    strict = Fetcher(HttpSettings())
     real_check = http.check_url_allowed
     site_prefix = site.base_url + "/"
     # the sample site (on 127.0.0.1 too) stands in for the public web

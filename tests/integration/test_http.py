@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from scrapers.config import HttpSettings
+from scrapers.config import LOOPBACK_ONLY, HttpSettings, PrivateAllowance
 from scrapers.http import (
     BlockedURLError,
     Fetcher,
@@ -72,6 +74,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/chain/"):
             n = int(self.path.rsplit("/", 1)[1])
             self._reply(302, headers={"Location": f"/chain/{n + 1}"})
+        elif self.path.startswith("/to-private/"):  # /to-private/10.0.0.1 -> http://10.0.0.1/feed
+            self._reply(302, headers={"Location": f"http://{self.path[12:]}/feed.xml"})
         elif self.path == "/to-file":
             self._reply(302, headers={"Location": "file:///etc/passwd"})
         elif self.path.startswith("/status/"):
@@ -97,7 +101,7 @@ def base(srv: ThreadingHTTPServer) -> str:
 
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
-    settings = HttpSettings(allow_private_hosts=True, max_bytes=100_000, max_redirects=3,
+    settings = HttpSettings(allowed_private_hosts=LOOPBACK_ONLY, max_bytes=100_000, max_redirects=3,
                             user_agent="NichiroTest/1.0 (+https://example.org/contact)")
     with Fetcher(settings) as f:
         yield f
@@ -170,27 +174,123 @@ def test_refused_connection_is_network_error(fetcher: Fetcher) -> None:
 
 
 def test_private_hosts_refused_by_default(server: ThreadingHTTPServer) -> None:
-    with Fetcher(HttpSettings(allow_private_hosts=False)) as strict:
+    with Fetcher(HttpSettings()) as strict:
         with pytest.raises(BlockedURLError, match="non-public address 127.0.0.1"):
             strict.fetch(base(server) + "/ok")
     assert not server.seen_headers or server.seen_headers[-1].get("X-Never") is None
 
 
-@pytest.mark.parametrize("url", ["http://10.1.2.3/", "http://169.254.169.254/latest",
-                                 "http://[::1]/", "http://192.168.0.1/", "http://0.0.0.0/"])
-def test_private_addresses_refused(url: str) -> None:
+# Literal addresses only: getaddrinfo answers them without DNS, and nothing is connected to.
+NON_PUBLIC = [
+    "10.1.2.3", "169.254.169.254", "192.168.0.1", "172.16.0.1", "0.0.0.0",
+    "100.64.0.1",  # carrier-grade NAT
+    "224.0.0.1", "[ff02::1]",  # multicast
+    "[fe80::1]", "[fc00::1]", "[::]",
+    "[::ffff:10.0.0.1]", "[::ffff:169.254.169.254]",  # IPv4-mapped
+    "[64:ff9b::a00:1]", "[64:ff9b::a9fe:a9fe]",  # NAT64 of 10.0.0.1, 169.254.169.254
+    "[2002:a00:1::1]",  # 6to4 of 10.0.0.1
+    "[::10.0.0.1]",  # IPv4-compatible (deprecated)
+    "[64:ff9b:1::a00:1]",  # local-use NAT64
+]
+LOOPBACK = ["127.0.0.1", "127.3.4.5", "[::1]", "[::ffff:127.0.0.1]"]
+
+
+@pytest.mark.parametrize("host", NON_PUBLIC + LOOPBACK)
+def test_non_public_addresses_refused_by_default(host: str) -> None:
+    with pytest.raises(BlockedURLError, match="resolves to non-public address"):
+        check_url_allowed(f"http://{host}/", PrivateAllowance())
+
+
+@pytest.mark.parametrize("host", NON_PUBLIC)
+def test_loopback_allowance_refuses_everything_else(host: str) -> None:
+    with pytest.raises(BlockedURLError, match="resolves to non-public address"):
+        check_url_allowed(f"http://{host}:8080/feed", LOOPBACK_ONLY)
+
+
+@pytest.mark.parametrize("host", LOOPBACK)
+def test_loopback_allowance_allows_loopback(host: str) -> None:
+    check_url_allowed(f"http://{host}/", LOOPBACK_ONLY)
+
+
+@pytest.mark.parametrize("host", ["8.8.8.8", "[2001:4860:4860::8888]", "[::ffff:8.8.8.8]",
+                                  "[64:ff9b::808:808]", "[2002:808:808::1]"])
+def test_public_addresses_allowed(host: str) -> None:
+    check_url_allowed(f"https://{host}/", PrivateAllowance())
+
+
+def test_embedded_ipv4_is_named() -> None:
+    with pytest.raises(BlockedURLError, match=r"address ::ffff:\S+ \(IPv4 10\.0\.0\.1\)"):
+        check_url_allowed("http://[::ffff:10.0.0.1]/", LOOPBACK_ONLY)
+
+
+def test_listed_networks_allowed_and_nothing_more() -> None:
+    allowance = PrivateAllowance.parse("10.0.0.0/8, 192.168.1.5, fd00::/8, 64:ff9b::/96")
+    for host in ["10.9.9.9", "[::ffff:10.1.1.1]", "192.168.1.5", "[fd00::5]", "[64:ff9b::1]"]:
+        check_url_allowed(f"http://{host}/", allowance)
+    for host in ["192.168.1.6", "127.0.0.1", "169.254.169.254", "[fc00::1]"]:
+        with pytest.raises(BlockedURLError):
+            check_url_allowed(f"http://{host}/", allowance)
+
+
+def test_listed_host_name_may_resolve_anywhere() -> None:
+    allowance = PrivateAllowance.parse("LocalHost")
+    check_url_allowed("http://localhost:8080/feed", allowance)
+    check_url_allowed("http://localhost.:8080/feed", allowance)
     with pytest.raises(BlockedURLError):
-        check_url_allowed(url, allow_private_hosts=False)
+        check_url_allowed("http://127.0.0.1:8080/feed", allowance)
+
+
+@pytest.mark.parametrize("path", ["10.0.0.1", "10.255.1.1:8080", "[::ffff:10.0.0.1]",
+                                  "[64:ff9b::a00:1]", "169.254.169.254", "100.64.0.1"])
+def test_redirect_to_private_refused_before_connecting(
+    server: ThreadingHTTPServer, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Under the loopback allowance a loopback feed redirecting into the private network is
+    refused by the check, before any request to the target (no socket is opened to it)."""
+    requested: list[str] = []
+    get_once = fetcher._get_once
+
+    def loopback_only(url: str, headers: dict[str, str]) -> object:
+        requested.append(url)
+        assert url.startswith(base(server) + "/"), f"would have connected to {url}"
+        return get_once(url, headers)
+
+    monkeypatch.setattr(fetcher, "_get_once", loopback_only)
+    start = base(server) + f"/to-private/{path}"
+    with pytest.raises(BlockedURLError, match="resolves to non-public address") as info:
+        fetcher.fetch(start)
+    assert info.value.url == f"http://{path}/feed.xml"
+    assert requested == [start]
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/x", "file:///etc/passwd", "javascript:1"])
 def test_non_http_schemes_refused(url: str) -> None:
     with pytest.raises(BlockedURLError):
-        check_url_allowed(url, allow_private_hosts=True)
+        check_url_allowed(url, LOOPBACK_ONLY)
 
 
-def test_allow_private_hosts_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NICHIRO_ALLOW_PRIVATE_HOSTS", "1")
-    assert HttpSettings.from_env().allow_private_hosts is True
-    monkeypatch.setenv("NICHIRO_ALLOW_PRIVATE_HOSTS", "0")
-    assert HttpSettings.from_env().allow_private_hosts is False
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1", LOOPBACK_ONLY), ("true", LOOPBACK_ONLY), ("yes", LOOPBACK_ONLY),
+    ("0", PrivateAllowance()), ("", PrivateAllowance()),
+    ("127.0.0.0/8,::1", LOOPBACK_ONLY),
+    (" 10.0.0.0/8 , feeds.internal, fd00::1", PrivateAllowance(
+        (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::1/128")),
+        frozenset({"feeds.internal"}))),
+])
+def test_allow_private_hosts_env(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: PrivateAllowance
+) -> None:
+    monkeypatch.setenv("NICHIRO_ALLOW_PRIVATE_HOSTS", value)
+    assert HttpSettings.from_env().allowed_private_hosts == expected
+
+
+def test_allow_private_hosts_env_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NICHIRO_ALLOW_PRIVATE_HOSTS", raising=False)
+    assert HttpSettings.from_env().allowed_private_hosts == PrivateAllowance()
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "10.0.0.1/8", "300.1.1.1", "[::1]", "a b"])
+def test_allow_private_hosts_env_bad_entry(monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    monkeypatch.setenv("NICHIRO_ALLOW_PRIVATE_HOSTS", f"::1,{entry}")
+    with pytest.raises(ValueError, match=f"NICHIRO_ALLOW_PRIVATE_HOSTS: {re.escape(repr(entry))}"):
+        HttpSettings.from_env()

@@ -11,7 +11,7 @@ import pytest
 
 from scrapers import pipeline
 from scrapers.catalog import load_catalog
-from scrapers.config import HttpSettings
+from scrapers.config import LOOPBACK_ONLY, HttpSettings
 from scrapers.http import Fetcher, HTTPStatusError
 from scrapers.loader import load_run
 from scrapers.models import Source
@@ -33,7 +33,7 @@ def run_all(db: Any, run_id: str) -> dict[str, int]:
 def stage_all(db: Any, run_id: str) -> None:
     """fetch_feed and fetch_articles for every source, as the DAG runs them."""
     sources = pipeline.sync_catalog(db, load_catalog(), fetch_all=True)
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         for source in sources:
             try:
                 feed = pipeline.fetch_feed(db, source["id"], run_id, fetcher)
@@ -57,7 +57,7 @@ def test_run_load_is_idempotent_and_counts(db: Any, site: Any) -> None:
 def test_failed_fetch_is_recorded_before_raising(db: Any, site: Any) -> None:
     broken = Source(name="Broken", url=f"{site.base_url}/status/503", language="en")
     [row] = pipeline.sync_catalog(db, [broken])
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher, \
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher, \
             pytest.raises(HTTPStatusError):
         pipeline.fetch_feed(db, row["id"], "run-x", fetcher)
     status, error, error_class = one(
@@ -72,7 +72,8 @@ def test_html_where_feed_expected_is_a_clear_error(db: Any, site: Any) -> None:
     page = Source(name="Not a feed", url=f"{site.base_url}/en/articles/arakawa-lavrov-tokyo.html",
                   language="en")
     [row] = pipeline.sync_catalog(db, [page])
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher, pytest.raises(ValueError):
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher, \
+            pytest.raises(ValueError):
         pipeline.fetch_feed(db, row["id"], "run-h", fetcher)
     assert one(db, "SELECT error_class FROM feed_fetches WHERE run_id = 'run-h'")[0] == (
         "FeedParseError")
@@ -120,7 +121,7 @@ def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -
     ]
     run_id = "run-stub"
     rows = pipeline.sync_catalog(db, sources)
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         for source in rows:
             feed = pipeline.fetch_feed(db, source["id"], run_id, fetcher)
             pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
@@ -139,7 +140,7 @@ def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
     """Run 1 stores the feeds' entries, then dies before fetching any page. Run 2 finds every
     feed unchanged, yet fetches those pages: the same rows as an undisturbed run."""
     sources = pipeline.sync_catalog(db, load_catalog(), fetch_all=True)
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         for source in sources:
             try:
                 pipeline.fetch_feed(db, source["id"], "run-killed", fetcher)
@@ -153,7 +154,7 @@ def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
     assert unchanged == len(sources) - 1  # every feed but the broken one
     assert counts == {"new": 10, "updated": 0, "unchanged": 0, "duplicate": 2}
     # settled entries are not offered again: unchanged feeds now have no page work at all
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         source = next(s for s in sources if s["name"] == "Pacific Wire")
         assert pipeline.fetch_feed(db, source["id"], "run-after", fetcher)["page_work"] is False
     run_all(db, "run-after")

@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 
 from scrapers import pipeline
-from scrapers.config import HttpSettings
+from scrapers.config import LOOPBACK_ONLY, HttpSettings
 from scrapers.http import Fetcher
 from scrapers.loader import load_run
 from scrapers.models import Source
@@ -26,7 +26,7 @@ def test_robots_disallowed_pages_are_not_fetched_and_recorded(db: Any, site: Any
         "Disallow: /en/articles/kunashir\n", "utf-8")
     src = Source(name="Pacific Wire", url=f"{site.base_url}/feeds/en_wire.xml", language="en")
     [row] = pipeline.sync_catalog(db, [src])
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         feed = pipeline.fetch_feed(db, row["id"], "r", fetcher)
         counts = pipeline.fetch_articles(db, row["id"], "r", feed["fetch_id"], fetcher)
     load_run(db, "r")
@@ -44,7 +44,7 @@ def test_robots_disallowed_pages_are_not_fetched_and_recorded(db: Any, site: Any
 @pytest.mark.parametrize(("status", "allowed"), [(404, True), (410, True), (503, False)])
 def test_robots_status_rules(db: Any, site: Any, status: int, allowed: bool) -> None:
     class Stub:
-        settings = HttpSettings(allow_private_hosts=True)
+        settings = HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)
 
         def fetch(self, url: str, **_: Any) -> Any:
             from scrapers.http import HTTPStatusError

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scrapers import pipeline
-from scrapers.config import HttpSettings
+from scrapers.config import LOOPBACK_ONLY, HttpSettings
 from scrapers.http import Fetcher, HTTPStatusError
 from scrapers.models import Source
 
@@ -29,7 +29,7 @@ def state(db: Any, name: str) -> dict[str, Any]:
 
 
 def fetch(db: Any, source_id: int, now: datetime, run_id: str = "r") -> dict[str, Any]:
-    with Fetcher(HttpSettings(allow_private_hosts=True)) as fetcher:
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
         return pipeline.fetch_feed(db, source_id, run_id, fetcher, now=now)
 
 
