@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db run once demo reprocess sources test lint clean-local bench bench-window bench-extraction
+.PHONY: help setup venv db reader-role run once demo reprocess sources test lint clean-local bench bench-window bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ db: $(STAMP) ## make sure PostgreSQL answers and the databases exist and are mig
 	@$(ENV) $(BIN)/python -m scrapers.migrate
 	@$(ENV) airflow db migrate > .local/airflow-db-migrate.log 2>&1 || { cat .local/airflow-db-migrate.log; exit 1; }
 	@echo "databases ready: $${NICHIRO_DB_URL:-postgresql://postgres@127.0.0.1:5432/nichiro} (news), nichiro_airflow (Airflow)"
+
+reader-role: venv ## privileged step: the analysts' read-only role; ADMIN_DB_URL= a role with CREATEROLE
+	@$(ENV) $(BIN)/python -m scrapers.migrate reader-role $(if $(ADMIN_DB_URL),--admin-db "$(ADMIN_DB_URL)")
 
 setup: venv db ## create .venv from the lock file, start/find PostgreSQL, migrate
 

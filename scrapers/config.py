@@ -24,6 +24,11 @@ def db_url() -> str:
     return os.environ.get("NICHIRO_DB_URL") or DEFAULT_DB_URL
 
 
+def reader_role() -> str:
+    """The analysts' read-only role (cluster-wide; created by `make reader-role`)."""
+    return os.environ.get("NICHIRO_READER_ROLE") or "nichiro_reader"
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

@@ -7,7 +7,12 @@ ones). Repeatable files `sql/views/R__name.sql` are re-applied after the version
 whenever their checksum changes. An advisory lock serialises concurrent callers (every
 DAG run starts by migrating).
 
-CLI: `python -m scrapers.migrate [--db URL]`.
+Migrations need only the ownership of the database. The analysts' read-only role is made
+by a separate, privileged step (`create_reader_role`, `make reader-role`: creating a role
+needs CREATEROLE); every migration run grants it what it reads once it exists.
+
+CLI: `python -m scrapers.migrate [--db URL]` (migrate; also creates the reader role when the
+connected role may), `python -m scrapers.migrate reader-role [--admin-db URL] [--db URL]`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import hashlib
 import logging
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,14 @@ SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 VERSIONED_RE = re.compile(r"^V(\d{3,})__([A-Za-z0-9_]+)\.sql$")
 REPEATABLE_RE = re.compile(r"^R__([A-Za-z0-9_]+)\.sql$")
 LOCK_KEY = 0x6E696368  # "nich": arbitrary, constant advisory lock id
+READER_GRANTS = SQL_DIR / "reader_grants.sql"
+READER_ROLE_SQL = SQL_DIR / "reader_role.sql"
+#: Applied files rewritten on purpose, with the checksums they had before: a database that
+#: applied the earlier text gets the new checksum recorded (what Flyway's `repair` does).
+#: V005 made the reader role, which needs CREATEROLE; that moved to `create_reader_role`.
+REWRITTEN: dict[str, frozenset[str]] = {
+    "005": frozenset({"ee220e9a7b5a6cb50b2aecb3270d2351a78320e4cca8d3c214e8e90c4bcc1939"}),
+}
 
 CREATE_HISTORY = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -78,8 +92,9 @@ def discover(sql_dir: Path = SQL_DIR) -> tuple[list[Migration], list[Migration]]
     return versioned, repeatable
 
 
-def migrate(conn: Any, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Apply what is pending on a DB-API (psycopg2) connection; returns what was applied."""
+def migrate(conn: Any, sql_dir: Path = SQL_DIR, reader_role: str | None = None) -> list[str]:
+    """Apply what is pending on a DB-API (psycopg2) connection, then grant the reader role
+    (`reader_role`, default `config.reader_role()`) if it exists; returns what was applied."""
     versioned, repeatable = discover(sql_dir)
     applied_now: list[str] = []
     if conn.autocommit:  # each migration needs its own transaction
@@ -97,7 +112,10 @@ def migrate(conn: Any, sql_dir: Path = SQL_DIR) -> list[str]:
         for migration in versioned:
             known = applied.get(migration.version)
             if known is not None:
-                if known != migration.checksum:
+                if known in REWRITTEN.get(migration.version, ()):
+                    _record(conn, migration)
+                    conn.commit()
+                elif known != migration.checksum:
                     raise MigrationError(
                         f"{migration.path.name} was changed after it was applied "
                         f"(checksum {migration.checksum[:12]} != recorded {known[:12]}); "
@@ -111,6 +129,7 @@ def migrate(conn: Any, sql_dir: Path = SQL_DIR) -> list[str]:
                 continue
             _apply(conn, migration)
             applied_now.append(migration.path.name)
+        grant_reader(conn, reader_role)
     finally:
         conn.rollback()
         with conn.cursor() as cur:
@@ -121,34 +140,117 @@ def migrate(conn: Any, sql_dir: Path = SQL_DIR) -> list[str]:
     return applied_now
 
 
+def _record(conn: Any, migration: Migration) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)
+               ON CONFLICT (version) DO UPDATE
+               SET checksum = EXCLUDED.checksum, applied_at = now()""",
+            (migration.version, migration.name, migration.checksum),
+        )
+
+
 def _apply(conn: Any, migration: Migration) -> None:
     try:
         with conn.cursor() as cur:
             cur.execute(migration.sql)
-            cur.execute(
-                """INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)
-                   ON CONFLICT (version) DO UPDATE
-                   SET checksum = EXCLUDED.checksum, applied_at = now()""",
-                (migration.version, migration.name, migration.checksum),
-            )
+        _record(conn, migration)
         conn.commit()
     except Exception as exc:
         conn.rollback()
         raise MigrationError(f"{migration.path.name} failed and was rolled back: {exc}") from exc
 
 
+def _role_sql(path: Path, role: str) -> Any:
+    from psycopg2 import sql
+
+    return sql.SQL(path.read_text("utf-8")).format(role=sql.Identifier(role),
+                                                   name=sql.Literal(role))
+
+
+def role_exists(conn: Any, role: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
+        return cur.fetchone() is not None
+
+
+def grant_reader(conn: Any, role: str | None = None) -> bool:
+    """Grant the reader role what analysts read (sql/reader_grants.sql), as the database's
+    owner. A missing role is skipped with one line that says how to make it; returns
+    whether the grants were applied."""
+    from scrapers.config import reader_role
+
+    role = role or reader_role()
+    if not role_exists(conn, role):
+        conn.rollback()
+        LOGGER.warning(
+            "reader role %s does not exist: analysts' read-only access skipped. An "
+            "administrator (CREATEROLE) creates it with `make reader-role` "
+            "(python -m scrapers.migrate reader-role --admin-db URL)", role)
+        return False
+    with conn.cursor() as cur:
+        cur.execute(_role_sql(READER_GRANTS, role))
+    conn.commit()
+    return True
+
+
+def may_create_roles(conn: Any) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles "
+                    "WHERE rolname = current_user")
+        row = cur.fetchone()
+    conn.rollback()
+    return bool(row and row[0])
+
+
+def create_reader_role(admin_conn: Any, role: str | None = None) -> None:
+    """The privileged step: create the reader role (needs CREATEROLE) if it is missing.
+    The grants follow from the owner's next migration run, or `grant_reader`."""
+    from scrapers.config import reader_role
+
+    with admin_conn.cursor() as cur:
+        cur.execute(_role_sql(READER_ROLE_SQL, role or reader_role()))
+    admin_conn.commit()
+
+
 def main(argv: list[str] | None = None) -> int:
     import psycopg2
 
-    from scrapers.config import db_url
+    from scrapers.config import db_url, reader_role
 
     parser = argparse.ArgumentParser(description="Apply Nichiro's SQL migrations.")
-    parser.add_argument("--db", default=None, help="libpq URL (default: NICHIRO_DB_URL)")
+    parser.add_argument("command", nargs="?", choices=["migrate", "reader-role"],
+                        default="migrate", help="reader-role: the privileged step")
+    parser.add_argument("--db", default=None,
+                        help="libpq URL of the news database, as its owner "
+                             "(default: NICHIRO_DB_URL)")
+    parser.add_argument("--admin-db", default=None,
+                        help="reader-role: libpq URL of a role with CREATEROLE "
+                             "(default: the --db URL)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    role = reader_role()
     conn = psycopg2.connect(args.db or db_url())
     try:
-        done = migrate(conn)
+        if args.command == "reader-role" or (not role_exists(conn, role)
+                                             and may_create_roles(conn)):
+            admin = psycopg2.connect(args.admin_db) if args.admin_db else conn
+            try:
+                create_reader_role(admin, role)
+            except psycopg2.errors.InsufficientPrivilege as exc:
+                print(f"cannot create the reader role {role}: {str(exc).strip()}. Run this "
+                      "step as an administrator: make reader-role ADMIN_DB_URL=<URL of a "
+                      "role with CREATEROLE>", file=sys.stderr)
+                return 1
+            finally:
+                if admin is not conn:
+                    admin.close()
+            print(f"reader role {role} exists")
+        if args.command == "reader-role":
+            granted = grant_reader(conn, role)
+            print(f"reader role {role}: grants {'applied' if granted else 'NOT applied'}")
+            return 0 if granted else 1
+        done = migrate(conn, reader_role=role)
     finally:
         conn.close()
     print(f"migrations applied: {', '.join(done) if done else 'none (up to date)'}")

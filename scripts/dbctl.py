@@ -96,16 +96,57 @@ def ensure(urls: list[str]) -> None:
         else:
             sys.exit(f"dbctl: the private cluster did not answer; see {PGLOG}")
     for url in urls:
-        name = urlsplit(url).path.lstrip("/")
-        if not name:
-            continue
-        conn = psycopg2.connect(_maintenance_url(url))
-        conn.autocommit = True
+        if urlsplit(url).path.lstrip("/"):
+            _ensure_database(url)
+
+
+#: Which setting names which database, for the errors below.
+SETTINGS = {"NICHIRO_DB_URL": "the news database",
+            "NICHIRO_AIRFLOW_DB_URL": "Airflow's metadata database"}
+
+
+def _setting(url: str) -> tuple[str, str]:
+    """What the database is for, and the setting that names it."""
+    for name, what in SETTINGS.items():
+        if os.environ.get(name, "").replace("postgresql+psycopg2://", "postgresql://") == url:
+            return what, name
+    return "a database", "its URL"
+
+
+def _ensure_database(url: str) -> None:
+    """Create the database if missing; refuse one that the connecting role does not own.
+
+    Migrations create tables in `public`, which on PostgreSQL 15 only the owner may do: a
+    database another role owns would fail deep inside the migrations instead.
+    """
+    name = urlsplit(url).path.lstrip("/")
+    what, setting = _setting(url)
+    conn = psycopg2.connect(_maintenance_url(url))
+    conn.autocommit = True
+    try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                        (name,))
+            row = cur.fetchone()
+            cur.execute("SELECT current_user, rolsuper FROM pg_roles "
+                        "WHERE rolname = current_user")
+            role, superuser = cur.fetchone()
+            if row is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                except psycopg2.errors.InsufficientPrivilege:
+                    sys.exit(f"dbctl: {what} ({setting}): database {name} does not "
+                             f"exist and role {role} may not create databases. Ask an "
+                             f"administrator to run CREATE DATABASE {name} OWNER {role}; "
+                             f"or point {setting} at a database {role} owns.")
                 print(f"dbctl: created database {name}", flush=True)
+            elif row[0] != role and not superuser:
+                sys.exit(f"dbctl: {what} ({setting}): database {name} is owned by role "
+                         f"{row[0]}, not by {role}, which connects to it; migrations need "
+                         f"the owner. Set {setting} to a database {role} owns (an "
+                         f"administrator can run CREATE DATABASE <name> OWNER {role};), "
+                         f"or ALTER DATABASE {name} OWNER TO {role}.")
+    finally:
         conn.close()
 
 

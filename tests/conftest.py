@@ -73,12 +73,15 @@ def news_db_url() -> str:
     """A freshly created, migrated news database for this session."""
     import psycopg2
 
-    from scrapers.migrate import migrate
+    from scrapers.migrate import create_reader_role, grant_reader, migrate
 
     _recreate_database(TEST_DB_URL)
     conn = psycopg2.connect(TEST_DB_URL)
     try:
         migrate(conn)
+        # the privileged step, as an administrator runs it (`make reader-role`)
+        create_reader_role(conn)
+        assert grant_reader(conn)
     finally:
         conn.close()
     return TEST_DB_URL

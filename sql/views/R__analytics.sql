@@ -201,7 +201,3 @@ SELECT a.id AS article_id, a.source, a.title AS current_title, r.title AS previo
        r.revision, r.replaced_at AS edited_at, r.cause, r.diff_summary, a.url
 FROM public.article_revisions r
 JOIN public.articles a ON a.id = r.article_id;
-
-GRANT USAGE ON SCHEMA analytics TO nichiro_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO nichiro_reader;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA analytics TO nichiro_reader;

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from scrapers.migrate import MigrationError, migrate
+from scrapers.migrate import REWRITTEN, MigrationError, discover, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +44,23 @@ def test_project_migrations_applied_and_recorded(news_db_url: str) -> None:
         assert all(cur.fetchone())
     assert versions[0] == "001" and "R:analyst_views" in versions
     assert migrate(conn) == []  # idempotent: nothing pending
+    conn.close()
+
+
+def test_a_file_rewritten_on_purpose_keeps_databases_that_applied_it(news_db_url: str) -> None:
+    """V005 lost the role creation (the privileged step took it): a database that applied
+    the earlier text gets the new checksum recorded; nothing is applied again."""
+    [v005] = [m for m in discover()[0] if m.version == "005"]
+    [earlier] = REWRITTEN["005"]
+    conn = psycopg2.connect(news_db_url)
+    with conn.cursor() as cur:
+        cur.execute("UPDATE schema_migrations SET checksum = %s WHERE version = '005'",
+                    (earlier,))
+    conn.commit()
+    assert migrate(conn) == []
+    with conn.cursor() as cur:
+        cur.execute("SELECT checksum FROM schema_migrations WHERE version = '005'")
+        assert cur.fetchone() == (v005.checksum,)
     conn.close()
 
 

@@ -1,0 +1,153 @@
+"""A database owner that is neither superuser nor CREATEROLE nor CREATEDB, as a managed
+PostgreSQL or a DBA hands it out: it migrates, runs the pipeline (`make once`'s dag.test()),
+and only the documented privileged step (`make reader-role`) needs an administrator.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from tests.conftest import REPO, TEST_AIRFLOW_DB_URL, TEST_DB_URL, _recreate_database
+
+pytestmark = pytest.mark.integration
+
+_SUFFIX = os.getpid()
+OWNER = f"nichiro_owner_{_SUFFIX}"
+READER = f"nichiro_reader_{_SUFFIX}"  # not the shared nichiro_reader: cluster-wide
+OWNED_DB = f"nichiro_owned_{_SUFFIX}"
+
+
+def _url(user: str, database: str) -> str:
+    parts = urlsplit(TEST_DB_URL)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port or 5432}",
+                                     path=f"/{database}"))
+
+
+ADMIN_URL = _url(urlsplit(TEST_DB_URL).username or "postgres", OWNED_DB)
+OWNER_URL = _url(OWNER, OWNED_DB)
+
+
+def _admin(database: str = "postgres") -> Any:
+    conn = psycopg2.connect(_url(urlsplit(TEST_DB_URL).username or "postgres", database))
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="module")
+def owned_db() -> Iterator[str]:
+    """OWNER (LOGIN, nothing else) and a database it owns; both dropped afterwards."""
+    admin = _admin()
+    with admin.cursor() as cur:
+        for role in (READER, OWNER):
+            cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        cur.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB")
+                    .format(sql.Identifier(OWNER)))
+    admin.close()
+    _recreate_database(ADMIN_URL)
+    admin = _admin()
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            sql.Identifier(OWNED_DB), sql.Identifier(OWNER)))
+    admin.close()
+    try:
+        yield OWNER_URL
+    finally:
+        _recreate_database(ADMIN_URL, create=False)
+        admin = _admin()
+        with admin.cursor() as cur:
+            for role in (READER, OWNER):
+                cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        admin.close()
+
+
+def _python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "NICHIRO_READER_ROLE": READER, **env})
+
+
+def test_owner_migrates_runs_the_pipeline_and_only_the_reader_step_needs_an_admin(
+        owned_db: str, airflow_db: None, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1. `make db`'s migration, as the owner: everything applies; the reader step is
+    #    skipped with one line that says how to do it.
+    migrated = _python("-m", "scrapers.migrate", "--db", owned_db)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "V005__analytics.sql" in migrated.stdout
+    skipped = [line for line in migrated.stderr.splitlines() if "make reader-role" in line]
+    assert len(skipped) == 1 and f"reader role {READER} does not exist" in skipped[0], (
+        migrated.stderr)
+
+    # 2. `make once`: the DAG run through dag.test(), its Connection pointing at the owner.
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("AIRFLOW_CONN_NICHIRO_DB", owned_db)
+    monkeypatch.setenv("NICHIRO_READER_ROLE", READER)
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags["nichiro_ingest"]
+    run = dag.test(run_conf={"fetch_all": True})
+    conn = psycopg2.connect(owned_db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_user, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+                    "WHERE rolname = current_user")
+        assert cur.fetchone() == (OWNER, False, False, False)
+        cur.execute("SELECT count(*), count(DISTINCT cluster_id) > 0 FROM articles")
+        assert cur.fetchone() == (10, True)
+        cur.execute("SELECT count(*) FROM feed_fetches WHERE run_id = %s", (run.run_id,))
+        assert cur.fetchone()[0] == 5
+    conn.close()
+
+    # 3. The privileged step, tried as the owner: refused, saying who must run it.
+    refused = _python("-m", "scrapers.migrate", "reader-role", "--db", owned_db)
+    assert refused.returncode == 1
+    assert f"cannot create the reader role {READER}" in refused.stderr
+    assert "make reader-role ADMIN_DB_URL=" in refused.stderr
+
+    # 4. ... and as an administrator: the role is made, the owner grants it the views.
+    done = _python("-m", "scrapers.migrate", "reader-role", "--admin-db", ADMIN_URL,
+                   "--db", owned_db)
+    assert done.returncode == 0, done.stderr
+    assert f"reader role {READER}: grants applied" in done.stdout
+    again = _python("-m", "scrapers.migrate", "--db", owned_db)
+    assert again.returncode == 0 and "make reader-role" not in again.stderr, again.stderr
+
+    # 5. The reader reads every analytics view and no raw table.
+    admin = psycopg2.connect(ADMIN_URL)
+    with admin.cursor() as cur:
+        cur.execute("SELECT table_name FROM information_schema.views "
+                    "WHERE table_schema = 'analytics' ORDER BY 1")
+        views = [name for (name,) in cur.fetchall()]
+        assert "articles" in views
+        cur.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(READER)))
+        for name in views:
+            cur.execute(sql.SQL("SELECT count(*) FROM analytics.{}").format(
+                sql.Identifier(name)))
+        cur.execute("SELECT count(*) FROM analytics.articles")
+        assert cur.fetchone()[0] == 10
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("SELECT count(*) FROM public.articles")
+    admin.close()
+
+
+def test_a_database_another_role_owns_is_refused_by_name(owned_db: str, airflow_db: None
+                                                         ) -> None:
+    """The Airflow database derived from NICHIRO_DB_URL, owned by someone else: one clear
+    error that names the setting, not a permission error deep in Alembic."""
+    dbctl = str(REPO / "scripts" / "dbctl.py")
+    foreign = _url(OWNER, urlsplit(TEST_AIRFLOW_DB_URL).path.lstrip("/"))
+    out = _python(dbctl, "ensure", "--db", owned_db, "--db", foreign,
+                  NICHIRO_DB_URL=owned_db, NICHIRO_AIRFLOW_DB_URL=foreign)
+    assert out.returncode == 1
+    assert "Airflow's metadata database (NICHIRO_AIRFLOW_DB_URL)" in out.stderr, out.stderr
+    assert f"is owned by role postgres, not by {OWNER}" in out.stderr, out.stderr
+    missing = _url(OWNER, f"{OWNED_DB}_missing")
+    out = _python(dbctl, "ensure", "--db", missing, NICHIRO_AIRFLOW_DB_URL=missing)
+    assert out.returncode == 1
+    assert (f"does not exist and role {OWNER} may not create databases" in out.stderr
+            and f"CREATE DATABASE {OWNED_DB}_missing OWNER {OWNER}" in out.stderr), out.stderr
