@@ -56,20 +56,47 @@ for _ in $(seq 1 120); do
   kill -0 "$airflow_pid" 2>/dev/null || { echo "Airflow exited during start-up" >&2; exit 1; }
   sleep 2
 done
-# The DAG must be parsed before it can be unpaused.
-unpaused=no
-for _ in $(seq 1 60); do
-  airflow dags unpause nichiro_ingest >/dev/null 2>&1 && { unpaused=yes; break; }
-  sleep 3
-done
-[ "$unpaused" = yes ] || echo "WARNING: could not unpause nichiro_ingest (import error? see the UI's DAG import errors)" >&2
+# The DAGs are active from their creation (is_paused_upon_creation=False). Still check their
+# state through the REST API, and unpause one that an earlier install left paused.
+python - "$url" "$passwords" nichiro_ingest nichiro_digest <<'PY' || exit 1
+import json, sys, time, urllib.error, urllib.request
+url, passwords, dag_ids = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+def call(method, path, token=None, body=None):
+    request = urllib.request.Request(
+        url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+with open(passwords, encoding="utf-8") as f:
+    password = json.load(f)["admin"]
+token = call("POST", "/auth/token", body={"username": "admin", "password": password})["access_token"]
+deadline = time.monotonic() + 180
+for dag_id in dag_ids:
+    while True:  # registered once the dag-processor has parsed the file
+        try:
+            dag = call("GET", f"/api/v2/dags/{dag_id}", token)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404 or time.monotonic() > deadline:
+                sys.exit(f"ERROR: {dag_id} is not registered (HTTP {exc.code}): see the UI's "
+                         "DAG import errors and the dag-processor log")
+            time.sleep(2)
+    if dag["is_paused"]:
+        dag = call("PATCH", f"/api/v2/dags/{dag_id}", token, {"is_paused": False})
+    if dag["is_paused"]:
+        sys.exit(f"ERROR: {dag_id} is still paused; unpause it in the UI")
+    print(f"{dag_id}: active")
+PY
 cat <<MSG
 
 ==============================================================================
  Nichiro is running.  Airflow UI: $url  (listening on 127.0.0.1 only)
  Log in as: admin   password: $(python -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin","(see file)"))' "$passwords" 2>/dev/null || echo "see $passwords")
  (passwords file: $passwords)
- DAG nichiro_ingest is unpaused; schedule: ${NICHIRO_SCHEDULE:-*/30 * * * *}
+ DAGs nichiro_ingest and nichiro_digest are active; schedule: ${NICHIRO_SCHEDULE:-*/30 * * * *}
  News database: $NICHIRO_DB_URL   — Ctrl-C stops everything.
 ==============================================================================
 
