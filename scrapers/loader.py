@@ -1,10 +1,13 @@
 """The load step: staged records become rows of `articles`, one story one row.
 
 For each record the story is looked up by every URL known to lead to it (canonical URL,
-feed link, redirect target, earlier slugs: `article_urls`), then by the feed entry's GUID
+feed link, redirect target, earlier slugs: `article_urls`, keyed by `canonicalize_url`, so
+``http`` and ``https`` spellings are one story), then by the feed entry's GUID
 (a headline or slug edit keeps the GUID), then by identical content from the same outlet
 within a window. A found story whose text changed is updated and its previous version
-kept in `article_revisions`; an unchanged one is not written at all.
+kept in `article_revisions`; an unchanged one is not written at all. `articles.url` is
+the URL to open (the scheme as served, `normalize_url`), not a key: it changes only with
+the story's text, and only to a URL whose key leads to no other story.
 
 The load is set-based: staged rows come in batches, and each batch is resolved with a few
 look-ups (all its URLs, all its content hashes, the stored rows it touches) and written
@@ -46,10 +49,16 @@ LOAD_LOCK_KEY = 0x6E6C6F64
 BATCH_SIZE = 500
 
 
+def _url_key(record: dict[str, Any]) -> str:
+    """The dedup key of a record's story (a record staged before records carried one has
+    its key in ``url``)."""
+    return canonicalize_url(record.get("url_key") or record["url"])
+
+
 def _aliases(record: dict[str, Any], staged: dict[str, Any]) -> list[tuple[str, str]]:
-    """(canonical URL, kind) pairs that lead to this record's story."""
+    """(dedup key, kind) pairs that lead to this record's story."""
     link_kind = "search_stub" if search_stub_target(record["original_url"]) else "link"
-    urls = [(record["url"], "canonical"), (staged["url"], link_kind)]
+    urls = [(_url_key(record), "canonical"), (staged["url"], link_kind)]
     if staged.get("raw_url"):
         try:
             urls.append((canonicalize_url(staged["raw_url"]), "redirect"))
@@ -90,7 +99,7 @@ def save_article(
             return twin, "duplicate"
         article_id = store.insert_article(conn, params)
         if article_id is None:  # lost a race for the URL: load it as known
-            article_id = store.find_article_id(conn, [record["url"]])
+            article_id = store.find_article_id(conn, [canonicalize_url(record["url"])])
             assert article_id is not None
         else:
             store.add_article_urls(conn, article_id, aliases)
@@ -99,17 +108,17 @@ def save_article(
     store.add_article_urls(conn, article_id, aliases)
     if old["content_hash"] == record["content_hash"]:
         return article_id, "unchanged"
-    if old["url"] != record["url"] and store.find_article_id(conn, [record["url"]]) not in (
-        None, article_id,
-    ):
+    if old["url"] != record["url"] and store.find_article_id(
+        conn, [canonicalize_url(record["url"])]
+    ) not in (None, article_id):
         params["url"] = old["url"]  # the new URL belongs to another story: keep ours
     store.insert_revision(
         conn, old, replaced_at=now, cause=cause,
         diff_summary=diff_summary(old["title"], old["body"], record["title"], record["body"]),
     )
     store.update_article(conn, article_id, params)
-    if old["url"] != params["url"]:
-        store.add_article_urls(conn, article_id, [(old["url"], "previous")])
+    if old["url"] != params["url"]:  # a no-op when only the scheme changed: one key
+        store.add_article_urls(conn, article_id, [(canonicalize_url(old["url"]), "previous")])
     return article_id, "updated"
 
 

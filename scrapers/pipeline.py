@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapers import config, health, search, store
 from scrapers.dedup import content_hash, entry_fingerprint
@@ -32,7 +33,13 @@ from scrapers.http import Fetcher, FetchError
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
 from scrapers.politeness import RobotsPolicy
 from scrapers.relevance import is_fetch_candidate, score_relevance
-from scrapers.urls import canonicalize_url, search_stub_target
+from scrapers.urls import (
+    canonicalize_url,
+    is_search_stub,
+    normalize_url,
+    same_site,
+    search_stub_target,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -320,22 +327,19 @@ def build_record(
     source: dict[str, Any], entry: dict[str, Any], article: Article, etag: str | None,
     last_modified: str | None, fetched_at: datetime,
 ) -> tuple[dict[str, Any], str | None]:
-    """Merge feed entry and extracted page into an `articles` row; reason if rejected."""
-    url = entry["url"]
-    if article.canonical_url:
-        try:
-            canonical = canonicalize_url(article.canonical_url)
-        except ValueError:
-            canonical = None
-        # A rel=canonical pointing at a site's front page is a template bug, not identity.
-        if canonical and canonical.split("/", 3)[3:] not in ([], [""]):
-            url = canonical
+    """Merge feed entry and extracted page into an `articles` row; reason if rejected.
+
+    ``url`` is where an analyst can open the story, ``url_key`` the dedup key the loader
+    files it under (see `record_urls`).
+    """
+    url_key, url = record_urls(entry, article)
     title = article.title or entry["title"]
     body = article.text
     language = article.language or source["language"]
     relevance = score_relevance(title, body, language, summary=entry["summary"])
     record = {
         "url": url,
+        "url_key": url_key,
         "original_url": entry["link"],
         "title": title,
         "body": body,
@@ -370,6 +374,42 @@ def build_record(
     if not relevance.relevant:
         return record, f"not relevant with body: {relevance.reason}"
     return record, None
+
+
+def record_urls(entry: dict[str, Any], article: Article) -> tuple[str, str]:
+    """(dedup key, URL to store and show) of a fetched page.
+
+    The key is the page's rel=canonical, whatever its site (a syndicated copy is the story
+    it names), else the feed entry's key; both scheme-folded (`canonicalize_url`). The URL
+    shown keeps its scheme (`normalize_url`): the rel=canonical when it is on the site the
+    page was served from (or the page is a search-engine stub), else the URL the page was
+    served from after redirects. A rel=canonical naming a site's front page is a template
+    bug, not identity, and is ignored.
+    """
+    url_key: str = entry["url"]
+    url: str | None = None
+    if article.canonical_url:
+        try:
+            canonical = normalize_url(article.canonical_url)
+        except ValueError:
+            canonical = None
+        if canonical and not _is_front_page(canonical):
+            url_key = canonicalize_url(canonical)
+            if same_site(canonical, article.url) or is_search_stub(article.url):
+                url = canonical
+    if url is None:
+        for served in (article.url, entry["link"]):
+            try:
+                url = normalize_url(served)
+                break
+            except ValueError:
+                continue
+    return url_key, url or url_key
+
+
+def _is_front_page(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path == "/" and not parts.query
 
 
 def _published_precision(article: Article, feed_published_at: datetime | None) -> str:

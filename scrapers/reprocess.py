@@ -22,6 +22,7 @@ from scrapers import search, store
 from scrapers.extract import extract_article
 from scrapers.loader import save_article
 from scrapers.pipeline import build_record
+from scrapers.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)
 
@@ -58,13 +59,15 @@ def _reprocess_one(conn: Any, row: dict[str, Any], now: datetime) -> str:
     html = gzip.decompress(bytes(row["body_gz"]))
     article = extract_article(html, row["raw_url"], row["content_type"])
     source = {"id": row["source_id"], "language": row["language"], "outlet": row["source"]}
-    entry = {"url": row["url"], "link": row["original_url"], "title": row["title"],
+    key = canonicalize_url(row["url"])
+    entry = {"url": key, "link": row["original_url"], "title": row["title"],
              "summary": row["summary"], "published_at": row["published_at"],
              "outlet": row["source"], "guid": row["guid"]}
     record, _reason = build_record(source, entry, article, None, None, row["fetched_at"])
-    record["url"] = row["url"]  # reprocessing never moves a story to another URL
+    # Reprocessing never moves a story to another URL.
+    record.update(url=row["url"], url_key=key)
     article_id, outcome = save_article(
-        conn, record, aliases=[(row["url"], "canonical")], guid_article_id=row["id"], now=now,
+        conn, record, aliases=[(key, "canonical")], guid_article_id=row["id"], now=now,
         cause="reprocess",
     )
     if outcome == "updated":

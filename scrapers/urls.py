@@ -1,9 +1,16 @@
-"""URL canonicalisation: one spelling per article, so the same story is stored once.
+"""URL normalisation: one spelling per page to show, one dedup key per article.
 
 Feeds, search engines and share buttons hand out the same article under many spellings
 (``http`` vs ``https``, ``utm_*`` tails, ``#comments``, ``%7e`` vs ``~``, Unicode hosts).
-`canonicalize_url` maps them to one string that serves as a dedup key. It is pure and
-uses only `urllib.parse`: no network, no redirects followed (a later stage does that).
+Two functions share one normalisation and differ only in the scheme:
+
+- `normalize_url` gives the spelling stored and shown (``articles.url``): the scheme is
+  kept as served, so a site that answers only on ``http`` gets a link that opens;
+- `canonicalize_url` gives the dedup key (``article_urls.url``, ``feed_entries.url``):
+  the same spelling with ``http`` folded into ``https``, so both schemes are one article.
+
+Both are pure and use only `urllib.parse`: no network, no redirects followed (a later stage
+does that). `same_site` tells whether a page's rel=canonical may stand for the page.
 
 Deliberately *not* done here: stripping ``www.``/``m.`` and lower-casing paths, because
 whether two such spellings name the same page is a per-site fact that needs evidence.
@@ -57,6 +64,8 @@ TRACKING_PREFIXES: tuple[str, ...] = ("utm_",)
 ALLOWED_SCHEMES: frozenset[str] = frozenset({"http", "https"})
 CANONICAL_SCHEME = "https"
 DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
+#: Host prefixes that name the same site as the bare host (`same_site`).
+_SITE_PREFIXES: tuple[str, ...] = ("www.", "m.")
 
 # RFC 3986 character classes.
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -172,11 +181,9 @@ def _canonical_host(parts: SplitResult, original: str) -> str:
     return host
 
 
-def canonicalize_url(url: str) -> str:
-    """Return the one spelling of `url` used as its identity.
-
-    :param url: an absolute ``http`` or ``https`` URL (surrounding whitespace is ignored).
-    :raises ValueError: if the URL is not absolute http(s), has no host, or a bad port.
+def _normalized_parts(url: str) -> tuple[str, str, int | None, str, str]:
+    """(scheme, host, port, path, query) of `url`, normalised; port None when it is the
+    scheme's default. The one normalisation behind `normalize_url` and `canonicalize_url`.
     """
     parts = _split(url)
     host = _canonical_host(parts, url)
@@ -184,17 +191,64 @@ def canonicalize_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:  # non-numeric or out of range
         raise ValueError(f"bad port in {url!r}: {exc}") from exc
-    # The canonical scheme is https whatever the original: so the port is dropped when it is
-    # the default of either, else "http://h:443" became "https://h:443/", which is
-    # "https://h/" when canonicalised again.
-    if port is not None and port not in (
-        DEFAULT_PORTS[parts.scheme], DEFAULT_PORTS[CANONICAL_SCHEME]
-    ):
-        host = f"{host}:{port}"
+    if port == DEFAULT_PORTS[parts.scheme]:
+        port = None
     # Credentials are never part of an article's identity and must not be stored.
     path = _remove_dot_segments(_normalize_escapes(parts.path, _PATH_TOKEN_RE)) or "/"
-    query = _canonical_query(parts.query)
-    return urlunsplit((CANONICAL_SCHEME, host, path, query, ""))
+    return parts.scheme, host, port, path, _canonical_query(parts.query)
+
+
+def _unsplit(scheme: str, host: str, port: int | None, path: str, query: str) -> str:
+    return urlunsplit((scheme, host if port is None else f"{host}:{port}", path, query, ""))
+
+
+def normalize_url(url: str) -> str:
+    """Return `url` as it is stored and shown: normalised, with the scheme it was served on.
+
+    Host case and IDN, default port, escapes, dot segments, tracking parameters, query order
+    and fragment as in `canonicalize_url`, but ``http`` stays ``http``.
+
+    :param url: an absolute ``http`` or ``https`` URL (surrounding whitespace is ignored).
+    :raises ValueError: if the URL is not absolute http(s), has no host, or a bad port.
+    """
+    return _unsplit(*_normalized_parts(url))
+
+
+def canonicalize_url(url: str) -> str:
+    """Return the dedup key of `url`: its `normalize_url` spelling with the scheme folded.
+
+    ``http`` and ``https`` name one article, so the key is always ``https``, and a port that
+    is the default of either scheme is dropped (else ``http://h:443`` would key as
+    ``https://h:443/``, which keys again as ``https://h/``).
+
+    :param url: an absolute ``http`` or ``https`` URL (surrounding whitespace is ignored).
+    :raises ValueError: if the URL is not absolute http(s), has no host, or a bad port.
+    """
+    _scheme, host, port, path, query = _normalized_parts(url)
+    if port == DEFAULT_PORTS[CANONICAL_SCHEME]:
+        port = None
+    return _unsplit(CANONICAL_SCHEME, host, port, path, query)
+
+
+def same_site(url: str, other: str) -> bool:
+    """Whether two URLs are on one site: the same host, give or take a ``www.`` or ``m.``.
+
+    A page's rel=canonical on its own site may stand for the page's address; one on another
+    site (a syndicated copy naming the original) says which story it is, not where it opens.
+    False when either URL is not a valid http(s) URL.
+    """
+    try:
+        return _site_host(url) == _site_host(other)
+    except ValueError:
+        return False
+
+
+def _site_host(url: str) -> str:
+    host = host_of(url)
+    for prefix in _SITE_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            return host[len(prefix):]
+    return host
 
 
 def host_of(url: str) -> str:
@@ -238,6 +292,11 @@ def search_stub_target(url: str) -> str | None:
             return text
         position = data.find(b"\x22", position + 1)
     return None
+
+
+def is_search_stub(url: str) -> bool:
+    """Whether `url` is a search engine's article stub, a page that stands for another site's."""
+    return _SEARCH_STUB_RE.match(url.strip()) is not None
 
 
 def _varint(data: bytes, start: int) -> tuple[int, int]:

@@ -37,7 +37,8 @@ FROM public.articles a
 -- new article's search_vector is NULL and an edited one's still describes its previous text.
 LEFT JOIN public.article_search s ON s.article_id = a.id;
 COMMENT ON VIEW analytics.articles IS
-    'One row per stored article (canonical URL, latest version). tags: the publisher''s own '
+    'One row per stored article, latest version; url: where it opens (the scheme it was '
+    'served on). tags: the publisher''s own '
     'keywords; analyst_tags: ours (kind:name, same across languages). dated_at: published_at, '
     'else first_seen_at. search_vector: title+body tsvector in the article''s language config, '
     'written just after each load (NULL until then).';

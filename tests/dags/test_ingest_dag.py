@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from scrapers.urls import canonicalize_url
-
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,10 +81,10 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
     run = ingest_dag.test(run_conf={"fetch_all": True})
     first = articles(db)
     urls = {row[1] for row in first}
-    # canonical URLs collapse http/https to https
-    canonical_base = canonicalize_url(site.base_url + "/").rstrip("/")
+    # stored as served: the sample site answers on http (only dedup keys fold it to https)
+    base = site.base_url
     assert len(first) == 10, "10 distinct relevant stories (tests/fixtures/site/README.md)"
-    assert all(url.startswith(canonical_base) for url in urls)
+    assert all(url.startswith(base + "/") for url in urls)
     assert not any("utm_" in url for url in urls), "tracking parameters must be stripped"
     titles = " ".join(row[2] for row in first)
     assert "Medvedev" not in titles and "Northern Territory " not in titles
@@ -137,9 +135,8 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
     # 3. The outlet edits one story (page and feed lead): exactly that row is updated.
     feed = site.root / "feeds" / "en_wire.xml"
     feed_text = feed.read_text("utf-8")
-    edited_url = next(u for u in sorted(urls)
-                      if u.replace(canonical_base, "__BASE_URL__") in feed_text)
-    page = site.root / edited_url.removeprefix(canonical_base + "/")
+    edited_url = next(u for u in sorted(urls) if u.replace(base, "__BASE_URL__") in feed_text)
+    page = site.root / edited_url.removeprefix(base + "/")
     html = page.read_text("utf-8")
     lead = max(re.findall(r"<p>([^<]{200,})</p>", html), key=len)  # a body paragraph
     page.write_text(html.replace(lead, lead + " The ministry issued a further statement "

@@ -238,6 +238,41 @@ def _state_after_load(db: Any) -> dict[str, Any]:
     return _state(db)
 
 
+def test_http_and_https_spellings_are_one_story(db: Any) -> None:
+    """`articles.url` keeps the scheme the page answered on; the story is found by the
+    scheme-folded key, so the https spelling is the same row, unchanged."""
+    [source] = store.sync_sources(db, [Source(name="Pacific Wire", url="http://pw.example/f",
+                                              language="en")])
+    pw = {"id": source["id"], "outlet": "Pacific Wire"}
+    key = "https://pw.example/plain"
+    served = _record(pw, "http://pw.example/plain", "Talks resume", PEACE * 3,
+                     url_key=key)
+    _stage(db, pw, key, record=served, raw_url="http://pw.example/plain?utm_source=feed")
+    db.commit()
+    assert loader.load_run(db, RUN, now=NOW)["new"] == 1
+
+    def rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        with db.cursor() as cur:
+            cur.execute("SELECT id, url, updated_count FROM articles")
+            articles = cur.fetchall()
+            cur.execute("SELECT url, article_id, kind FROM article_urls ORDER BY url")
+            return articles, cur.fetchall()
+
+    [(article_id, url, _)], keys = rows()
+    assert url == "http://pw.example/plain"
+    assert keys == [(key, article_id, "canonical")]
+    # saved again with https (an older record: its key in `url`): the same article, unchanged
+    again = _record(pw, key, "Talks resume", PEACE * 3)
+    assert loader.save_article(db, again, aliases=[(key, "canonical")], guid_article_id=None,
+                               now=NOW) == (article_id, "unchanged")
+    assert rows() == ([(article_id, "http://pw.example/plain", 0)], keys)
+    # the site moves to https and edits the story: the row follows, under the same key
+    edited = _record(pw, key, "Talks resume", PEACE * 3 + "Updated at noon.", url_key=key)
+    assert loader.save_article(db, edited, aliases=[(key, "canonical")],
+                               guid_article_id=None, now=NOW) == (article_id, "updated")
+    assert rows() == ([(article_id, key, 1)], keys)
+
+
 def test_loads_wait_for_each_other(db: Any, news_db_url: str) -> None:
     """A load decides from what it looked up, so two loads must not interleave: the second
     waits on the load lock until the first commits."""

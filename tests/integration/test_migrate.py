@@ -132,3 +132,39 @@ def test_article_text_is_lz4_compressed_where_the_server_has_lz4(news_db_url: st
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_stored_urls_get_back_the_scheme_their_page_was_served_on(db: Any) -> None:
+    """V017: an article stored as https:// (the dedup key) whose kept page came over plain
+    http from that very host is shown as http://; nothing else moves, and it re-runs clean."""
+    from scrapers.migrate import SQL_DIR
+
+    [sql] = (SQL_DIR / "migrations").glob("V017__*.sql")
+    stored = {
+        "https://plain.example/a": "http://Plain.example/a?utm_source=rss",  # the one to fix
+        "https://both.example/b": "https://both.example/b",  # served on https
+        "https://www.moved.example/c": "http://moved.example/c",  # another host served it
+        "https://plain.example:8080/d": "http://plain.example/d",  # another port
+        "https://gone.example/e": None,  # no kept page: nothing to go by
+    }
+    try:
+        with db.cursor() as cur:
+            for url, raw in stored.items():
+                cur.execute("INSERT INTO articles (url, original_url, title, body, fetched_at, "
+                            "first_seen_at, source, relevance_score, relevant, content_hash) "
+                            "VALUES (%s, %s, 't', 'b', now(), now(), 's', 1, true, 'h') "
+                            "RETURNING id", (url, url))
+                article_id = cur.fetchone()[0]
+                cur.execute("INSERT INTO article_urls (url, article_id, kind) "
+                            "VALUES (%s, %s, 'canonical')", (url, article_id))
+                if raw:
+                    cur.execute("INSERT INTO raw_pages (article_id, url, fetched_at, size_bytes, "
+                                "body_gz) VALUES (%s, %s, now(), 1, 'x')", (article_id, raw))
+            for _ in range(2):
+                cur.execute(sql.read_text("utf-8"))
+            cur.execute("SELECT u.url, a.url FROM articles a JOIN article_urls u "
+                        "ON u.article_id = a.id")
+            assert dict(cur.fetchall()) == {**{url: url for url in stored},
+                                            "https://plain.example/a": "http://plain.example/a"}
+    finally:
+        db.rollback()

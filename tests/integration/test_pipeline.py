@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -14,7 +15,7 @@ from scrapers.catalog import load_catalog
 from scrapers.config import LOOPBACK_ONLY, HttpSettings
 from scrapers.http import Fetcher, HTTPStatusError
 from scrapers.loader import load_run
-from scrapers.models import Source
+from scrapers.models import FetchResult, Source
 
 pytestmark = pytest.mark.integration
 
@@ -129,10 +130,73 @@ def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -
     assert counts == {"new": 3, "updated": 0, "unchanged": 0, "duplicate": 1}
     from scrapers.urls import canonicalize_url
 
-    canonical = canonicalize_url(page)
-    assert one(db, "SELECT count(*) FROM articles WHERE url = %s", canonical) == (1,)
+    # stored where it opens (the site answers on http), filed under its scheme-folded key
+    assert one(db, "SELECT count(*) FROM articles WHERE url = %s", page) == (1,)
     assert one(db, "SELECT link, url FROM feed_entries WHERE guid = 'stub-1'") == (
-        page, canonical)
+        page, canonicalize_url(page))
+
+
+class HttpsAliasFetcher(Fetcher):
+    """The loopback site answers only on http: an https link to it is answered as a site
+    that redirects https to http would, so the page's final URL is the http one."""
+
+    def fetch(self, url: str, *args: Any, **kwargs: Any) -> FetchResult:
+        if url.startswith("https://127.0.0.1:"):
+            url = "http" + url.removeprefix("https")
+        return super().fetch(url, *args, **kwargs)
+
+
+def test_http_only_site_is_stored_with_http_and_an_https_alias_is_the_same_row(
+        db: Any, site: Any) -> None:
+    from scrapers.urls import canonicalize_url
+
+    page = f"{site.base_url}/en/articles/arakawa-lavrov-tokyo.html"
+    assert page.startswith("http://")
+    # no rel=canonical: the URL shown is the one the page was served from
+    html = site.root / "en" / "articles" / "arakawa-lavrov-tokyo.html"
+    html.write_text(re.sub(r'\s*<link rel="canonical"[^>]*>', "", html.read_text("utf-8")),
+                    "utf-8")
+    wire = Source(name="Pacific Wire", url=f"{site.base_url}/feeds/en_wire.xml", language="en")
+    mirror = Source(name="Mirror", url=f"{site.base_url}/feeds/mirror.xml", language="en",
+                    outlet="Pacific Wire")
+    alias = "https" + page.removeprefix("http") + "?utm_source=mirror#comments"
+    (site.root / "feeds" / "mirror.xml").write_text(f"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>mirror</title><link>{site.base_url}</link>
+<item><title>Japanese and Russian foreign ministers revive peace treaty talks in Tokyo</title>
+<link>{alias.replace("&", "&amp;")}</link><guid>mirror-1</guid></item>
+</channel></rss>""", "utf-8")
+
+    def run(run_id: str, sources: list[Source]) -> dict[str, int]:
+        rows = pipeline.sync_catalog(db, sources)
+        with HttpsAliasFetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
+            for source in rows:
+                feed = pipeline.fetch_feed(db, source["id"], run_id, fetcher)
+                if feed["page_work"]:
+                    pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
+        return load_run(db, run_id)
+
+    assert run("run-http", [wire])["new"] == 3
+    article_id, url = one(db, "SELECT id, url FROM articles WHERE url LIKE %s",
+                          "%/arakawa-lavrov-tokyo.html%")
+    assert url == page  # http, as served; the feed's tracking parameters dropped
+    assert one(db, "SELECT count(*) FROM articles WHERE url NOT LIKE %s", "http://%") == (0,)
+    # the same article through an https link: fetched (the page is re-served with a new
+    # ETag, same text), and loaded as the same row, unchanged
+    html.write_text(html.read_text("utf-8") + "<!-- served again -->\n", "utf-8")
+    assert run("run-https", [wire, mirror]) == {"new": 0, "updated": 0, "unchanged": 1,
+                                                "duplicate": 0}
+    assert one(db, "SELECT status, outcome, article_id, raw_url FROM staged_articles "
+                   "WHERE run_id = 'run-https'") == ("extracted", "unchanged", article_id,
+                                                     "http" + alias.removeprefix("https"))
+    assert one(db, "SELECT url, article_id FROM feed_entries WHERE guid = 'mirror-1'") == (
+        canonicalize_url(page), article_id)
+    assert one(db, "SELECT count(*), max(url) FROM articles WHERE url LIKE %s",
+               "%/arakawa-lavrov-tokyo.html%") == (1, page)
+    # dedup keys stay scheme-folded: the http spelling is no key of its own
+    assert one(db, "SELECT count(*) FROM article_urls WHERE url NOT LIKE %s", "https://%") == (
+        0,)
+    assert one(db, "SELECT kind FROM article_urls WHERE url = %s", canonicalize_url(page)) == (
+        "canonical",)
 
 
 def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(

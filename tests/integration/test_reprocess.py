@@ -35,6 +35,11 @@ def test_reprocess_restores_and_is_idempotent(db: Any, site: Any, news_db_url: s
         assert cur.fetchall() == [(False, True), (False, True)]
         cur.execute("SELECT article_id, cause FROM article_revisions")
         assert cur.fetchall() == [(1, "reprocess")]
+        # the sample site answers on http: stored URLs keep it, dedup keys stay https
+        cur.execute("SELECT count(*) FROM articles WHERE url LIKE 'http://%'")
+        assert cur.fetchone()[0] == stored
+        cur.execute("SELECT count(*) FROM article_urls WHERE url NOT LIKE 'https://%'")
+        assert cur.fetchone()[0] == 0
     assert reprocess(db) == {"updated": 0, "refreshed": 0, "unchanged": stored, "failed": 0}
     out = subprocess.run([sys.executable, "-m", "scrapers.reprocess", "--quiet"], check=True,
                          capture_output=True, text=True,

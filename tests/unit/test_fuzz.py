@@ -3,7 +3,8 @@
 - `parse_feed(bytes, url)` returns entries or raises `FeedParseError`;
 - `extract_article(html, url, content_type)` returns an Article or raises `ExtractionError`;
 - `canonicalize_url(str)` returns a URL or raises `ValueError`, and is idempotent on its
-  own outputs (a stored canonical URL canonicalises to itself).
+  own outputs (a stored canonical URL canonicalises to itself); `normalize_url` accepts the
+  same URLs, keeps their scheme, is idempotent and keys to the same article.
 
 Each is fed arbitrary bytes/text and, because random bytes rarely reach the interesting
 code, near-valid documents built from parts (RSS 2.0, Atom, RDF, HTML, URLs) with hostile
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from scrapers.extract import ExtractionError, extract_article
 from scrapers.feeds import FeedParseError, parse_feed
 from scrapers.models import Article, FeedEntry
-from scrapers.urls import canonicalize_url
+from scrapers.urls import canonicalize_url, normalize_url
 
 FEED_URL = "https://feeds.example/rss/news.xml"
 PAGE_URL = "https://news.example/2026/11/27/story.html"
@@ -286,9 +287,17 @@ def _check_url(url: str) -> None:
     try:
         canonical = canonicalize_url(url)
     except ValueError:
+        with pytest.raises(ValueError):
+            normalize_url(url)
         return
     assert canonical.startswith("https://")
     assert canonicalize_url(canonical) == canonical, f"not idempotent: {url!r} -> {canonical!r}"
+    # the URL shown: same scheme as given, stable, and the same article's key
+    shown = normalize_url(url)
+    given = "".join(c for c in url.strip() if c not in "\t\n\r").split(":", 1)[0].lower()
+    assert shown.split(":", 1)[0] == given
+    assert normalize_url(shown) == shown, f"not idempotent: {url!r} -> {shown!r}"
+    assert canonicalize_url(shown) == canonical
 
 
 @fuzz_settings(600)

@@ -44,6 +44,56 @@ def test_front_page_canonical_is_ignored() -> None:
     assert record["url"] == "https://news.example/a/1"
 
 
+def record_urls(served: str, canonical: str | None = None, **entry_overrides: object
+                ) -> tuple[str, str]:
+    """(url shown, dedup key) of a page served from `served` naming `canonical`."""
+    article = Article(url=served, title="T", text=BODY, canonical_url=canonical)
+    record, _ = build_record(SOURCE, entry(**entry_overrides), article, None, None, NOW)
+    return record["url"], record["url_key"]
+
+
+def test_page_of_an_http_only_site_keeps_http() -> None:
+    """The link shown is where the page answered; only the dedup key folds the scheme."""
+    assert record_urls("http://news.example/a/1?utm_source=x#c") == (
+        "http://news.example/a/1", "https://news.example/a/1")
+
+
+def test_url_is_where_the_page_was_served_after_redirects() -> None:
+    assert record_urls("http://news.example/2026/11/a-1.html") == (
+        "http://news.example/2026/11/a-1.html", "https://news.example/a/1")
+
+
+def test_same_site_canonical_is_shown_with_the_scheme_it_declares() -> None:
+    assert record_urls("http://m.news.example/a/1", "http://www.news.example/a/1-slug") == (
+        "http://www.news.example/a/1-slug", "https://www.news.example/a/1-slug")
+    assert record_urls("http://news.example/a/1", "HTTPS://News.Example/a/1-slug#top") == (
+        "https://news.example/a/1-slug", "https://news.example/a/1-slug")
+
+
+def test_canonical_on_another_site_is_the_key_but_not_the_link() -> None:
+    """A syndicated copy is filed under the story it names, and shown where it was read."""
+    assert record_urls("http://aggregator.example/x/9", "https://wire.example/story") == (
+        "http://aggregator.example/x/9", "https://wire.example/story")
+
+
+def test_search_stub_page_is_shown_as_the_publisher_it_names() -> None:
+    stub = "https://news.google.com/rss/articles/AU_yqLOpaqueToken?oc=5"
+    assert record_urls(stub, "http://news.example/a/1", link=stub) == (
+        "http://news.example/a/1", "https://news.example/a/1")
+
+
+def test_front_page_canonical_is_neither_key_nor_link() -> None:
+    assert record_urls("http://news.example/a/1", "http://news.example/") == (
+        "http://news.example/a/1", "https://news.example/a/1")
+    # a query makes it a page of its own
+    assert record_urls("http://news.example/a/1", "http://news.example/?p=17") == (
+        "http://news.example/?p=17", "https://news.example/?p=17")
+
+
+def test_unusable_served_url_falls_back_to_the_feed_link() -> None:
+    assert record_urls("", None) == ("http://news.example/a/1", "https://news.example/a/1")
+
+
 def test_search_entry_keeps_its_publisher() -> None:
     article = Article(url="https://news.example/a/1", title="T", text=BODY)
     record, _ = build_record(SOURCE, entry(outlet="Kyodo"), article, None, None, NOW)

@@ -1,10 +1,18 @@
-"""URL canonicalisation: one spelling per article, and never a wrong merge."""
+"""URL normalisation: one spelling per page to show, one dedup key per article, and never
+a wrong merge."""
 
 from __future__ import annotations
 
 import pytest
 
-from scrapers.urls import TRACKING_PARAMS, canonicalize_url, host_of
+from scrapers.urls import (
+    TRACKING_PARAMS,
+    canonicalize_url,
+    host_of,
+    is_search_stub,
+    normalize_url,
+    same_site,
+)
 
 CASES: list[tuple[str, str]] = [
     # scheme and host case; http and https collapse; empty path
@@ -102,6 +110,44 @@ def test_canonicalize_is_idempotent(url: str, expected: str) -> None:
     assert canonicalize_url(once) == once
 
 
+@pytest.mark.parametrize(("url", "expected"), CASES)
+def test_normalize_is_the_key_with_the_scheme_as_served(url: str, expected: str) -> None:
+    """The same spelling as the dedup key but for the scheme (no case here has a port that
+    is only the other scheme's default)."""
+    scheme = url.strip().split(":", 1)[0].lower()
+    assert normalize_url(url) == scheme + expected.removeprefix("https")
+
+
+@pytest.mark.parametrize(("url", "expected"), CASES)
+def test_normalize_is_idempotent_and_keys_to_the_same_article(url: str, expected: str) -> None:
+    shown = normalize_url(url)
+    assert normalize_url(shown) == shown
+    assert canonicalize_url(shown) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "key"),
+    [
+        # a site that answers only on http keeps a link that opens; the key folds it
+        ("http://news.example/a?utm_source=rss#top", "http://news.example/a",
+         "https://news.example/a"),
+        ("HTTP://News.Example:80/a", "http://news.example/a", "https://news.example/a"),
+        # a port is dropped only where it is the default of the scheme shown
+        ("http://news.example:443/a", "http://news.example:443/a", "https://news.example/a"),
+        ("https://news.example:80/a", "https://news.example:80/a", "https://news.example:80/a"),
+        ("https://news.example:443/a", "https://news.example/a", "https://news.example/a"),
+    ],
+)
+def test_shown_url_and_dedup_key(url: str, shown: str, key: str) -> None:
+    assert (normalize_url(url), canonicalize_url(url)) == (shown, key)
+
+
+def test_scheme_variants_show_apart_and_key_together() -> None:
+    variants = ["http://news.example/a", "https://news.example/a"]
+    assert len({normalize_url(v) for v in variants}) == 2
+    assert len({canonicalize_url(v) for v in variants}) == 1
+
+
 @pytest.mark.parametrize(
     "variants",
     [
@@ -163,6 +209,8 @@ def test_distinct_pages_stay_distinct(one: str, other: str) -> None:
 def test_non_http_or_broken_urls_raise(url: str) -> None:
     with pytest.raises(ValueError):
         canonicalize_url(url)
+    with pytest.raises(ValueError):
+        normalize_url(url)
 
 
 def test_tracking_list_is_lower_case() -> None:
@@ -180,6 +228,26 @@ def test_tracking_list_is_lower_case() -> None:
 )
 def test_host_of(url: str, host: str) -> None:
     assert host_of(url) == host
+
+
+@pytest.mark.parametrize(
+    ("url", "other", "same"),
+    [
+        ("http://news.example/a", "https://news.example/b", True),
+        ("http://news.example/a", "https://www.news.example/a", True),
+        ("https://m.news.example/a", "https://www.News.Example./a", True),
+        ("http://127.0.0.1:8080/a", "http://127.0.0.1:9090/a", True),
+        # another site, another subdomain, or only a lookalike: not the same site
+        ("https://aggregator.example/a", "https://news.example/a", False),
+        ("https://world.news.example/a", "https://news.example/a", False),
+        ("https://news.example.evil/a", "https://news.example/a", False),
+        ("https://www.example/a", "https://example/a", False),  # "www." is the name itself
+        ("mailto:desk@news.example", "https://news.example/a", False),
+    ],
+)
+def test_same_site(url: str, other: str, same: bool) -> None:
+    assert same_site(url, other) is same
+    assert same_site(other, url) is same
 
 
 def test_host_of_refuses_non_http() -> None:
@@ -214,3 +282,13 @@ def test_search_stub_target_gives_none_when_unreadable(url: str) -> None:
     from scrapers.urls import search_stub_target
 
     assert search_stub_target(url) is None
+
+
+@pytest.mark.parametrize(("url", "stub"), [
+    ("https://news.google.com/rss/articles/AU_yqLOpaqueTokenWithoutAnyUrl?oc=5", True),
+    ("https://news.google.com/articles/CBMiXWh0dHBzOi8v", True),
+    ("https://news.google.com/rss/search?q=Japan+Russia", False),
+    ("https://www.example.com/rss/articles/CBMiXWh0dHBz", False),
+])
+def test_is_search_stub(url: str, stub: bool) -> None:
+    assert is_search_stub(url) is stub
