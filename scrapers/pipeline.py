@@ -24,6 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -235,15 +236,15 @@ def fetch_articles(
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
     rejected_by: Counter[str] = Counter()
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
+    stage = partial(_stage, conn, run_id, source_id, started)
     for entry in store.candidate_entries(conn, fetch_id, _backlog_since(started))[:limit]:
         known_id = entry["known_article_id"]
         if known_id is not None and entry["article_first_seen_at"] < started - window:
-            _stage(conn, run_id, source_id, entry, "known", None, {"article_id": known_id})
+            stage(entry, "known", None, {"article_id": known_id})
             counts["known"] += 1
             continue
         if not robots.allowed(entry["link"], started):
-            _stage(conn, run_id, source_id, entry, "rejected", "robots.txt disallows this page",
-                   None)
+            stage(entry, "rejected", "robots.txt disallows this page", None)
             counts["rejected"] += 1
             rejected_by["robots.txt"] += 1
             continue
@@ -253,32 +254,32 @@ def fetch_articles(
                 last_modified=entry["article_last_modified"], accept=PAGE_ACCEPT,
             )
         except FetchError as exc:
-            _stage(conn, run_id, source_id, entry, "error", f"{type(exc).__name__}: {exc}", None)
+            stage(entry, "error", f"{type(exc).__name__}: {exc}", None)
             counts["errors"] += 1
             LOGGER.warning("%s: page fetch failed: %s", source["name"], exc)
             continue
         if result.not_modified:
-            _stage(conn, run_id, source_id, entry, "not_modified", None, {"article_id": known_id})
+            stage(entry, "not_modified", None, {"article_id": known_id})
             counts["not_modified"] += 1
             continue
         try:
             article = extract_article(result.body, result.final_url, result.content_type)
         except ValueError as exc:
-            _stage(conn, run_id, source_id, entry, "rejected", f"unextractable: {exc}", None)
+            stage(entry, "rejected", f"unextractable: {exc}", None)
             counts["rejected"] += 1
             rejected_by["unextractable"] += 1
             continue
         record, reason = build_record(source, entry, article, result.etag,
                                       result.last_modified, started)
         if reason:
-            _stage(conn, run_id, source_id, entry, "rejected", reason, record)
+            stage(entry, "rejected", reason, record)
             counts["rejected"] += 1
             rejected_by[reason.split(":", 1)[0].split(" (", 1)[0]] += 1
         else:
             # Sketched here, in the per-source task, so the load (one task) need not.
             record["minhash"] = minhash_field(record["title"], record["body"],
                                               record["language"])
-            _stage(conn, run_id, source_id, entry, "extracted", None, record, result)
+            stage(entry, "extracted", None, record, result)
             counts["fetched"] += 1
     reasons = ", ".join(f"{why} {n}" for why, n in rejected_by.most_common())
     LOGGER.info(
@@ -309,11 +310,13 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
 
 
 def _stage(
-    conn: Any, run_id: str, source_id: int, entry: dict[str, Any], status: str,
-    reason: str | None, record: dict[str, Any] | None, page: FetchResult | None = None,
+    conn: Any, run_id: str, source_id: int, staged_at: datetime, entry: dict[str, Any],
+    status: str, reason: str | None, record: dict[str, Any] | None,
+    page: FetchResult | None = None,
 ) -> None:
     store.stage_article(conn, {
         "run_id": run_id, "source_id": source_id, "entry_id": entry["id"], "url": entry["url"],
+        "staged_at": staged_at,
         "status": status, "reason": reason,
         "record": json.dumps(record, ensure_ascii=False, default=str) if record else None,
         "raw_gz": gzip.compress(page.body, compresslevel=6) if page else None,

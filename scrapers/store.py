@@ -250,15 +250,21 @@ def candidate_entries(
 
 
 def stage_article(conn: Any, values: Row) -> None:
-    """Record what one page fetch produced for this run (idempotent per run/source/url)."""
+    """Record what one page fetch produced for this run (idempotent per run/source/url).
+
+    `values["staged_at"]` is the caller's clock, the one retention (`prune`) compares with:
+    not the database's, which may disagree with it.
+    """
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO staged_articles (run_id, source_id, entry_id, url, status, reason,
-                   record, raw_gz, raw_url, raw_content_type)
+                   record, raw_gz, raw_url, raw_content_type, created_at)
                VALUES (%(run_id)s, %(source_id)s, %(entry_id)s, %(url)s, %(status)s,
-                   %(reason)s, %(record)s, %(raw_gz)s, %(raw_url)s, %(raw_content_type)s)
+                   %(reason)s, %(record)s, %(raw_gz)s, %(raw_url)s, %(raw_content_type)s,
+                   %(staged_at)s)
                ON CONFLICT (run_id, source_id, url) DO UPDATE SET
                    entry_id = EXCLUDED.entry_id, status = EXCLUDED.status,
+                   created_at = EXCLUDED.created_at,
                    reason = EXCLUDED.reason, record = EXCLUDED.record,
                    raw_gz = EXCLUDED.raw_gz, raw_url = EXCLUDED.raw_url,
                    raw_content_type = EXCLUDED.raw_content_type,

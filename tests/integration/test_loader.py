@@ -22,7 +22,7 @@ from scrapers.dedup import content_hash
 from scrapers.models import Source
 from tests.conftest import empty_news_tables
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 RUN = "manual__load"
@@ -62,7 +62,7 @@ def _stage(db: Any, source: dict[str, Any], url: str, status: str = "extracted",
             record["title"], record["body"], record["language"])}
     store.stage_article(db, {
         "run_id": RUN, "source_id": source["id"], "entry_id": None, "url": url,
-        "status": status, "reason": None,
+        "status": status, "reason": None, "staged_at": NOW,
         "record": json.dumps(record, ensure_ascii=False) if record else None,
         # mtime=0: the same bytes whenever it runs (the tests compare stored pages' bytes)
         "raw_gz": gzip.compress(f"<html>{url}</html>".encode(), mtime=0)
