@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The test suite validates docker-compose.yml with Debian's docker-compose (v1): install
-# it when missing and apt is available. No Docker engine is needed for `config -q`.
+# Make sure a Debian-packaged tool the tests use is on PATH, installing it with apt-get when
+# missing and we can (root). Usage: ensure_package.sh COMMAND PACKAGE WHAT-FOR
+#   docker-compose (v1) validates docker-compose.yml with `config -q`: no Docker engine needed;
+#   faketime runs the date-sensitive tests under a clock a year ahead.
 set -euo pipefail
-command -v docker-compose >/dev/null 2>&1 && exit 0
+command="$1" package="$2" purpose="$3"
+command -v "$command" >/dev/null 2>&1 && exit 0
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "installing docker-compose (Debian package) to validate docker-compose.yml..."
+  echo "installing $package (Debian package) to $purpose..."
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >/dev/null
 else
-  echo "docker-compose is missing and cannot be installed here; the compose test will fail" >&2
+  echo "$command is missing and cannot be installed here (apt-get install $package); the tests that $purpose will fail" >&2
 fi

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLE_COLUMNS = "id, url, title, body, content_hash, fetched_at, updated_count, source"

@@ -20,7 +20,7 @@ import pytest
 from scrapers.search import index_pending
 from tests.conftest import FIXTURES, REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 DATA = json.loads((FIXTURES / "analytics" / "articles.json").read_text("utf-8"))
 ARTICLES = {a["key"]: a for a in DATA["articles"]}

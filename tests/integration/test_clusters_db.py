@@ -34,7 +34,7 @@ from scrapers.clusters import (
 )
 from scrapers.dedup import content_hash
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 LABELLED = Path(__file__).resolve().parents[1] / "fixtures" / "clusters" / "labelled.jsonl"
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 from scrapers import export
 from tests.integration.test_analytics import ARTICLES, load_fixture
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 # November 2026 by dated_at (published_at, else first_seen_at), oldest first. Not included:
 # en_october, published 2026-10-31T23:59:59Z although first seen on November 1.

@@ -22,7 +22,7 @@ from scrapers.http import (
     check_url_allowed,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 BIG = b"x" * 200_000
 

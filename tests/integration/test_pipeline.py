@@ -17,7 +17,7 @@ from scrapers.http import Fetcher, HTTPStatusError
 from scrapers.loader import load_run
 from scrapers.models import FetchResult, Source
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 
 def one(db: Any, query: str, *args: Any) -> Any:

@@ -17,7 +17,7 @@ from scrapers.loader import load_run
 from scrapers.models import Source
 from scrapers.politeness import HostThrottle, RobotsPolicy
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 
 def test_robots_disallowed_pages_are_not_fetched_and_recorded(db: Any, site: Any) -> None:

@@ -12,7 +12,7 @@ import pytest
 from scrapers.reprocess import reprocess
 from tests.integration.test_pipeline import run_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 
 def test_reprocess_restores_and_is_idempotent(db: Any, site: Any, news_db_url: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from scrapers.search import index_pending
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 CONFIG = {"en": "english", "ru": "russian"}
 

@@ -16,7 +16,7 @@ from scrapers.config import LOOPBACK_ONLY, HttpSettings
 from scrapers.http import Fetcher, HTTPStatusError
 from scrapers.models import Source
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 

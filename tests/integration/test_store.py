@@ -12,7 +12,7 @@ from scrapers.dedup import content_hash
 from scrapers.loader import save_article
 from scrapers.models import Source
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday
 LATER = NOW + timedelta(hours=2)  # a later fetch of the same page

@@ -39,6 +39,8 @@ from scrapers.clusters import (
     sketch,
 )
 
+pytestmark = pytest.mark.clock
+
 REPO = Path(__file__).resolve().parents[2]
 LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
 

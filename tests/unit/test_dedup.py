@@ -11,6 +11,8 @@ import pytest
 from scrapers.dedup import content_hash, entry_fingerprint, normalize_for_hash
 from scrapers.models import FeedEntry
 
+pytestmark = pytest.mark.clock
+
 TITLE = "Japan and Russia resume salmon talks"
 TEXT = "Officials met in Yuzhno-Sakhalinsk.\n\nTalks are expected to last a week."
 

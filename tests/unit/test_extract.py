@@ -28,6 +28,8 @@ from scrapers.extract import (
 )
 from scrapers.models import Article
 
+pytestmark = pytest.mark.clock
+
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 PAGE_FILES = sorted(PAGES.glob("*.html"))
 SEED = (

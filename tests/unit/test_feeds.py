@@ -28,6 +28,8 @@ from scrapers.feeds import (
 )
 from scrapers.models import FeedEntry
 
+pytestmark = pytest.mark.clock
+
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 EXPECTATIONS = sorted(FEEDS.glob("*.expected.json"))
 FEED_EXPECTATIONS = [

@@ -10,6 +10,8 @@ from scrapers.config import FetchSchedule
 from scrapers.health import backoff_s, disable_reason, next_fetch_after_success, next_interval
 from scrapers.http import parse_retry_after
 
+pytestmark = pytest.mark.clock
+
 S = FetchSchedule(min_interval_s=900, max_interval_s=21600, backoff_base_s=300,
                   backoff_cap_s=86400, disable_after_failures=5)
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from scrapers.models import Article
 from scrapers.pipeline import build_record
+
+pytestmark = pytest.mark.clock
 
 SOURCE = {"id": 7, "language": "en", "outlet": "Pacific Wire"}
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from scrapers.report import NOTE_LIMIT, display_width, format_summary, run_note, summary_lines
+
+pytestmark = pytest.mark.clock
 
 
 def row(source: str, *, new: int = 0, updated: int = 0, error: str | None = None,
