@@ -8,7 +8,7 @@ base_db="${NICHIRO_DB_URL:-postgresql://postgres@127.0.0.1:5432/nichiro}"
 export NICHIRO_DB_URL="${NICHIRO_DEMO_DB_URL:-${base_db%/*}/nichiro_demo}"
 # The demo keeps its own Airflow home and metadata database, out of the operator's history.
 export AIRFLOW_HOME="$REPO/.local/airflow-demo"
-export NICHIRO_AIRFLOW_DB_URL="${base_db%/*}/nichiro_airflow_demo"
+export NICHIRO_AIRFLOW_DB_URL="${NICHIRO_AIRFLOW_DEMO_DB_URL:-${base_db%/*}/nichiro_airflow_demo}"
 source scripts/env.sh
 # The sample site is one local host: a short politeness delay keeps the demo quick.
 export NICHIRO_ALLOW_PRIVATE_HOSTS=1 NICHIRO_TASK_RETRIES=0 NICHIRO_HOST_DELAY_SECONDS=0.1
