@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 create_reader_role(admin, role)
             except psycopg2.errors.InsufficientPrivilege as exc:
-                print(f"cannot create the reader role {role}: {str(exc).strip()}. Run this "
+                print(f"cannot create the reader role {role}: {exc.diag.message_primary}. Run this "
                       "step as an administrator: make reader-role ADMIN_DB_URL=<URL of a "
                       "role with CREATEROLE>", file=sys.stderr)
                 return 1
