@@ -232,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     role = reader_role()
     conn = psycopg2.connect(args.db or db_url())
     try:
-        if args.command == "reader-role" or (not role_exists(conn, role)
-                                             and may_create_roles(conn)):
+        # The role is made where it is missing: by the privileged step, or by a plain
+        # migration run whose role may create roles (a development superuser).
+        if not role_exists(conn, role) and (args.command == "reader-role"
+                                            or may_create_roles(conn)):
             admin = psycopg2.connect(args.admin_db) if args.admin_db else conn
             try:
                 create_reader_role(admin, role)

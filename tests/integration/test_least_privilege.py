@@ -116,6 +116,9 @@ def test_owner_migrates_runs_the_pipeline_and_only_the_reader_step_needs_an_admi
     assert f"reader role {READER}: grants applied" in done.stdout
     again = _python("-m", "scrapers.migrate", "--db", owned_db)
     assert again.returncode == 0 and "make reader-role" not in again.stderr, again.stderr
+    # once the role exists, the owner alone may run the step again (grants only)
+    regrant = _python("-m", "scrapers.migrate", "reader-role", "--db", owned_db)
+    assert regrant.returncode == 0 and "grants applied" in regrant.stdout, regrant.stderr
 
     # 5. The reader reads every analytics view and no raw table.
     admin = psycopg2.connect(ADMIN_URL)
