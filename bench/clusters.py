@@ -1,4 +1,4 @@
-"""Benchmark story clustering (scrapers.clusters): quality on the labelled set, cost at scale.
+"""Benchmark story clustering (scrapers.dedup.clusters): quality on the labelled set, cost at scale.
 
 Usage::
 
@@ -7,7 +7,7 @@ Usage::
 
 Both commands work in a scratch database, ``nichiro_bench`` on the server of
 ``NICHIRO_BENCH_PG`` (default ``postgresql://postgres@127.0.0.1:5432``), dropped and
-re-created at the start of each run and migrated with ``scrapers.migrate.migrate``.
+re-created at the start of each run and migrated with ``scrapers.db.migrate.migrate``.
 
 ``quality``: the articles of tests/fixtures/clusters/labelled.jsonl are inserted in file
 order, each followed by ``assign_cluster`` (the DB path the pipeline uses). Pairwise scores
@@ -15,7 +15,7 @@ over all pairs of articles: a pair is predicted positive when both got the same 
 truly positive when both carry the same label. Precision = TP / (TP + FP), recall =
 TP / (TP + FN), F1 their harmonic mean; per language (pairs within it) and overall. Every
 wrong pair is listed. Then, unless ``--no-sweep``, the same decision rule (the pure functions
-of scrapers.clusters over an in-memory band index) is re-run for other thresholds and band
+of scrapers.dedup.clusters over an in-memory band index) is re-run for other thresholds and band
 shapes, over 30 MinHash seeds in file order and 20 shuffled arrival orders, to show the
 margin of the chosen parameters: mean and worst precision/recall over those 50 runs.
 
@@ -58,8 +58,8 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from metrics import Counts  # noqa: E402
 
-from scrapers import clusters  # noqa: E402
-from scrapers.clusters import (  # noqa: E402
+from scrapers.dedup import clusters  # noqa: E402
+from scrapers.dedup.clusters import (  # noqa: E402
     Candidate,
     ClusterParams,
     article_text,
@@ -70,7 +70,7 @@ from scrapers.clusters import (  # noqa: E402
     shingle_hashes,
     signature_bytes,
 )
-from scrapers.dedup import content_hash  # noqa: E402
+from scrapers.dedup.hashes import content_hash  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
 SERVER = os.environ.get("NICHIRO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -85,7 +85,7 @@ def scratch_db() -> Any:
     import psycopg2
     from psycopg2 import sql
 
-    from scrapers.migrate import migrate
+    from scrapers.db.migrate import migrate
 
     parts = urlsplit(SERVER)
     admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))

@@ -135,7 +135,7 @@ def _create_news_schema() -> float:
     A one-time cost of a new database, not of a run; reported as ``news_schema_s``."""
     import psycopg2
 
-    from scrapers.migrate import migrate
+    from scrapers.db.migrate import migrate
 
     started = time.perf_counter()
     conn = psycopg2.connect(os.environ["AIRFLOW_CONN_NICHIRO_DB"])

@@ -76,7 +76,7 @@ import lxml.html  # noqa: E402
 import trafilatura  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
-from scrapers.extract import extract_article  # noqa: E402
+from scrapers.extract.body import extract_article  # noqa: E402
 
 DATASETS = REPO.parent / "shared" / "datasets"
 FIXTURES = REPO / "tests" / "fixtures" / "pages"

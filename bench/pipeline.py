@@ -23,11 +23,11 @@ One run, one process tree, no network beyond 127.0.0.1:
    inputs (best of ``--repeat`` passes) and, where a floor exists, divided by it:
    feed parsing (``scrapers.feeds.parse_feed_detailed`` / ``feedparser.parse`` alone);
    relevance (title+summary of every entry, and title+body of every fetched page);
-   extraction (``scrapers.extract.extract_article`` / ``trafilatura.extract`` alone, same
-   pages); cleaning (``scrapers.clean.clean_text`` on trafilatura's raw text); dedup and
+   extraction (``scrapers.extract.body.extract_article`` / ``trafilatura.extract`` alone, same
+   pages); cleaning (``scrapers.extract.clean.clean_text`` on trafilatura's raw text); dedup and
    clustering signatures (content hash, entry fingerprint, MinHash + LSH bands /
    ``datasketch.MinHash`` alone on the same shingles); database load
-   (``scrapers.loader.load_run`` over the staged rows of the corpus, built in a third
+   (``scrapers.db.loader.load_run`` over the staged rows of the corpus, built in a third
    database by the pipeline's own ``fetch_feed``/``fetch_articles`` reading pages from disk,
    / a bare ``COPY`` of the same article rows into an UNLOGGED table).
 5. **parse and import**: per DAG file, ``DagBag`` in a fresh interpreter (Airflow's own
@@ -323,7 +323,7 @@ def end_to_end_summary(run: dict[str, Any], entries: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- stages
 
 class DiskFetcher:
-    """Stands in for scrapers.http.Fetcher: answers from the corpus directory, no sockets.
+    """Stands in for scrapers.fetch.http.Fetcher: answers from the corpus directory, no sockets.
 
     Used to build the load stage's staging rows with the pipeline's own fetch_feed and
     fetch_articles without timing HTTP again. Answers conditional requests like the server
@@ -343,7 +343,7 @@ class DiskFetcher:
               accept: str = "*/*") -> Any:
         import hashlib
 
-        from scrapers.http import HTTPStatusError
+        from scrapers.fetch.http import HTTPStatusError
         from scrapers.models import FetchResult
 
         self.requests += 1
@@ -377,12 +377,12 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
     import trafilatura
     from datasketch import MinHash
 
-    from scrapers import clusters
-    from scrapers.clean import clean_text
-    from scrapers.dedup import content_hash, entry_fingerprint
-    from scrapers.extract import PageMetadata, extract_article, main_text, parse_html
+    from scrapers.dedup import clusters
+    from scrapers.dedup.hashes import content_hash, entry_fingerprint
+    from scrapers.extract.body import PageMetadata, extract_article, main_text, parse_html
+    from scrapers.extract.clean import clean_text
     from scrapers.feeds import parse_feed_detailed
-    from scrapers.relevance import is_fetch_candidate, score_relevance
+    from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
 
     feeds, all_pages = _corpus_inputs(root, base_url)
     stages: dict[str, Any] = {}
@@ -501,14 +501,14 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
     """
     import psycopg2
 
-    from scrapers.loader import load_run
-    from scrapers.migrate import migrate
-    from scrapers.search import index_pending
-    from scrapers.store import run_article_ids
+    from scrapers.db.loader import load_run
+    from scrapers.db.migrate import migrate
+    from scrapers.db.search import index_pending
+    from scrapers.db.store import run_article_ids
     from scrapers.timing import PhaseTimer
 
     os.environ["NICHIRO_MAX_ARTICLES_PER_SOURCE"] = str(10**6)
-    fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.http.Fetcher
+    fetcher: Any = DiskFetcher(root, base_url)  # duck-types scrapers.fetch.http.Fetcher
 
     def load(conn: Any, run_id: str,
              timer: PhaseTimer) -> tuple[float, dict[str, int], int, float]:
@@ -610,7 +610,7 @@ def _copy_floor(conn: Any) -> tuple[float, float]:
     """COPY the rows load_run stored, column for column: (into an UNLOGGED table without
     indexes, the issue's floor; into a twin of `articles` with all its indexes, generated
     search vector and constraints: what the schema alone costs)."""
-    from scrapers.store import ARTICLE_CONTENT_COLUMNS
+    from scrapers.db.store import ARTICLE_CONTENT_COLUMNS
 
     names = [*ARTICLE_CONTENT_COLUMNS, "first_seen_at"]
     cols = ", ".join(names)
@@ -727,18 +727,19 @@ print(json.dumps({"airflow_import_s": t1 - t0, "dagbag_s": bag_s,
 #: What each task of nichiro_ingest imports from `scrapers` when it runs (the imports in its
 #: function in dags/nichiro_ingest.py, and the modules its step imports where it uses them).
 TASK_IMPORTS = {
-    "migrate": "from scrapers.migrate import migrate",
+    "migrate": "from scrapers.db.migrate import migrate",
     "load_sources": "from scrapers.catalog import load_catalog\n"
                     "from scrapers.pipeline import sync_catalog",
-    "fetch_feed": "from scrapers.http import Fetcher\nfrom scrapers.pipeline import fetch_feed\n"
-                  "from scrapers.politeness import HostThrottle",
-    "fetch_articles": "from scrapers.http import Fetcher\n"
+    "fetch_feed": "from scrapers.fetch.http import Fetcher\n"
+                  "from scrapers.pipeline import fetch_feed\n"
+                  "from scrapers.fetch.politeness import HostThrottle",
+    "fetch_articles": "from scrapers.fetch.http import Fetcher\n"
                       "from scrapers.pipeline import fetch_articles\n"
-                      "from scrapers.politeness import HostThrottle\n"
-                      "import scrapers.extract, scrapers.loader",
-    "load": "from scrapers.pipeline import load\nimport scrapers.loader",
+                      "from scrapers.fetch.politeness import HostThrottle\n"
+                      "import scrapers.extract.body, scrapers.db.loader",
+    "load": "from scrapers.pipeline import load\nimport scrapers.db.loader",
     "summary": "from scrapers.report import format_summary, run_note, summary_lines\n"
-               "from scrapers.store import run_summary",
+               "from scrapers.db.store import run_summary",
 }
 
 

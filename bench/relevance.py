@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 from metrics import Counts  # noqa: E402
 
 from scrapers.models import Relevance  # noqa: E402
-from scrapers.relevance import is_fetch_candidate, rules_dir, score_relevance  # noqa: E402
+from scrapers.relevance.scoring import is_fetch_candidate, rules_dir, score_relevance  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "relevance"
 SETS: dict[str, tuple[str, ...]] = {

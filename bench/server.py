@@ -1,4 +1,4 @@
-"""The benchmark's web server: scrapers.devserver.FixtureServer with latency and a byte count.
+"""The benchmark's web server: tests.support.devserver.FixtureServer with latency and a byte count.
 
 Same behaviour as the fixture server the tests use (ETag and Last-Modified with conditional
 GET answering 304, gzip when asked, ``__BASE_URL__`` replaced by its own address), plus:
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from scrapers.devserver import (
+from tests.support.devserver import (
     CONTENT_TYPES,
     PLACEHOLDER,
     TEXT_SUFFIXES,

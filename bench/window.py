@@ -6,13 +6,13 @@ Usage::
     python bench/window.py --archive-sources 2 --archive-entries 5 --sources 2 --entries 5
 
 The same run of the pipeline benchmark's corpus (bench/corpus.py, seed 8) is loaded by
-`scrapers.loader.load_run` into three databases that differ only in what they already hold:
+`scrapers.db.loader.load_run` into three databases that differ only in what they already hold:
 
 - **empty**: nothing;
 - **archive inside**: an archive of another corpus (seed 9: other stories on the same
   subject, so its articles share LSH bands by chance with the run's as real archives do),
   staged and loaded by the pipeline's own steps, then moved `--inside-days` into the past,
-  within `scrapers.clusters.WINDOW_DAYS`;
+  within `scrapers.dedup.clusters.WINDOW_DAYS`;
 - **archive outside**: the same archive moved `--outside-days` into the past, beyond it.
 
 Everything is built by the pipeline's own `fetch_feed`, `fetch_articles` (pages read from
@@ -66,7 +66,7 @@ def stage(url: str, root: Path, base: str, run_id: str) -> int:
     pipeline's own steps; returns how many pages were staged."""
     import psycopg2
 
-    from scrapers.migrate import migrate
+    from scrapers.db.migrate import migrate
 
     catalog = corpus_catalog(root, base, root.parent / f"{root.name}-catalog.toml")
     conn = psycopg2.connect(url)
@@ -85,7 +85,7 @@ def load(url: str, run_id: str) -> tuple[float, dict[str, float], dict[str, int]
     """load_run on `url`'s database: (seconds, phases, outcomes)."""
     import psycopg2
 
-    from scrapers.loader import load_run
+    from scrapers.db.loader import load_run
     from scrapers.timing import PhaseTimer
 
     conn = psycopg2.connect(url)
@@ -142,7 +142,7 @@ def best_load(prepared: str, scratch: str, repeat: int) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, tmp: Path, urls: dict[str, str]) -> dict[str, Any]:
-    from scrapers.clusters import WINDOW_DAYS
+    from scrapers.dedup.clusters import WINDOW_DAYS
 
     def timed(label: str, fn: Callable[[], Any]) -> Any:
         seconds, out = timed_pass(fn)

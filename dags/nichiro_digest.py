@@ -6,7 +6,7 @@ changed articles emits an event, and this DAG recomputes `daily_digest` (per UTC
 language: articles, outlets, top tags, top stories) for the last three days.
 
 Beside it, **search_catch_up** writes the search rows of any article that still lacks an
-up-to-date one (`scrapers.search.index_all`). The ingest's load task indexes its own run's
+up-to-date one (`scrapers.db.search.index_all`). The ingest's load task indexes its own run's
 articles; this catches what a load task that failed after its commit, or a hand edit, left.
 """
 
@@ -41,7 +41,7 @@ def nichiro_digest() -> None:
     def refresh() -> int:
         """Upsert `daily_digest` for the last `days` days (default 3); returns rows changed."""
         from nichiro_db import news_db
-        from scrapers.digest import refresh_digest
+        from scrapers.db.digest import refresh_digest
 
         context = get_current_context()
         conf = getattr(context.get("dag_run"), "conf", None) or {}
@@ -53,7 +53,7 @@ def nichiro_digest() -> None:
     def search_catch_up() -> int:
         """Write missing or stale search rows (all articles); returns how many."""
         from nichiro_db import news_db
-        from scrapers.search import index_all
+        from scrapers.db.search import index_all
 
         with news_db() as conn:
             return index_all(conn)

@@ -81,7 +81,7 @@ def nichiro_ingest() -> None:
     def migrate() -> list[str]:
         """Apply pending migrations (advisory-locked, so concurrent runs are safe)."""
         from nichiro_db import news_db
-        from scrapers.migrate import migrate as apply_migrations
+        from scrapers.db.migrate import migrate as apply_migrations
 
         with news_db() as conn:
             return apply_migrations(conn)
@@ -115,9 +115,9 @@ def nichiro_ingest() -> None:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from nichiro_db import news_db
-            from scrapers.http import Fetcher
+            from scrapers.fetch.http import Fetcher
+            from scrapers.fetch.politeness import HostThrottle
             from scrapers.pipeline import fetch_feed as run_fetch_feed
-            from scrapers.politeness import HostThrottle
 
             _label(source)
             run_id = get_current_context()["run_id"]
@@ -140,9 +140,9 @@ def nichiro_ingest() -> None:
         def fetch_articles(feed: dict[str, Any]) -> dict[str, Any]:
             """Fetch and extract the pages of the feed's relevant entries into staging."""
             from nichiro_db import news_db
-            from scrapers.http import Fetcher
+            from scrapers.fetch.http import Fetcher
+            from scrapers.fetch.politeness import HostThrottle
             from scrapers.pipeline import fetch_articles as run_fetch_articles
-            from scrapers.politeness import HostThrottle
 
             _label({"name": feed["source"]})
             run_id = get_current_context()["run_id"]
@@ -181,8 +181,8 @@ def nichiro_ingest() -> None:
         from nichiro_runnote import RunNoteError, write_run_note
 
         from nichiro_db import news_db
+        from scrapers.db.store import run_summary
         from scrapers.report import format_summary, run_note, summary_lines
-        from scrapers.store import run_summary
 
         context = get_current_context()
         with news_db() as conn:

@@ -76,7 +76,7 @@ def svg_chart(daily: dict[str, Any], width: int = 960, height: int = 260) -> str
     """Stacked bars of articles per day by language, as an inline SVG (escaped throughout).
 
     :param daily: ``{"days": [iso dates], "series": {language: [counts]}}`` from
-        scrapers.dashboard.daily_counts
+        scrapers.db.dashboard.daily_counts
     """
     days: list[str] = daily["days"]
     series: dict[str, list[int]] = daily["series"]
@@ -232,10 +232,10 @@ def _template() -> Any:
 def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str = "",
                 results: list[dict[str, Any]] | None = None, search_error: str | None = None,
                 search_limit: int = 50) -> str:
-    """The page's HTML from scrapers.dashboard.summary() output (every feed text escaped)."""
+    """The page's HTML from scrapers.db.dashboard.summary() output (every feed text escaped)."""
     from markupsafe import Markup
 
-    from scrapers.dashboard import SEARCH_LANGUAGES
+    from scrapers.db.dashboard import SEARCH_LANGUAGES
 
     sources = []
     for s in data["sources"]:
@@ -299,7 +299,7 @@ def create_app() -> "FastAPI":
     from fastapi.encoders import jsonable_encoder
     from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-    from scrapers import dashboard
+    from scrapers.db import dashboard
 
     app = FastAPI(title="Nichiro", docs_url=None, redoc_url=None, openapi_url=None)
 

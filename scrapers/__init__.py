@@ -14,11 +14,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scrapers.extract import extract_article
+    from scrapers.extract.body import extract_article
     from scrapers.feeds import parse_feed
     from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
-    from scrapers.relevance import is_fetch_candidate, score_relevance, tag_vocabulary
-    from scrapers.urls import canonicalize_url
+    from scrapers.relevance.scoring import is_fetch_candidate, score_relevance, tag_vocabulary
+    from scrapers.text.urls import canonicalize_url
 
 #: Re-exported name -> the module that defines it.
 _EXPORTS = {
@@ -27,12 +27,12 @@ _EXPORTS = {
     "FetchResult": "scrapers.models",
     "Relevance": "scrapers.models",
     "Source": "scrapers.models",
-    "canonicalize_url": "scrapers.urls",
-    "extract_article": "scrapers.extract",
-    "is_fetch_candidate": "scrapers.relevance",
+    "canonicalize_url": "scrapers.text.urls",
+    "extract_article": "scrapers.extract.body",
+    "is_fetch_candidate": "scrapers.relevance.scoring",
     "parse_feed": "scrapers.feeds",
-    "score_relevance": "scrapers.relevance",
-    "tag_vocabulary": "scrapers.relevance",
+    "score_relevance": "scrapers.relevance.scoring",
+    "tag_vocabulary": "scrapers.relevance.scoring",
 }
 
 __all__ = [

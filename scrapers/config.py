@@ -90,7 +90,7 @@ LOOPBACK_ONLY = PrivateAllowance(
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """Limits of the one HTTP seam; see scrapers.http."""
+    """Limits of the one HTTP seam; see scrapers.fetch.http."""
 
     user_agent: str = DEFAULT_USER_AGENT
     connect_timeout_s: float = 10.0
@@ -147,7 +147,7 @@ def same_content_window_days() -> float:
 
 @dataclass(frozen=True)
 class FetchSchedule:
-    """Per-source cadence and backoff bounds; see scrapers.health."""
+    """Per-source cadence and backoff bounds; see scrapers.fetch.health."""
 
     min_interval_s: int = 15 * 60
     max_interval_s: int = 6 * 3600

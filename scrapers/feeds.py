@@ -5,7 +5,7 @@ title and summary, an absolute http(s) link, a stable GUID and an aware UTC date
 that cannot become records are not dropped silently: `parse_feed_detailed` returns them
 with a reason, so the caller can count drops per reason.
 
-No I/O happens here: the bytes come from `scrapers.http`. feedparser is handed a stream,
+No I/O happens here: the bytes come from `scrapers.fetch.http`. feedparser is handed a stream,
 never a string: it fetches a ``str`` that looks like a URL, and tries ``open()`` on any
 ``str`` or ``bytes`` (as a file path) before treating it as a document.
 
@@ -44,9 +44,9 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from bs4 import BeautifulSoup
 
-from scrapers.dedup import collapse_text, content_hash
-from scrapers.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
+from scrapers.dedup.hashes import collapse_text, content_hash
 from scrapers.models import FeedEntry
+from scrapers.text.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
 
 LOGGER = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ _RESPONSE_HEADERS: Mapping[str, str] = {"content-type": "application/xml"}
 
 # Labels of Japanese encodings whose real-world content is a superset (WHATWG maps all of
 # them to windows-31j); Python's strict shift_jis codec rejects ①, ㈱ or NEC/IBM kanji.
-# Derived from the one charset table in scrapers.encoding.
+# Derived from the one charset table in scrapers.text.encoding.
 _ENCODING_SUPERSETS: Mapping[str, str] = {
     label: codec for label, codec in CHARSET_ALIASES.items() if codec == "cp932"
 }

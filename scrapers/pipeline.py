@@ -1,7 +1,7 @@
 """The pipeline's steps, each a function the DAG calls with a connection and a fetcher.
 
     sync_catalog -> fetch_feed (per source) -> fetch_articles (per source)
-    -> load (scrapers.loader.load_run, then search.index_pending) -> run_summary
+    -> load (scrapers.db.loader.load_run, then search.index_pending) -> run_summary
 
 Each step commits its own work, so a failure of one source or one page leaves what
 others did in place, and each step can be re-run: every write is an upsert.
@@ -28,13 +28,15 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapers import config, health, search, store
-from scrapers.dedup import content_hash, entry_fingerprint
-from scrapers.http import Fetcher, FetchError
+from scrapers import config
+from scrapers.db import search, store
+from scrapers.dedup.hashes import content_hash, entry_fingerprint
+from scrapers.fetch import health
+from scrapers.fetch.http import Fetcher, FetchError
+from scrapers.fetch.politeness import RobotsPolicy
 from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
-from scrapers.politeness import RobotsPolicy
-from scrapers.relevance import is_fetch_candidate, score_relevance
-from scrapers.urls import (
+from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
+from scrapers.text.urls import (
     canonicalize_url,
     is_search_stub,
     normalize_url,
@@ -85,7 +87,7 @@ def fetch_feed(
 
     The feed_fetches row is committed before the request, and its outcome after, so a
     failure is on record even when the task then fails. The source's next fetch time is
-    set by scrapers.health: adaptive on success, backed off on failure.
+    set by scrapers.fetch.health: adaptive on success, backed off on failure.
     """
     started = _now(now)
     schedule = config.FetchSchedule.from_env()
@@ -226,8 +228,8 @@ def fetch_articles(
     source that never became an article (a killed run, a failed page) are retried within
     the backlog window, up to three failed attempts.
     """
-    from scrapers.extract import extract_article
-    from scrapers.loader import minhash_field
+    from scrapers.db.loader import minhash_field
+    from scrapers.extract.body import extract_article
 
     started = _now(now)
     source = store.get_source(conn, source_id)
@@ -300,7 +302,7 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
     in the run's staging rows; anything else left unindexed is caught up by
     `nichiro_digest` (`search.index_pending` over all articles).
     """
-    from scrapers.loader import load_run
+    from scrapers.db.loader import load_run
 
     counts = load_run(conn, run_id, now)
     indexed = search.index_pending(conn, article_ids=store.run_article_ids(conn, run_id))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scrapers.config import db_url
-from scrapers.store import run_summary
+from scrapers.db.store import run_summary
 
 # Airflow keeps a DAG run's note in a VARCHAR(1000); a longer note is refused.
 NOTE_LIMIT = 1000

@@ -18,11 +18,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapers import search, store
-from scrapers.extract import extract_article
-from scrapers.loader import save_article
+from scrapers.db import search, store
+from scrapers.db.loader import save_article
+from scrapers.extract.body import extract_article
 from scrapers.pipeline import build_record
-from scrapers.urls import canonicalize_url
+from scrapers.text.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)
 

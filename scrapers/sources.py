@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from scrapers import store
 from scrapers.config import db_url
+from scrapers.db import store
 
 
 def main(argv: list[str] | None = None) -> int:

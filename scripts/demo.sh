@@ -17,7 +17,7 @@ mkdir -p .local/demo
 .venv/bin/python scripts/dbctl.py ensure --db "$NICHIRO_DB_URL" --db "$NICHIRO_AIRFLOW_DB_URL"
 airflow db migrate > .local/airflow-db-migrate.log 2>&1 || { cat .local/airflow-db-migrate.log; exit 1; }
 
-.venv/bin/python -m scrapers.devserver tests/fixtures/site > .local/demo/server.out 2>&1 &
+.venv/bin/python -m tests.support.devserver tests/fixtures/site > .local/demo/server.out 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do [ -s .local/demo/server.out ] && break; sleep 0.1; done

@@ -1,5 +1,5 @@
 -- What the analysts' read-only role may do, applied by every migration run once the role
--- exists (scrapers.migrate.grant_reader; {role} is the role's quoted name). Run by the news
+-- exists (scrapers.db.migrate.grant_reader; {role} is the role's quoted name). Run by the news
 -- database's owner, so ALTER DEFAULT PRIVILEGES covers the views its later migrations create.
 -- Nothing on the raw tables in `public`: analysts read them only through the analytics
 -- views, which run with their owner's rights.

@@ -73,7 +73,7 @@ def news_db_url() -> str:
     """A freshly created, migrated news database for this session."""
     import psycopg2
 
-    from scrapers.migrate import create_reader_role, grant_reader, migrate
+    from scrapers.db.migrate import create_reader_role, grant_reader, migrate
 
     _recreate_database(TEST_DB_URL)
     conn = psycopg2.connect(TEST_DB_URL)
@@ -119,7 +119,7 @@ def airflow_db() -> None:
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The sample site (a copy tests may edit) served on 127.0.0.1, with its catalog."""
-    from scrapers.devserver import FixtureServer
+    from tests.support.devserver import FixtureServer
 
     root = tmp_path / "site"
     shutil.copytree(FIXTURES / "site", root)

@@ -33,7 +33,7 @@ SELECT a.id,
        a.captions,
        s.search_vector
 FROM public.articles a
--- Search rows are written just after each load (scrapers.search.index_pending): until then a
+-- Search rows are written just after each load (scrapers.db.search.index_pending): until then a
 -- new article's search_vector is NULL and an edited one's still describes its previous text.
 LEFT JOIN public.article_search s ON s.article_id = a.id;
 COMMENT ON VIEW analytics.articles IS
@@ -139,7 +139,7 @@ COMMENT ON VIEW analytics.source_health IS
 --            (at most 1);
 --   other or no language: websearch_to_tsquery('simple', ...).
 -- lang NULL searches every language. Ranks are comparable within a language only. It finds
--- what has been indexed (scrapers.search.index_pending, run just after each load).
+-- what has been indexed (scrapers.db.search.index_pending, run just after each load).
 -- SECURITY INVOKER, and it reads only analytics views, so it gives nothing the caller's
 -- role cannot already read. LANGUAGE sql + STABLE + a single SELECT: PostgreSQL inlines it,
 -- so the planner sees the index conditions.

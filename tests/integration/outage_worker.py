@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scrapers import pipeline, store
+from scrapers import pipeline
 from scrapers.catalog import load_catalog
 from scrapers.config import LOOPBACK_ONLY, HttpSettings
-from scrapers.http import Fetcher, HTTPStatusError
-from scrapers.loader import load_run
+from scrapers.db import store
+from scrapers.db.loader import load_run
+from scrapers.fetch.http import Fetcher, HTTPStatusError
 
 STALL_S = 300.0
 

@@ -17,7 +17,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from scrapers.search import index_pending
+from scrapers.db.search import index_pending
 from tests.conftest import FIXTURES, REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]

@@ -15,8 +15,8 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from scrapers import clusters as clusters_module
-from scrapers.clusters import (
+from scrapers.dedup import clusters as clusters_module
+from scrapers.dedup.clusters import (
     BANDS,
     THRESHOLD,
     ClusterAssignment,
@@ -32,7 +32,7 @@ from scrapers.clusters import (
     sketch,
     write_plan,
 )
-from scrapers.dedup import content_hash
+from scrapers.dedup.hashes import content_hash
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
 

@@ -32,11 +32,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from scrapers import feeds, http, pipeline
+from scrapers import feeds, pipeline
 from scrapers.config import LOOPBACK_ONLY, HttpSettings, PrivateAllowance
+from scrapers.db.loader import load_run
 from scrapers.feeds import FeedParseError
-from scrapers.http import Fetcher, FetchError
-from scrapers.loader import load_run
+from scrapers.fetch import http
+from scrapers.fetch.http import Fetcher, FetchError
 from scrapers.models import Source
 
 pytestmark = pytest.mark.integration

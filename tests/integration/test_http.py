@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from scrapers.config import LOOPBACK_ONLY, HttpSettings, PrivateAllowance
-from scrapers.http import (
+from scrapers.fetch.http import (
     BlockedURLError,
     Fetcher,
     HTTPStatusError,

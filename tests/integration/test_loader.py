@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from scrapers import clusters, loader, store
-from scrapers.dedup import content_hash
+from scrapers.db import loader, store
+from scrapers.dedup import clusters
+from scrapers.dedup.hashes import content_hash
 from scrapers.models import Source
 from tests.conftest import empty_news_tables
 

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from scrapers.migrate import REWRITTEN, MigrationError, discover, migrate
+from scrapers.db.migrate import REWRITTEN, MigrationError, discover, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,7 @@ def test_article_text_is_lz4_compressed_where_the_server_has_lz4(news_db_url: st
 def test_stored_urls_get_back_the_scheme_their_page_was_served_on(db: Any) -> None:
     """V017: an article stored as https:// (the dedup key) whose kept page came over plain
     http from that very host is shown as http://; nothing else moves, and it re-runs clean."""
-    from scrapers.migrate import SQL_DIR
+    from scrapers.db.migrate import SQL_DIR
 
     [sql] = (SQL_DIR / "migrations").glob("V017__*.sql")
     stored = {

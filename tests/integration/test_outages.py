@@ -38,9 +38,9 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from scrapers import store
-from scrapers.loader import load_run
-from scrapers.migrate import migrate
+from scrapers.db import store
+from scrapers.db.loader import load_run
+from scrapers.db.migrate import migrate
 from tests.integration.outage_worker import Progress, fetcher, stage_run
 from tests.support import free_port
 

@@ -13,8 +13,8 @@ import pytest
 from scrapers import pipeline
 from scrapers.catalog import load_catalog
 from scrapers.config import LOOPBACK_ONLY, HttpSettings
-from scrapers.http import Fetcher, HTTPStatusError
-from scrapers.loader import load_run
+from scrapers.db.loader import load_run
+from scrapers.fetch.http import Fetcher, HTTPStatusError
 from scrapers.models import FetchResult, Source
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
@@ -128,7 +128,7 @@ def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -
             pipeline.fetch_articles(db, source["id"], run_id, feed["fetch_id"], fetcher)
     counts = load_run(db, run_id)
     assert counts == {"new": 3, "updated": 0, "unchanged": 0, "duplicate": 1}
-    from scrapers.urls import canonicalize_url
+    from scrapers.text.urls import canonicalize_url
 
     # stored where it opens (the site answers on http), filed under its scheme-folded key
     assert one(db, "SELECT count(*) FROM articles WHERE url = %s", page) == (1,)
@@ -148,7 +148,7 @@ class HttpsAliasFetcher(Fetcher):
 
 def test_http_only_site_is_stored_with_http_and_an_https_alias_is_the_same_row(
         db: Any, site: Any) -> None:
-    from scrapers.urls import canonicalize_url
+    from scrapers.text.urls import canonicalize_url
 
     page = f"{site.base_url}/en/articles/arakawa-lavrov-tokyo.html"
     assert page.startswith("http://")
@@ -226,7 +226,7 @@ def test_entries_of_a_run_killed_before_its_pages_are_fetched_by_the_next_run(
 
 
 def test_load_step_indexes_its_runs_articles_and_a_retry_heals(db: Any, site: Any) -> None:
-    from scrapers import search
+    from scrapers.db import search
 
     def indexed() -> int:
         return one(db, "SELECT count(*) FROM article_search")[0]
@@ -253,8 +253,8 @@ def test_load_step_indexes_its_runs_articles_and_a_retry_heals(db: Any, site: An
 
 
 def test_summary_line_gives_rejections_by_reason(db: Any, site: Any) -> None:
+    from scrapers.db.store import run_summary
     from scrapers.report import summary_lines
-    from scrapers.store import run_summary
 
     run_all(db, "run-r")
     with db.cursor() as cur:  # two pages of Pacific Wire turned away, for two reasons

@@ -12,10 +12,10 @@ import pytest
 
 from scrapers import pipeline
 from scrapers.config import LOOPBACK_ONLY, HttpSettings
-from scrapers.http import Fetcher
-from scrapers.loader import load_run
+from scrapers.db.loader import load_run
+from scrapers.fetch.http import Fetcher
+from scrapers.fetch.politeness import HostThrottle, RobotsPolicy
 from scrapers.models import Source
-from scrapers.politeness import HostThrottle, RobotsPolicy
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
@@ -47,7 +47,7 @@ def test_robots_status_rules(db: Any, site: Any, status: int, allowed: bool) -> 
         settings = HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)
 
         def fetch(self, url: str, **_: Any) -> Any:
-            from scrapers.http import HTTPStatusError
+            from scrapers.fetch.http import HTTPStatusError
 
             raise HTTPStatusError(url, status)
 

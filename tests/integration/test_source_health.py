@@ -13,7 +13,7 @@ import pytest
 
 from scrapers import pipeline
 from scrapers.config import LOOPBACK_ONLY, HttpSettings
-from scrapers.http import Fetcher, HTTPStatusError
+from scrapers.fetch.http import Fetcher, HTTPStatusError
 from scrapers.models import Source
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]

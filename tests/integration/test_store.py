@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from scrapers import store
-from scrapers.dedup import content_hash
-from scrapers.loader import save_article
+from scrapers.db import store
+from scrapers.db.loader import save_article
+from scrapers.dedup.hashes import content_hash
 from scrapers.models import Source
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]

@@ -15,7 +15,7 @@ from tests.support import free_port
 def dashboard_db(db: Any) -> Any:
     """The emptied news database with tests/fixtures/ui/dashboard.sql loaded and indexed for
     search (as the load task does after its commit)."""
-    from scrapers.search import index_pending
+    from scrapers.db.search import index_pending
 
     with db.cursor() as cur:
         cur.execute((FIXTURES / "ui" / "dashboard.sql").read_text("utf-8"))

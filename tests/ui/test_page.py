@@ -166,7 +166,7 @@ def test_json_search(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
 
 def test_without_cluster_column(dashboard_db: Any) -> None:
     """An older database (before V004) still renders: no cluster sizes, no error."""
-    from scrapers import dashboard
+    from scrapers.db import dashboard
 
     with dashboard_db.cursor() as cur:
         cur.execute("ALTER TABLE articles RENAME COLUMN cluster_id TO cluster_id_hidden")

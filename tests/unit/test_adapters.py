@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bench.extraction import prf, tokens
-from scrapers.adapters import ADAPTERS, SiteAdapter, adapter_blocks, adapter_for
-from scrapers.extract import extract_article
+from scrapers.extract.adapters import ADAPTERS, SiteAdapter, adapter_blocks, adapter_for
+from scrapers.extract.body import extract_article
 
 OUTLETS = Path(__file__).resolve().parents[1] / "fixtures" / "outlets"
 PAGES = sorted(OUTLETS.glob("*.html"))
@@ -91,7 +91,7 @@ def test_a_stale_adapter_falls_back_to_the_generic_path(caplog: pytest.LogCaptur
             + "</article></main></body></html>")
     kommersant = adapter_for("https://www.kommersant.ru/doc/2")
     assert kommersant is not None
-    with caplog.at_level(logging.WARNING, logger="scrapers.adapters"):
+    with caplog.at_level(logging.WARNING, logger="scrapers.extract.adapters"):
         assert adapter_blocks(kommersant, html) == []
         article = extract_article(html, "https://www.kommersant.ru/doc/2")
     assert article.text.split("\n\n") == paragraphs

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.clean import CleanedText, clean_text, is_byline, is_caption, is_chrome
+from scrapers.extract.clean import CleanedText, clean_text, is_byline, is_caption, is_chrome
 
 SEED = (
     Path(__file__).resolve().parents[3]

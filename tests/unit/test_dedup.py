@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from scrapers.dedup import content_hash, entry_fingerprint, normalize_for_hash
+from scrapers.dedup.hashes import content_hash, entry_fingerprint, normalize_for_hash
 from scrapers.models import FeedEntry
 
 pytestmark = pytest.mark.clock

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from scrapers.encoding import (
+from scrapers.text.encoding import (
     charset_from_content_type,
     charset_from_meta,
     decode_html,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scrapers.extract import (
+from scrapers.extract.body import (
     ExtractionError,
     detect_language,
     drop_widgets,
@@ -638,7 +638,7 @@ def test_article_pages_with_related_lists_are_not_listings() -> None:
     assert article.page_kind == "article"
 
 
-# -- page preparation and paragraph checks (scrapers.fusion) ----------------------------------
+# -- page preparation and paragraph checks (scrapers.extract.fusion) -------------------------
 
 
 WIDGETS = (

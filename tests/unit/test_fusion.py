@@ -1,10 +1,10 @@
-"""scrapers.fusion: extracted paragraphs checked against the page they came from."""
+"""scrapers.extract.fusion: extracted paragraphs checked against the page they came from."""
 
 from __future__ import annotations
 
 from lxml.html import HtmlElement, document_fromstring
 
-from scrapers.fusion import (
+from scrapers.extract.fusion import (
     drop_teasers,
     drop_trailing_links,
     link_share,

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scrapers.extract import ExtractionError, extract_article
+from scrapers.extract.body import ExtractionError, extract_article
 from scrapers.feeds import FeedParseError, parse_feed
 from scrapers.models import Article, FeedEntry
-from scrapers.urls import canonicalize_url, normalize_url
+from scrapers.text.urls import canonicalize_url, normalize_url
 
 FEED_URL = "https://feeds.example/rss/news.xml"
 PAGE_URL = "https://news.example/2026/11/27/story.html"
@@ -273,7 +273,7 @@ def test_extract_article_arbitrary_input(html: str | bytes, content_type: str | 
 @fuzz_settings(600)
 @given(html_documents(), st.sampled_from(["utf-8", "cp932", "cp1251", "koi8_r", None]),
        content_types)
-# found by this suite (fixed in scrapers.extract): JSON-LD nested past the recursion limit
+# found by this suite (fixed in scrapers.extract.body): JSON-LD nested past the recursion limit
 @example('<html><head><script type="application/ld+json">' + "[" * 5000 + "]" * 5000
          + "</script></head><body><p>x</p></body></html>", None, None)
 def test_extract_article_near_valid_pages(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scrapers.config import FetchSchedule
-from scrapers.health import backoff_s, disable_reason, next_fetch_after_success, next_interval
-from scrapers.http import parse_retry_after
+from scrapers.fetch.health import backoff_s, disable_reason, next_fetch_after_success, next_interval
+from scrapers.fetch.http import parse_retry_after
 
 pytestmark = pytest.mark.clock
 

@@ -30,11 +30,11 @@ def _imported(code: str) -> set[str]:
 
 
 @pytest.mark.parametrize(("task", "code", "expected"), [
-    ("migrate", "from scrapers.migrate import migrate", set()),
+    ("migrate", "from scrapers.db.migrate import migrate", set()),
     ("summary", "from scrapers.report import format_summary, run_note, summary_lines\n"
-                "from scrapers.store import run_summary", set()),
-    ("digest", "from scrapers.digest import refresh_digest\n"
-               "from scrapers.search import index_all", set()),
+                "from scrapers.db.store import run_summary", set()),
+    ("digest", "from scrapers.db.digest import refresh_digest\n"
+               "from scrapers.db.search import index_all", set()),
     ("fetch_feed", "from scrapers.pipeline import fetch_feed, sync_catalog", {"httpx"}),
 ])
 def test_a_task_imports_only_what_its_step_uses(task: str, code: str,
@@ -48,15 +48,15 @@ def test_feed_parsing_imports_its_parser_when_it_runs() -> None:
 
 def test_extraction_imports_what_it_needs_when_it_runs() -> None:
     assert {"trafilatura", "lxml", "numpy"} <= _imported(
-        "from scrapers.extract import extract_article\n"
-        "from scrapers.loader import minhash_field")
+        "from scrapers.extract.body import extract_article\n"
+        "from scrapers.db.loader import minhash_field")
 
 
 def test_the_package_names_still_resolve() -> None:
     """The package's re-exports are lazy (PEP 562) but whole."""
     import scrapers
-    from scrapers.extract import extract_article
-    from scrapers.urls import canonicalize_url
+    from scrapers.extract.body import extract_article
+    from scrapers.text.urls import canonicalize_url
 
     assert scrapers.extract_article is extract_article
     assert scrapers.canonicalize_url is canonicalize_url

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from scrapers.models import Relevance
-from scrapers.relevance import (
+from scrapers.relevance.scoring import (
     FIELDS,
     GROUPS,
     PACKAGED_RULES_DIR,
@@ -41,7 +41,7 @@ from scrapers.relevance import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "relevance"
-MODULE_SOURCE = Path(__file__).resolve().parents[2] / "scrapers" / "relevance.py"
+MODULE_SOURCE = Path(__file__).resolve().parents[2] / "scrapers" / "relevance" / "scoring.py"
 
 
 def _read_set(name: str) -> list[dict[str, Any]]:
@@ -485,7 +485,7 @@ def test_every_tag_is_reachable_in_every_language() -> None:
 
 
 def test_docs_list_every_tag() -> None:
-    docs = (MODULE_SOURCE.parents[1] / "docs" / "relevance.md").read_text(encoding="utf-8")
+    docs = (MODULE_SOURCE.parents[2] / "docs" / "relevance.md").read_text(encoding="utf-8")
     for tag, meaning in tag_vocabulary().items():
         assert f"| `{tag}` | {meaning} |" in docs, tag
 

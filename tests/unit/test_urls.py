@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scrapers.urls import (
+from scrapers.text.urls import (
     TRACKING_PARAMS,
     canonicalize_url,
     host_of,
@@ -265,7 +265,7 @@ def _stub(url: str) -> str:
 
 
 def test_search_stub_target_decodes_publisher_url() -> None:
-    from scrapers.urls import search_stub_target
+    from scrapers.text.urls import search_stub_target
 
     target = "https://www.japantimes.co.jp/news/2026/11/20/japan/politics/lavrov-visit/"
     assert search_stub_target(_stub(target)) == target
@@ -279,7 +279,7 @@ def test_search_stub_target_decodes_publisher_url() -> None:
     "https://news.google.com/rss/articles/!!!notbase64",
 ])
 def test_search_stub_target_gives_none_when_unreadable(url: str) -> None:
-    from scrapers.urls import search_stub_target
+    from scrapers.text.urls import search_stub_target
 
     assert search_stub_target(url) is None
 

@@ -161,7 +161,7 @@ class Fetcher:
         throttle: Callable[[str], None] | None = None,
     ) -> None:
         """`throttle(url)` is called before every request (each redirect hop too) and may
-        sleep: the per-host rate limit (scrapers.politeness.HostThrottle) plugs in here."""
+        sleep: the per-host rate limit (scrapers.fetch.politeness.HostThrottle) plugs in here."""
         self.settings = settings or HttpSettings.from_env()
         self.throttle = throttle
         timeout = httpx.Timeout(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 from scrapers import config
-from scrapers.http import FetchError, HTTPStatusError
+from scrapers.fetch.http import FetchError, HTTPStatusError
 
 LOGGER = logging.getLogger(__name__)
 

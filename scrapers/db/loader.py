@@ -36,10 +36,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scrapers import clusters, config, store
-from scrapers.dedup import diff_summary
+from scrapers import config
+from scrapers.db import store
+from scrapers.dedup import clusters
+from scrapers.dedup.hashes import diff_summary
+from scrapers.text.urls import canonicalize_url, search_stub_target
 from scrapers.timing import PhaseTimer
-from scrapers.urls import canonicalize_url, search_stub_target
 
 LOGGER = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Why rules live in data: analysts tune terms, weights and tags without touching code, and
 this module holds no topic word at all (a test checks). Rules are one TOML file per
-language in ``scrapers/rules/`` (``en.toml``, ``ja.toml``, ``ru.toml``) plus the tag
+language in ``scrapers/relevance/rules/`` (``en.toml``, ``ja.toml``, ``ru.toml``) plus the tag
 vocabulary ``tags.toml``; set ``NICHIRO_RULES_DIR`` to a directory holding such files to
 use another set. A broken file raises :class:`RulesError` naming the file and every
 problem in it. docs/relevance.md is the analyst's guide.

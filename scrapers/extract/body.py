@@ -10,9 +10,9 @@ trafilatura's default balanced mode beats ``favor_precision`` (0.921 vs 0.908), 
 metadata pass is skipped: it costs ~60% on top of text extraction and guesses dates from page
 text, where we want only what the page declares.
 
-The text is then cleaned (:mod:`scrapers.clean`): interface text, bylines and photo captions
+The text is then cleaned (:mod:`scrapers.extract.clean`): interface text, bylines and photo captions
 leave the body; captions are returned apart, once each. The cleaned paragraphs are checked
-against the page (:mod:`scrapers.fusion`): repeated paragraphs the extractor collapsed come
+against the page (:mod:`scrapers.extract.fusion`): repeated paragraphs the extractor collapsed come
 back, teasers of other stories and final link lists leave, a lost standfirst returns. Pages
 that ship the article as JSON-LD ``articleBody`` and show little of it get that body.
 
@@ -40,16 +40,16 @@ from trafilatura.readability_lxml import Document as ReadabilityDocument
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from scrapers.adapters import adapter_blocks, adapter_for
-from scrapers.clean import CleanedText, clean_text, is_paywall, normalize_line
-from scrapers.encoding import decode_html
-from scrapers.fusion import (
+from scrapers.extract.adapters import adapter_blocks, adapter_for
+from scrapers.extract.clean import CleanedText, clean_text, is_paywall, normalize_line
+from scrapers.extract.fusion import (
     drop_teasers,
     drop_trailing_links,
     restore_repeats,
     restore_standfirst,
 )
 from scrapers.models import Article
+from scrapers.text.encoding import decode_html
 
 LOGGER = logging.getLogger(__name__)
 
@@ -339,7 +339,8 @@ def extract_article(
     :param content_type: the HTTP ``Content-Type`` header, used for the charset and to refuse
         bodies that are not HTML.
     :param use_adapters: read the body with the outlet's site adapter when it has one
-        (:mod:`scrapers.adapters`); False gives the generic path, to measure an adapter's gain.
+        (:mod:`scrapers.extract.adapters`); False gives the generic path, to measure an
+        adapter's gain.
     :raises ExtractionError: the input is empty or not HTML at all. A page that is HTML but has
         no article text gives an Article with ``text == ""``.
     """

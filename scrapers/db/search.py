@@ -7,7 +7,7 @@ the load task calls `index_pending` right after its commit, so a new or edited a
 becomes searchable one statement later. Running it again writes nothing.
 
 CLI, for operators (catch up after a restore or a formula change):
-`python -m scrapers.search [--db URL] [--batch-size N]`.
+`python -m scrapers.db.search [--db URL] [--batch-size N]`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def index_pending(
     """Write the search row of every article whose row is missing or stale; returns how many.
 
     One INSERT ... SELECT ... ON CONFLICT statement; no commit (the caller owns the
-    transaction, as with scrapers.store). With nothing pending it still compares the two
+    transaction, as with scrapers.db.store). With nothing pending it still compares the two
     tables, O(N): EXPLAIN shows a merge left join of both primary-key index scans reading
     (content_hash, language) from each heap. Measured (PostgreSQL 15, warm cache, bench
     corpus): 2 ms at N = 721, 10-14 ms at N = 5,700, 180-250 ms at N = 100,000. Writing

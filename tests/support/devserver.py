@@ -5,7 +5,7 @@ Last-Modified with conditional GET (304), gzip when asked, and `/status/<code>` 
 with that status. Text files may contain `__BASE_URL__`, replaced by the server's own
 address, so fixtures carry absolute links without knowing the port.
 
-CLI: `python -m scrapers.devserver ROOT [--port N]` serves until interrupted.
+CLI: `python -m tests.support.devserver ROOT [--port N]` serves until interrupted.
 """
 
 from __future__ import annotations

@@ -1,0 +1,4 @@
+"""Text primitives shared by the stages: URL normalisation and dedup keys, encoding detection.
+
+Empty on purpose: every task imports only the modules it uses (docs/benchmarks.md).
+"""
