@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from scrapers.extract.clean import CleanedText, clean_text, is_byline, is_caption, is_chrome
+from tests.conftest import REPO
 
 SEED = (
-    Path(__file__).resolve().parents[3]
+    REPO.parent
     / "shared"
     / "seed"
     / "cgtn-2019-05-31-japan-russia-joint-economic-activities.txt"

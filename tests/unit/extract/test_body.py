@@ -27,13 +27,14 @@ from scrapers.extract.body import (
     parse_html,
 )
 from scrapers.models import Article
+from tests.conftest import FIXTURES, REPO
 
 pytestmark = pytest.mark.clock
 
-PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+PAGES = FIXTURES / "pages"
 PAGE_FILES = sorted(PAGES.glob("*.html"))
 SEED = (
-    Path(__file__).resolve().parents[3]
+    REPO.parent
     / "shared"
     / "seed"
     / "cgtn-2019-05-31-japan-russia-joint-economic-activities.txt"

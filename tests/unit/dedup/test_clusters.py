@@ -7,7 +7,6 @@ import random
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,10 +37,10 @@ from scrapers.dedup.clusters import (
     signature_from_bytes,
     sketch,
 )
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.clock
 
-REPO = Path(__file__).resolve().parents[2]
 LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
 
 EN = ("Russia's Foreign Ministry summoned Japan's ambassador on Tuesday to protest against "

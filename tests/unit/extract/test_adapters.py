@@ -13,8 +13,9 @@ import pytest
 from bench.extraction import prf, tokens
 from scrapers.extract.adapters import ADAPTERS, SiteAdapter, adapter_blocks, adapter_for
 from scrapers.extract.body import extract_article
+from tests.conftest import FIXTURES
 
-OUTLETS = Path(__file__).resolve().parents[1] / "fixtures" / "outlets"
+OUTLETS = FIXTURES / "outlets"
 PAGES = sorted(OUTLETS.glob("*.html"))
 
 

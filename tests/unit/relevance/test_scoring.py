@@ -39,9 +39,11 @@ from scrapers.relevance.scoring import (
     score_relevance,
     tag_vocabulary,
 )
+from tests.conftest import FIXTURES as ALL_FIXTURES
+from tests.conftest import REPO
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "relevance"
-MODULE_SOURCE = Path(__file__).resolve().parents[2] / "scrapers" / "relevance" / "scoring.py"
+FIXTURES = ALL_FIXTURES / "relevance"
+MODULE_SOURCE = REPO / "scrapers" / "relevance" / "scoring.py"
 
 
 def _read_set(name: str) -> list[dict[str, Any]]:
@@ -77,7 +79,7 @@ REQUIRED_CLASSES = {
     "kuril_trench_quake",
 }
 SEED = (
-    Path(__file__).resolve().parents[3]
+    REPO.parent
     / "shared"
     / "seed"
     / "cgtn-2019-05-31-japan-russia-joint-economic-activities.txt"
@@ -485,7 +487,7 @@ def test_every_tag_is_reachable_in_every_language() -> None:
 
 
 def test_docs_list_every_tag() -> None:
-    docs = (MODULE_SOURCE.parents[2] / "docs" / "relevance.md").read_text(encoding="utf-8")
+    docs = (REPO / "docs" / "relevance.md").read_text(encoding="utf-8")
     for tag, meaning in tag_vocabulary().items():
         assert f"| `{tag}` | {meaning} |" in docs, tag
 
