@@ -98,7 +98,7 @@ def test_catalog_sync_disables_removed_sources_and_resets_validators(db: Any) ->
 def test_report_cli_prints_latest_run(db: Any, site: Any, news_db_url: str) -> None:
     run_all(db, "run-report")
     out = subprocess.run(
-        [sys.executable, "-m", "scrapers.report", "--articles", "3"], check=True,
+        [sys.executable, "-m", "scrapers", "report", "--articles", "3"], check=True,
         capture_output=True, text=True, env={**os.environ, "NICHIRO_DB_URL": news_db_url},
     ).stdout
     assert "run run-report" in out and "TOTAL" in out and "Pacific Wire" in out
@@ -106,7 +106,7 @@ def test_report_cli_prints_latest_run(db: Any, site: Any, news_db_url: str) -> N
 
 
 def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -> None:
-    from tests.unit.test_urls import _stub
+    from tests.unit.text.test_urls import _stub
 
     page = f"{site.base_url}/en/articles/arakawa-lavrov-tokyo.html"
     (site.root / "feeds" / "stub_search.xml").write_text(f"""<?xml version="1.0"?>
