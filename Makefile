@@ -28,12 +28,12 @@ venv: $(STAMP)
 db: $(STAMP) ## make sure PostgreSQL answers and the databases exist and are migrated
 	@mkdir -p .local
 	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$$NICHIRO_DB_URL" --db "$$NICHIRO_AIRFLOW_DB_URL"
-	@$(ENV) $(BIN)/python -m scrapers.db.migrate
+	@$(ENV) $(BIN)/python -m scrapers migrate
 	@$(ENV) airflow db migrate > .local/airflow-db-migrate.log 2>&1 || { cat .local/airflow-db-migrate.log; exit 1; }
 	@$(ENV) echo "databases ready: $$NICHIRO_DB_URL (news), $$NICHIRO_AIRFLOW_DB_URL (Airflow)"
 
 reader-role: venv ## privileged step: the analysts' read-only role; ADMIN_DB_URL= a role with CREATEROLE
-	@$(ENV) $(BIN)/python -m scrapers.db.migrate reader-role $(if $(ADMIN_DB_URL),--admin-db "$(ADMIN_DB_URL)")
+	@$(ENV) $(BIN)/python -m scrapers reader-role $(if $(ADMIN_DB_URL),--admin-db "$(ADMIN_DB_URL)")
 
 setup: venv db ## create .venv from the lock file, start/find PostgreSQL, migrate
 
@@ -47,11 +47,11 @@ demo: venv ## one run against the bundled offline sample, then a few rows of art
 	@scripts/demo.sh
 
 reprocess: setup ## re-extract stored articles from their kept raw pages (no fetching)
-	@$(ENV) $(BIN)/python -m scrapers.reprocess
+	@$(ENV) $(BIN)/python -m scrapers reprocess
 
 sources: setup ## source health; re-enable one with: make sources ENABLE="Name"
-	@$(ENV) if [ -n "$(ENABLE)" ]; then $(BIN)/python -m scrapers.sources enable "$(ENABLE)"; \
-	  else $(BIN)/python -m scrapers.sources list; fi
+	@$(ENV) if [ -n "$(ENABLE)" ]; then $(BIN)/python -m scrapers sources enable "$(ENABLE)"; \
+	  else $(BIN)/python -m scrapers sources list; fi
 
 # The date-sensitive tests (marker `clock`) run twice: today, and under libfaketime a year
 # ahead, so a test that only passes this week fails now. A selection with no such test is fine.

@@ -1,4 +1,4 @@
-"""The shape shared by the catch-up commands (`python -m scrapers.dedup.clusters`, `... .search`):
+"""The shape shared by the catch-up commands (`python -m scrapers clusters`, `... search-index`):
 open the news database, do the pending work in committed batches, say how much was done."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 CLI::
 
-    python -m scrapers.export --since 2026-11-01 --until 2026-11-30 \\
+    python -m scrapers export --since 2026-11-01 --until 2026-11-30 \\
         [--format csv|jsonl] [--output FILE|-] [--language ja [--language ru]] [--db URL] [--quiet]
 
 The range: an article is dated by its publication time, else by when Nichiro first saw it
@@ -265,7 +265,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exported {written} articles ({args.since} .. {args.until}, {fmt}) to {target}",
               file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,8 @@
 """Print what a run did, from the news database.
 
-    python -m scrapers.report                 # per-source table of the latest run
-    python -m scrapers.report --articles 5    # ... and the 5 newest articles
-    python -m scrapers.report --run-id RUN    # a given run
+    python -m scrapers report                 # per-source table of the latest run
+    python -m scrapers report --articles 5    # ... and the 5 newest articles
+    python -m scrapers report --run-id RUN    # a given run
 """
 
 from __future__ import annotations
@@ -162,7 +162,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         conn.close()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Re-extract stored articles from their kept raw pages, with the current code.
 
-    python -m scrapers.reprocess [--since 2026-11-01] [--batch 200] [--quiet]   (make reprocess)
+    python -m scrapers reprocess [--since 2026-11-01] [--batch 200] [--quiet]   (make reprocess)
 
 The way to roll out an extractor, cleaner or rule improvement: nothing is fetched. A
 story whose text changes is updated with a revision marked `reprocess`, and its search row
@@ -103,7 +103,3 @@ def main(argv: list[str] | None = None) -> int:
         conn.close()
     print("reprocessed: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 1 if counts["failed"] else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

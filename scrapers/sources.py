@@ -1,7 +1,7 @@
 """Operators' view of source health, and the way back for a disabled source.
 
-    python -m scrapers.sources list            # one line per source: status, streak, next fetch
-    python -m scrapers.sources enable "NAME"   # clear a health-disable (410, failure streak)
+    python -m scrapers sources list            # one line per source: status, streak, next fetch
+    python -m scrapers sources enable "NAME"   # clear a health-disable (410, failure streak)
 """
 
 from __future__ import annotations
@@ -45,7 +45,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         conn.close()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

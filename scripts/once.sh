@@ -11,7 +11,7 @@ echo "running nichiro_ingest once (full log: $log) ..."
 status=0
 # A manual run fetches every healthy source, due or not.
 airflow dags test nichiro_ingest -c '{"fetch_all": true}' >"$log" 2>&1 || status=$?
-python -m scrapers.report --articles "${NICHIRO_REPORT_ARTICLES:-0}"
+python -m scrapers report --articles "${NICHIRO_REPORT_ARTICLES:-0}"
 if [ "$status" -ne 0 ] || grep -q "state=failed\|DagRunState.FAILED" "$log"; then
   echo
   echo "the run finished with failed tasks (failing sources are listed above); details in $log"

@@ -156,5 +156,5 @@ def test_start_order(raw: dict[str, Any]) -> None:
 def test_init_runs_both_migrations(raw: dict[str, Any]) -> None:
     script = " ".join(str(part) for part in raw["services"]["airflow-init"]["command"])
     assert "airflow db migrate" in script
-    assert "python -m scrapers.db.migrate" in script
-    assert script.index("airflow db migrate") < script.index("python -m scrapers.db.migrate")
+    assert "python -m scrapers migrate" in script
+    assert script.index("airflow db migrate") < script.index("python -m scrapers migrate")

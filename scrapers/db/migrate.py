@@ -11,8 +11,8 @@ Migrations need only the ownership of the database. The analysts' read-only role
 by a separate, privileged step (`create_reader_role`, `make reader-role`: creating a role
 needs CREATEROLE); every migration run grants it what it reads once it exists.
 
-CLI: `python -m scrapers.db.migrate [--db URL]` (migrate; also creates the reader role when the
-connected role may), `python -m scrapers.db.migrate reader-role [--admin-db URL] [--db URL]`.
+CLI: `python -m scrapers migrate [--db URL]` (migrate; also creates the reader role when the
+connected role may), `python -m scrapers reader-role [--admin-db URL] [--db URL]`.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def grant_reader(conn: Any, role: str | None = None) -> bool:
         LOGGER.warning(
             "reader role %s does not exist: analysts' read-only access skipped. An "
             "administrator (CREATEROLE) creates it with `make reader-role` "
-            "(python -m scrapers.db.migrate reader-role --admin-db URL)", role)
+            "(python -m scrapers reader-role --admin-db URL)", role)
         return False
     with conn.cursor() as cur:
         cur.execute(_role_sql(READER_GRANTS, role))
@@ -257,7 +257,3 @@ def main(argv: list[str] | None = None) -> int:
         conn.close()
     print(f"migrations applied: {', '.join(done) if done else 'none (up to date)'}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

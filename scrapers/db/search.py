@@ -7,7 +7,7 @@ the load task calls `index_pending` right after its commit, so a new or edited a
 becomes searchable one statement later. Running it again writes nothing.
 
 CLI, for operators (catch up after a restore or a formula change):
-`python -m scrapers.db.search [--db URL] [--batch-size N]`.
+`python -m scrapers search-index [--db URL] [--batch-size N]`.
 """
 
 from __future__ import annotations
@@ -90,7 +90,3 @@ def main(argv: list[str] | None = None) -> int:
 
     return catch_up_main(argv, "Write the search rows of articles that have none or a stale "
                          "one.", index_all, 1000, "articles indexed for search")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -985,7 +985,3 @@ def main(argv: list[str] | None = None) -> int:
 
     return catch_up_main(argv, "Assign story clusters to stored articles that have none.",
                          backfill, 500, "articles clustered")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

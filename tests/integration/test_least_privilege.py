@@ -78,7 +78,7 @@ def test_owner_migrates_runs_the_pipeline_and_only_the_reader_step_needs_an_admi
         owned_db: str, airflow_db: None, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # 1. `make db`'s migration, as the owner: everything applies; the reader step is
     #    skipped with one line that says how to do it.
-    migrated = _python("-m", "scrapers.db.migrate", "--db", owned_db)
+    migrated = _python("-m", "scrapers", "migrate", "--db", owned_db)
     assert migrated.returncode == 0, migrated.stderr
     assert "V005__analytics.sql" in migrated.stdout
     skipped = [line for line in migrated.stderr.splitlines() if "make reader-role" in line]
@@ -104,20 +104,20 @@ def test_owner_migrates_runs_the_pipeline_and_only_the_reader_step_needs_an_admi
     conn.close()
 
     # 3. The privileged step, tried as the owner: refused, saying who must run it.
-    refused = _python("-m", "scrapers.db.migrate", "reader-role", "--db", owned_db)
+    refused = _python("-m", "scrapers", "reader-role", "--db", owned_db)
     assert refused.returncode == 1
     assert f"cannot create the reader role {READER}" in refused.stderr
     assert "make reader-role ADMIN_DB_URL=" in refused.stderr
 
     # 4. ... and as an administrator: the role is made, the owner grants it the views.
-    done = _python("-m", "scrapers.db.migrate", "reader-role", "--admin-db", ADMIN_URL,
+    done = _python("-m", "scrapers", "reader-role", "--admin-db", ADMIN_URL,
                    "--db", owned_db)
     assert done.returncode == 0, done.stderr
     assert f"reader role {READER}: grants applied" in done.stdout
-    again = _python("-m", "scrapers.db.migrate", "--db", owned_db)
+    again = _python("-m", "scrapers", "migrate", "--db", owned_db)
     assert again.returncode == 0 and "make reader-role" not in again.stderr, again.stderr
     # once the role exists, the owner alone may run the step again (grants only)
-    regrant = _python("-m", "scrapers.db.migrate", "reader-role", "--db", owned_db)
+    regrant = _python("-m", "scrapers", "reader-role", "--db", owned_db)
     assert regrant.returncode == 0 and "grants applied" in regrant.stdout, regrant.stderr
 
     # 5. The reader reads every analytics view and no raw table.

@@ -41,7 +41,7 @@ def test_reprocess_restores_and_is_idempotent(db: Any, site: Any, news_db_url: s
         cur.execute("SELECT count(*) FROM article_urls WHERE url NOT LIKE 'https://%'")
         assert cur.fetchone()[0] == 0
     assert reprocess(db) == {"updated": 0, "refreshed": 0, "unchanged": stored, "failed": 0}
-    out = subprocess.run([sys.executable, "-m", "scrapers.reprocess", "--quiet"], check=True,
+    out = subprocess.run([sys.executable, "-m", "scrapers", "reprocess", "--quiet"], check=True,
                          capture_output=True, text=True,
                          env={**os.environ, "NICHIRO_DB_URL": news_db_url}).stdout
     assert out.strip() == f"reprocessed: updated 0, refreshed 0, unchanged {stored}, failed 0"

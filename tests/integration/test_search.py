@@ -162,7 +162,8 @@ def test_limit_and_article_ids(db: Any) -> None:
 def test_cli_indexes_everything_pending(db: Any, news_db_url: str) -> None:
     for n in range(5):
         add_article(db, f"https://w.example/{n}", f"Story {n}", "Text.", "en")
-    command = [sys.executable, "-m", "scrapers.db.search", "--db", news_db_url, "--batch-size", "2"]
+    command = [sys.executable, "-m", "scrapers", "search-index", "--db", news_db_url,
+               "--batch-size", "2"]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     assert out.strip() == "articles indexed for search: 5"
     with db.cursor() as cur:

@@ -68,10 +68,10 @@ def test_410_disables_at_once_and_enable_command_restores(
         assert cur.fetchone() == ("disabled",)
     db.commit()
     env = {**os.environ, "NICHIRO_DB_URL": news_db_url}
-    out = subprocess.run([sys.executable, "-m", "scrapers.sources", "enable", "Gone"],
+    out = subprocess.run([sys.executable, "-m", "scrapers", "sources", "enable", "Gone"],
                          env=env, capture_output=True, text=True, check=True).stdout
     assert "enabled" in out
-    listing = subprocess.run([sys.executable, "-m", "scrapers.sources", "list"], env=env,
+    listing = subprocess.run([sys.executable, "-m", "scrapers", "sources", "list"], env=env,
                              capture_output=True, text=True, check=True).stdout
     assert "Gone" in listing
     assert [r["name"] for r in pipeline.sync_catalog(db, [gone], now=NOW)] == ["Gone"]
