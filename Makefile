@@ -75,9 +75,9 @@ bench-window: setup ## cluster look-up on an archive inside vs outside the time 
 bench-extraction: venv ## extraction quality and speed vs trafilatura and get_text (docs/extraction.md)
 	$(BIN)/python bench/extraction.py --set all
 
-lint: venv ## ruff and mypy
+lint: venv ## ruff, and mypy --strict on the three packages
 	$(BIN)/ruff check dags plugins scrapers tests scripts bench
-	$(BIN)/mypy scrapers
+	$(BIN)/mypy --strict scrapers dags plugins
 
 clean-local: ## stop the private PostgreSQL (if any) and delete .local/
 	-$(BIN)/python scripts/dbctl.py stop

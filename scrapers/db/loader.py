@@ -228,8 +228,8 @@ def _write_batch(
     if not (batch.new or batch.claims or batch.raw_maybe):
         return
     with timer.phase("articles"):
-        real = dict(zip((r["article_id"] for r in batch.new),
-                        store.allocate_article_ids(conn, len(batch.new)), strict=True))
+        ids = store.allocate_article_ids(conn, len(batch.new))
+        real: dict[int, int] = dict(zip((r["article_id"] for r in batch.new), ids, strict=True))
 
     def final(article_id: int) -> int:
         return real.get(article_id, article_id)
