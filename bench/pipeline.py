@@ -379,8 +379,9 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
 
     from scrapers.dedup import clusters
     from scrapers.dedup.hashes import content_hash, entry_fingerprint
-    from scrapers.extract.body import PageMetadata, extract_article, main_text, parse_html
+    from scrapers.extract.body import extract_article, main_text, parse_html
     from scrapers.extract.clean import clean_text
+    from scrapers.extract.metadata import PageMetadata
     from scrapers.feeds import parse_feed_detailed
     from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
 

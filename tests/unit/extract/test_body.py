@@ -17,16 +17,14 @@ import pytest
 
 from scrapers.extract.body import (
     ExtractionError,
-    detect_language,
     drop_widgets,
     extract_article,
     needs_full_mode,
-    normalize_language,
-    parse_date,
-    parse_date_precision,
     parse_html,
 )
 from scrapers.models import Article
+from scrapers.text.dates import parse_date, parse_date_precision
+from scrapers.text.language import detect_language, normalize_language
 from tests.conftest import FIXTURES, REPO
 
 pytestmark = pytest.mark.clock
