@@ -14,6 +14,9 @@ the JWT from ``Authorization: Bearer`` or else the UI's ``_token`` cookie, valid
 auth manager, then ``is_authorized_custom_view(GET, "Nichiro")``. Anonymous: 401 from the
 JSON API, a redirect to the login page from the HTML page. See docs/ui.md.
 
+The page's HTML is the Jinja2 template ``templates/nichiro_page.html`` (next to this module,
+autoescaped); its chart is drawn by ``nichiro_chart.py``.
+
 Plugin modules are imported by every Airflow component, so the top level imports nothing
 heavy: FastAPI, Jinja2 and the API's security module are imported when the api-server asks
 for the app.
@@ -21,8 +24,8 @@ for the app.
 
 # No `from __future__ import annotations` here: FastAPI resolves a route's string annotations
 # in the module's globals, and this module imports FastAPI's names inside create_app() only.
-import html
 import logging
+import os
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,9 +40,9 @@ LOGGER = logging.getLogger(__name__)
 
 URL_PREFIX = "/nichiro"
 RESOURCE_NAME = "Nichiro"
-#: Colours of the chart's series, by language; other keys take the fallback palette.
-LANGUAGE_COLOURS = {"en": "#2563eb", "ja": "#dc2626", "ru": "#16a34a", "unknown": "#6b7280"}
-_FALLBACK_COLOURS = ("#9333ea", "#ea580c", "#0891b2", "#ca8a04")
+#: The page's Jinja2 template (rendered by render_page), and the folder it is loaded from.
+TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+PAGE_TEMPLATE = "nichiro_page.html"
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
         "frame-ancestors 'self'; base-uri 'none'")
 
@@ -72,161 +75,14 @@ def safe_href(url: str | None) -> str | None:
     return url if scheme in ("http", "https") else None
 
 
-def svg_chart(daily: dict[str, Any], width: int = 960, height: int = 260) -> str:
-    """Stacked bars of articles per day by language, as an inline SVG (escaped throughout).
-
-    :param daily: ``{"days": [iso dates], "series": {language: [counts]}}`` from
-        scrapers.db.dashboard.daily_counts
-    """
-    days: list[str] = daily["days"]
-    series: dict[str, list[int]] = daily["series"]
-    esc = html.escape
-    left, right, top, bottom = 44, 12, 28, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
-    peak = max(totals, default=0)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-           f'viewBox="0 0 {width} {height}" width="100%" '
-           f'aria-label="Relevant articles per day by language, last {len(days)} days">']
-    if peak == 0:
-        out.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-                   f'fill="#6b7280">No relevant articles in the last {len(days)} days</text>'
-                   "</svg>")
-        return "".join(out)
-    step = max(1, -(-peak // 4))  # four grid lines, integer steps
-    y_max = step * 4
-    slot = plot_w / max(1, len(days))
-    for k in range(5):
-        y = top + plot_h - plot_h * k / 4
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-                   f'stroke="#e5e7eb"/><text x="{left - 6}" y="{y + 4:.1f}" '
-                   f'text-anchor="end" font-size="11" fill="#6b7280">{step * k}</text>')
-    colours = _colours(list(series))
-    for i, day in enumerate(days):
-        x = left + i * slot + slot * 0.1
-        base = float(top + plot_h)
-        for lang, values in series.items():
-            n = values[i]
-            if not n:
-                continue
-            h = plot_h * n / y_max
-            base -= h
-            out.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{slot * 0.8:.1f}" '
-                       f'height="{h:.1f}" fill="{colours[lang]}"><title>{esc(day)} '
-                       f'{esc(lang)}: {n}</title></rect>')
-        if i % 5 == 0 or i == len(days) - 1:
-            out.append(f'<text x="{x + slot * 0.4:.1f}" y="{height - bottom + 16}" '
-                       f'text-anchor="middle" font-size="11" fill="#374151">'
-                       f'{esc(day[5:])}</text>')
-    lx = float(left)
-    for lang, colour in colours.items():
-        out.append(f'<rect x="{lx}" y="6" width="12" height="12" fill="{colour}"/>'
-                   f'<text x="{lx + 16}" y="16" font-size="12" fill="#111827">{esc(lang)} '
-                   f'({sum(series[lang])})</text>')
-        lx += 30 + 9 * len(lang) + 8 * len(str(sum(series[lang])))
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _colours(keys: list[str]) -> dict[str, str]:
-    spare = iter(_FALLBACK_COLOURS * (1 + len(keys) // len(_FALLBACK_COLOURS)))
-    return {k: LANGUAGE_COLOURS.get(k) or next(spare) for k in keys}
-
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Nichiro — news monitor</title>
-<style>
- body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 20px; color: #111827; }
- h1 { font-size: 20px; margin: 0 0 2px; } h2 { font-size: 16px; margin: 22px 0 6px; }
- .meta { color: #6b7280; font-size: 12px; }
- table { border-collapse: collapse; width: 100%; font-size: 13px; }
- th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e5e7eb;
-          vertical-align: top; }
- th { background: #f3f4f6; font-weight: 600; } td.num, th.num { text-align: right; }
- .status { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 12px; }
- .st-ok { background: #dcfce7; color: #166534; }
- .st-failing { background: #fee2e2; color: #991b1b; }
- .st-disabled { background: #fde68a; color: #92400e; }
- .st-new { background: #dbeafe; color: #1e40af; } .st-off { background: #e5e7eb; color: #374151; }
- .err { color: #991b1b; font-size: 12px; max-width: 420px; overflow-wrap: anywhere; }
- .terms { color: #4b5563; font-size: 12px; } .error-box { background: #fee2e2; padding: 6px 10px; }
- form { margin: 6px 0; } input[type=search] { width: 320px; padding: 3px 6px; }
- a { color: #1d4ed8; } .chart { max-width: 960px; border: 1px solid #e5e7eb; }
-</style></head>
-<body>
-<h1>Nichiro — Japan–Russia news monitor</h1>
-<div class="meta">Generated {{ generated }} UTC for {{ user }} ·
- JSON: <a href="api/summary">api/summary</a>,
- <a href="api/search?q={{ query|urlencode }}&amp;lang={{ lang|urlencode }}">api/search</a></div>
-
-<h2 id="search">Search</h2>
-<form method="get" action="./" role="search">
- <input type="search" name="q" value="{{ query }}" aria-label="Search query"
-        placeholder="e.g. peace treaty, Курилы, 北方領土">
- <select name="lang" aria-label="Language">
-  <option value="">all languages</option>
-  {% for code in languages -%}
-  <option value="{{ code }}"{% if code == lang %} selected{% endif %}>{{ code }}</option>
-  {%- endfor %}
- </select>
- <button type="submit">Search</button>
-</form>
-{% if search_error %}<div class="error-box">{{ search_error }}</div>{% endif %}
-{% if query and not search_error %}
- <p class="meta">{{ results|length }} result{{ '' if results|length == 1 else 's' }}
-  for “{{ query }}”{% if lang %} in {{ lang }}{% endif %}
-  {%- if results|length == search_limit %} (first {{ search_limit }}){% endif %}</p>
- {% if results %}<table id="search-results"><thead><tr><th>Title</th><th>Outlet</th>
-  <th>Lang</th><th>Time (UTC)</th><th class="num">Rank</th></tr></thead><tbody>
- {% for r in results %}<tr><td>
-  {%- if r.href %}<a href="{{ r.href }}" target="_blank" rel="noopener noreferrer">
-  {{- r.title }}</a>{% else %}{{ r.title }}{% endif %}</td>
-  <td>{{ r.source }}</td><td>{{ r.language or '' }}</td><td>{{ r.time }}</td>
-  <td class="num">{{ '%.3f'|format(r.rank or 0) }}</td></tr>{% endfor %}
- </tbody></table>{% endif %}
-{% endif %}
-
-<h2 id="sources">Source health</h2>
-<table id="source-health"><thead><tr><th>Source</th><th>Lang</th><th>Status</th>
- <th>Last success (UTC)</th><th class="num">Consecutive failures</th><th>Next fetch (UTC)</th>
- <th class="num">Articles 24 h</th><th class="num">Articles 7 d</th><th>Last error</th>
-</tr></thead><tbody>
-{% for s in sources %}<tr><td>{{ s.name }}</td><td>{{ s.language }}</td>
- <td><span class="status st-{{ s.status_class }}">{{ s.status }}</span></td>
- <td>{{ s.last_success }}</td><td class="num">{{ s.consecutive_failures }}</td>
- <td>{{ s.next_fetch }}</td><td class="num">{{ s.articles_24h }}</td>
- <td class="num">{{ s.articles_7d }}</td>
- <td class="err" title="{{ s.problem }}">{{ s.problem_short }}</td></tr>
-{% else %}<tr><td colspan="9">No sources yet: the ingest DAG has not run.</td></tr>{% endfor %}
-</tbody></table>
-
-<h2 id="chart">Relevant articles per day by language (last {{ days }} days, UTC)</h2>
-{{ chart }}
-
-<h2 id="latest">Latest relevant articles</h2>
-<table id="latest-articles"><thead><tr><th>Title</th><th>Outlet</th><th>Lang</th>
- <th>Time (UTC)</th><th>Matched terms</th>
- {%- if has_clusters %}<th class="num">Cluster size</th>{% endif %}</tr></thead><tbody>
-{% for a in latest %}<tr><td>
- {%- if a.href %}<a href="{{ a.href }}" target="_blank" rel="noopener noreferrer">
- {{- a.title }}</a>{% else %}{{ a.title }}{% endif %}</td>
- <td>{{ a.source }}</td><td>{{ a.language or '' }}</td><td>{{ a.time }}</td>
- <td class="terms">{{ a.terms }}</td>
- {%- if has_clusters %}<td class="num">{{ a.cluster_size or '' }}</td>{% endif %}</tr>
-{% else %}<tr><td colspan="6">No relevant articles stored yet.</td></tr>{% endfor %}
-</tbody></table>
-</body></html>
-"""
-
-
 @cache
 def _template() -> Any:
+    """templates/nichiro_page.html, next to this module (autoescape on, StrictUndefined)."""
     import jinja2
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(PAGE)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.get_template(PAGE_TEMPLATE)
 
 
 def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str = "",
@@ -234,6 +90,7 @@ def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str =
                 search_limit: int = 50) -> str:
     """The page's HTML from scrapers.db.dashboard.summary() output (every feed text escaped)."""
     from markupsafe import Markup
+    from nichiro_chart import svg_chart
 
     from scrapers.db.dashboard import SEARCH_LANGUAGES
 
