@@ -22,7 +22,7 @@ What is measured:
 - tags, on items that list them: exact-set accuracy and micro precision/recall.
 
 It then lists every miss with its evidence, and every tag difference. Always exits 0: it
-is a report, not a test (tests/unit/test_relevance.py holds the assertions).
+is a report, not a test (tests/unit/relevance/ holds the assertions).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 from metrics import Counts  # noqa: E402
 
 from scrapers.models import Relevance  # noqa: E402
-from scrapers.relevance.scoring import is_fetch_candidate, rules_dir, score_relevance  # noqa: E402
+from scrapers.relevance.rules import rules_dir  # noqa: E402
+from scrapers.relevance.scoring import is_fetch_candidate, score_relevance  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "relevance"
 SETS: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from scrapers.extract.body import extract_article
     from scrapers.feeds import parse_feed
     from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
-    from scrapers.relevance.scoring import is_fetch_candidate, score_relevance, tag_vocabulary
+    from scrapers.relevance.rules import tag_vocabulary
+    from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
     from scrapers.text.urls import canonicalize_url
 
 #: Re-exported name -> the module that defines it.
@@ -32,7 +33,7 @@ _EXPORTS = {
     "is_fetch_candidate": "scrapers.relevance.scoring",
     "parse_feed": "scrapers.feeds",
     "score_relevance": "scrapers.relevance.scoring",
-    "tag_vocabulary": "scrapers.relevance.scoring",
+    "tag_vocabulary": "scrapers.relevance.rules",
 }
 
 __all__ = [
