@@ -15,7 +15,7 @@ over all pairs of articles: a pair is predicted positive when both got the same 
 truly positive when both carry the same label. Precision = TP / (TP + FP), recall =
 TP / (TP + FN), F1 their harmonic mean; per language (pairs within it) and overall. Every
 wrong pair is listed. Then, unless ``--no-sweep``, the same decision rule (the pure functions
-of scrapers.dedup.clusters over an in-memory band index) is re-run for other thresholds and band
+of scrapers.dedup.minhash over an in-memory band index) is re-run for other thresholds and band
 shapes, over 30 MinHash seeds in file order and 20 shuffled arrival orders, to show the
 margin of the chosen parameters: mean and worst precision/recall over those 50 runs.
 
@@ -58,8 +58,9 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from metrics import Counts  # noqa: E402
 
-from scrapers.dedup import clusters  # noqa: E402
-from scrapers.dedup.clusters import (  # noqa: E402
+from scrapers.dedup import clusters, minhash  # noqa: E402
+from scrapers.dedup.hashes import content_hash  # noqa: E402
+from scrapers.dedup.minhash import (  # noqa: E402
     Candidate,
     ClusterParams,
     article_text,
@@ -70,7 +71,6 @@ from scrapers.dedup.clusters import (  # noqa: E402
     shingle_hashes,
     signature_bytes,
 )
-from scrapers.dedup.hashes import content_hash  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
 SERVER = os.environ.get("NICHIRO_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -223,7 +223,7 @@ def quality(sweep: bool) -> int:
     by_lang = Counter(a["language"] for a in articles)
     print(f"labelled set: {len(articles)} articles, {len(labels)} clusters "
           f"({', '.join(f'{k} {v}' for k, v in sorted(by_lang.items()))}); "
-          f"params {clusters.DEFAULT_PARAMS.tag}, threshold {clusters.THRESHOLD}")
+          f"params {minhash.DEFAULT_PARAMS.tag}, threshold {minhash.THRESHOLD}")
     conn = scratch_db()
     try:
         predicted = cluster_labelled_db(conn, articles)
@@ -265,7 +265,7 @@ def run_sweep(articles: list[dict[str, Any]]) -> None:
                 ps.append(s.precision)
                 rs.append(s.recall)
             mark = "  <- chosen" if (bands, rows, threshold) == (
-                clusters.BANDS, clusters.ROWS, clusters.THRESHOLD) else ""
+                minhash.BANDS, minhash.ROWS, minhash.THRESHOLD) else ""
             print(f"  {f'{bands} x {rows}':<13} {threshold:>9.2f} {statistics.mean(ps):>7.3f} "
                   f"{min(ps):>8.3f} {statistics.mean(rs):>7.3f} {min(rs):>8.3f}{mark}")
     print("  true Jaccard (exact shingle sets), file order: lowest best match of a copy "
@@ -399,11 +399,11 @@ def bulk_load(conn: Any, synth: Synth, store: list[Stored], upto: int, pool: Any
             (f"{i}\thttps://synth.example/{i}\thttps://synth.example/{i}\t{_esc(s.title)}\t"
              f"{_esc(chr(10).join(s.paras))}\t{seen}\t{seen}\ten\tSynth {i % 40}\t1\tt\t"
              f"{i:064x}\t{s.cluster}\n" for i, s in zip(ids, batch, strict=True)))
-        tag = clusters.DEFAULT_PARAMS.tag
+        tag = minhash.DEFAULT_PARAMS.tag
         _copy_rows(conn, "article_minhash", "article_id, num_perm, signature, shingle_count, "
-                   "params", (f"{i}\t{clusters.NUM_PERM}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
+                   "params", (f"{i}\t{minhash.NUM_PERM}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
                               for i, (sig, n, _) in zip(ids, sketches, strict=True)))
-        day = clusters.seen_day(T0)
+        day = minhash.seen_day(T0)
         _copy_rows(conn, "article_lsh_bands", "band, seen_day, bucket, article_id",
                    (f"{band}\t{day}\t{bucket}\t{i}\n" for i, (_, _, keys) in
                     zip(ids, sketches, strict=True) for band, bucket in keys))
@@ -478,8 +478,8 @@ def explain_lookup(conn: Any, store: list[Stored]) -> str:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "
                     + clusters._CANDIDATES_SQL,
                     {"bands": [b for b, _ in keys], "buckets": [k for _, k in keys],
-                     "article_id": -1, "limit": clusters.MAX_CANDIDATES,
-                     "params": clusters.DEFAULT_PARAMS.tag})
+                     "article_id": -1, "limit": minhash.MAX_CANDIDATES,
+                     "params": minhash.DEFAULT_PARAMS.tag})
         lines = [r[0] for r in cur.fetchall()]
     conn.rollback()
     return "\n".join("    " + ln for ln in lines)
@@ -491,7 +491,7 @@ def scale(sizes: Sequence[int], timed: int, workers: int) -> int:
     synth = Synth(seed=20261123)
     store: list[Stored] = []
     results = []
-    print(f"params {clusters.DEFAULT_PARAMS.tag}, threshold {clusters.THRESHOLD}; "
+    print(f"params {minhash.DEFAULT_PARAMS.tag}, threshold {minhash.THRESHOLD}; "
           f"{workers} worker processes for bulk signatures; {timed} timed assignments per size")
     with Pool(workers) as pool:
         for size in sorted(sizes):

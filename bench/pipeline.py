@@ -377,7 +377,7 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
     import trafilatura
     from datasketch import MinHash
 
-    from scrapers.dedup import clusters
+    from scrapers.dedup import minhash
     from scrapers.dedup.hashes import content_hash, entry_fingerprint
     from scrapers.extract.body import extract_article, main_text, parse_html
     from scrapers.extract.clean import clean_text
@@ -436,16 +436,16 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
             entry_fingerprint(e)
         for a in articles:
             content_hash(a.title, a.text)
-            hashes = clusters.shingle_hashes(clusters.article_text(a.title, a.text), a.language)
-            sketch = clusters.minhash_from_hashes(hashes)
-            clusters.band_keys(sketch.hashvalues)
+            hashes = minhash.shingle_hashes(minhash.article_text(a.title, a.text), a.language)
+            sketch = minhash.minhash_from_hashes(hashes)
+            minhash.band_keys(sketch.hashvalues)
         return len(articles)
-    shingled = [clusters.shingles(clusters.article_text(a.title, a.text), a.language)
+    shingled = [minhash.shingles(minhash.article_text(a.title, a.text), a.language)
                 for a in articles]
 
     def datasketch_floor() -> None:
         for sh in shingled:
-            m = MinHash(num_perm=clusters.NUM_PERM, seed=clusters.SEED)
+            m = MinHash(num_perm=minhash.NUM_PERM, seed=minhash.SEED)
             m.update_batch([s.encode("utf-8") for s in sh])
     dedup_s, floor_s, _ = paired(repeat, dedup, datasketch_floor)
     stages["dedup_clustering"] = _stage(len(articles), dedup_s, floor_s,

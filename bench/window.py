@@ -12,7 +12,7 @@ The same run of the pipeline benchmark's corpus (bench/corpus.py, seed 8) is loa
 - **archive inside**: an archive of another corpus (seed 9: other stories on the same
   subject, so its articles share LSH bands by chance with the run's as real archives do),
   staged and loaded by the pipeline's own steps, then moved `--inside-days` into the past,
-  within `scrapers.dedup.clusters.WINDOW_DAYS`;
+  within `scrapers.dedup.minhash.WINDOW_DAYS`;
 - **archive outside**: the same archive moved `--outside-days` into the past, beyond it.
 
 Everything is built by the pipeline's own `fetch_feed`, `fetch_articles` (pages read from
@@ -142,7 +142,7 @@ def best_load(prepared: str, scratch: str, repeat: int) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, tmp: Path, urls: dict[str, str]) -> dict[str, Any]:
-    from scrapers.dedup.clusters import WINDOW_DAYS
+    from scrapers.dedup.minhash import WINDOW_DAYS
 
     def timed(label: str, fn: Callable[[], Any]) -> Any:
         seconds, out = timed_pass(fn)

@@ -38,7 +38,7 @@ from typing import Any
 
 from scrapers import config
 from scrapers.db import store
-from scrapers.dedup import clusters
+from scrapers.dedup import clusters, minhash
 from scrapers.dedup.hashes import diff_summary
 from scrapers.text.urls import canonicalize_url, search_stub_target
 from scrapers.timing import PhaseTimer
@@ -127,17 +127,17 @@ def save_article(
 def _signature(record: dict[str, Any]) -> tuple[Any, int | None]:
     """The MinHash the extraction step stored with the record, if made with today's params."""
     sketch = record.get("minhash") or {}
-    if sketch.get("params") != clusters.DEFAULT_PARAMS.tag:
+    if sketch.get("params") != minhash.DEFAULT_PARAMS.tag:
         return None, None
-    return (clusters.signature_from_bytes(base64.b64decode(sketch["signature"])),
+    return (minhash.signature_from_bytes(base64.b64decode(sketch["signature"])),
             sketch.get("shingles"))
 
 
 def minhash_field(title: str, body: str, language: str | None) -> dict[str, Any]:
     """What the extraction step stores in a record so the load need not sketch it again."""
-    values, shingles = clusters.sketch(title, body, language)
-    return {"params": clusters.DEFAULT_PARAMS.tag, "shingles": shingles,
-            "signature": base64.b64encode(clusters.signature_bytes(values)).decode("ascii")}
+    values, shingles = minhash.sketch(title, body, language)
+    return {"params": minhash.DEFAULT_PARAMS.tag, "shingles": shingles,
+            "signature": base64.b64encode(minhash.signature_bytes(values)).decode("ascii")}
 
 
 @dataclass
@@ -266,7 +266,7 @@ def _write_batch(
 
 def _new_articles(
     conn: Any, new: Sequence[dict[str, Any]], real: dict[int, int],
-) -> list[clusters.NewArticle]:
+) -> list[minhash.NewArticle]:
     """The batch's new articles for `clusters.plan_clusters`, with the sketch each record
     carries; a record staged without one is sketched from its whole text (older rows)."""
     sketches = [_signature(r["record"]) for r in new]
@@ -275,7 +275,7 @@ def _new_articles(
     out = []
     for r, (values, shingles) in zip(new, sketches, strict=True):
         record = r["record"]
-        out.append(clusters.NewArticle(
+        out.append(minhash.NewArticle(
             article_id=real[r["article_id"]], title=record["title"],
             body=unsketched[r["id"]]["body"] if r["id"] in unsketched else "",
             language=record.get("language"), outlet=record["source"],

@@ -17,22 +17,24 @@ import pytest
 
 from scrapers.dedup import clusters as clusters_module
 from scrapers.dedup.clusters import (
+    assign_cluster,
+    backfill,
+    plan_clusters,
+    write_plan,
+)
+from scrapers.dedup.hashes import content_hash
+from scrapers.dedup.minhash import (
     BANDS,
     THRESHOLD,
     ClusterAssignment,
     ClusterParams,
     NewArticle,
     article_text,
-    assign_cluster,
-    backfill,
     band_keys,
     minhash,
-    plan_clusters,
     seen_day,
     sketch,
-    write_plan,
 )
-from scrapers.dedup.hashes import content_hash
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
 

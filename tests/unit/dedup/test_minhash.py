@@ -1,4 +1,4 @@
-"""clusters (pure part): shingles per script, MinHash estimates, stable band keys, the rule."""
+"""minhash: shingles per script, MinHash estimates, stable band keys, the rule."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from scrapers.dedup.clusters import (
+from scrapers.dedup.minhash import (
     BANDS,
     NUM_PERM,
     ROWS,
@@ -127,7 +127,7 @@ def test_band_keys_shape_and_sensitivity() -> None:
 
 def test_band_keys_are_the_same_in_another_process() -> None:
     """No salted hash(): a fresh interpreter (new PYTHONHASHSEED) computes the same keys."""
-    code = ("import json; from scrapers.dedup.clusters import band_keys, minhash; "
+    code = ("import json; from scrapers.dedup.minhash import band_keys, minhash; "
             f"print(json.dumps(band_keys(minhash({EN!r}, 'en'))[:5] + "
             "band_keys(minhash('日ロ、サケ・マス交渉を開始', 'ja'))[:5]))")
     runs = [
