@@ -207,7 +207,11 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
         browser.wait_for("location.pathname.includes('/runs/') && "
                          "document.body.innerText.includes('load_sources')", timeout=60,
                          what="the grid on the run's page")
-        browser.wait_for("(() => { const b = [...document.querySelectorAll('button')].find("
+        # by its test id: under load the UI may still show its untranslated label
+        # ("taskGroups.expandAll") when the button appears
+        browser.wait_for("(() => { const b = document.querySelector("
+                         "'button[data-testid=\"expand-all-button\"]') || "
+                         "[...document.querySelectorAll('button')].find("
                          "b => /expand all/i.test(b.getAttribute('aria-label') || ''));"
                          " if (b) b.click(); return !!b; })()", what="Expand all task groups")
         browser.wait_for("document.body.innerText.includes('fetch_articles') && "
