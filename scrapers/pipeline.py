@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapers import config
-from scrapers.db import search, store
+from scrapers.db import search, staging, store
 from scrapers.dedup.hashes import content_hash, entry_fingerprint
 from scrapers.fetch import health
 from scrapers.fetch.http import Fetcher, FetchError
@@ -66,8 +66,8 @@ def sync_catalog(
     Due: enabled in the catalog, not disabled by health, next fetch time reached (every
     enabled, healthy source when `fetch_all`, e.g. a manual run).
     """
-    store.sync_sources(conn, sources)
-    rows = store.due_sources(conn, _now(now), fetch_all)
+    staging.sync_sources(conn, sources)
+    rows = staging.due_sources(conn, _now(now), fetch_all)
     conn.commit()
     return rows
 
@@ -91,8 +91,8 @@ def fetch_feed(
     """
     started = _now(now)
     schedule = config.FetchSchedule.from_env()
-    source = store.get_source(conn, source_id)
-    done = store.finished_feed_fetch(conn, source_id, run_id)
+    source = staging.get_source(conn, source_id)
+    done = staging.finished_feed_fetch(conn, source_id, run_id)
     if done is not None:  # a rerun of this run's task: its entries are stored already
         LOGGER.info("%s: feed already fetched in run %s (fetch %d)", source["name"], run_id,
                     done["id"])
@@ -100,7 +100,7 @@ def fetch_feed(
                 "status": done["http_status"], "entries": done["entries"] or 0,
                 "candidates": done["relevant"] or 0, "new_entries": done["new_entries"] or 0,
                 "page_work": True}
-    fetch_id = store.start_feed_fetch(conn, source_id, run_id, source["url"], started)
+    fetch_id = staging.start_feed_fetch(conn, source_id, run_id, source["url"], started)
     conn.commit()
     status: int | None = None
     counts = {"source": source["name"], "source_id": source_id, "fetch_id": fetch_id,
@@ -127,7 +127,7 @@ def fetch_feed(
                 is_new, is_candidate_entry = _store_entry(conn, source, entry, fetch_id, started)
                 new_entries += is_new
                 candidates += is_candidate_entry
-        store.finish_feed_fetch(
+        staging.finish_feed_fetch(
             conn, fetch_id, finished_at=_now(now), http_status=result.status,
             not_modified=result.not_modified, body_unchanged=unchanged and not
             result.not_modified, nbytes=len(result.body), entries=len(entries),
@@ -136,7 +136,7 @@ def fetch_feed(
         )
         next_at, interval = health.next_fetch_after_success(
             started, source["fetch_interval_s"], new_entries, schedule)
-        store.record_source_success(
+        staging.record_source_success(
             conn, source_id, started, etag=result.etag, last_modified=result.last_modified,
             body_hash=body_hash, next_fetch_at=next_at, interval_s=interval,
             new_entries=new_entries,
@@ -151,11 +151,11 @@ def fetch_feed(
         retry_after = getattr(exc, "retry_after_s", None)
         failures = source["consecutive_failures"] + 1
         reason = health.disable_reason(failures, status, message, schedule)
-        store.finish_feed_fetch(
+        staging.finish_feed_fetch(
             conn, fetch_id, finished_at=_now(now), http_status=status,
             retry_after_s=retry_after, error_class=type(exc).__name__, error=message,
         )
-        store.record_source_failure(
+        staging.record_source_failure(
             conn, source_id, started, error=message, error_class=type(exc).__name__,
             next_fetch_at=started + timedelta(
                 seconds=health.backoff_s(failures, retry_after, schedule)),
@@ -168,7 +168,7 @@ def fetch_feed(
         raise
     if unchanged:
         # Nothing new in the feed: pages are left only if an earlier run's were not done.
-        counts["page_work"] = bool(store.candidate_entries(conn, fetch_id,
+        counts["page_work"] = bool(staging.candidate_entries(conn, fetch_id,
                                                            _backlog_since(started)))
         conn.commit()
         LOGGER.info("%s: not modified (%s)%s", source["name"],
@@ -196,12 +196,12 @@ def _store_entry(
         url = canonicalize_url(link)
     except ValueError:
         return False, False
-    _, is_new = store.upsert_feed_entry(conn, {
+    _, is_new = staging.upsert_feed_entry(conn, {
         "source_id": source["id"], "guid": entry.guid, "link": link, "url": url,
         "title": entry.title, "summary": entry.summary, "published_at": entry.published_at,
         "outlet": entry.outlet, "fingerprint": entry_fingerprint(entry),
         "relevance_score": relevance.score, "candidate": candidate,
-        "matched_terms": store.evidence_json(relevance.evidence), "now": now,
+        "matched_terms": staging.evidence_json(relevance.evidence), "now": now,
         "fetch_id": fetch_id,
     })
     return is_new, candidate
@@ -232,14 +232,14 @@ def fetch_articles(
     from scrapers.extract.body import extract_article
 
     started = _now(now)
-    source = store.get_source(conn, source_id)
+    source = staging.get_source(conn, source_id)
     window = timedelta(hours=config.refetch_window_hours())
     limit = config.max_articles_per_source()
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
     rejected_by: Counter[str] = Counter()
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
     stage = partial(_stage, conn, run_id, source_id, started)
-    for entry in store.candidate_entries(conn, fetch_id, _backlog_since(started))[:limit]:
+    for entry in staging.candidate_entries(conn, fetch_id, _backlog_since(started))[:limit]:
         known_id = entry["known_article_id"]
         if known_id is not None and entry["article_first_seen_at"] < started - window:
             stage(entry, "known", None, {"article_id": known_id})
@@ -316,7 +316,7 @@ def _stage(
     status: str, reason: str | None, record: dict[str, Any] | None,
     page: FetchResult | None = None,
 ) -> None:
-    store.stage_article(conn, {
+    staging.stage_article(conn, {
         "run_id": run_id, "source_id": source_id, "entry_id": entry["id"], "url": entry["url"],
         "staged_at": staged_at,
         "status": status, "reason": reason,

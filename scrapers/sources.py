@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from scrapers.config import db_url
-from scrapers.db import store
+from scrapers.db import staging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     conn = psycopg2.connect(args.db or db_url())
     try:
         if args.command == "enable":
-            if not store.enable_source(conn, args.name):
+            if not staging.enable_source(conn, args.name):
                 print(f"no source named {args.name!r}")
                 return 1
             conn.commit()

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrapers import config
-from scrapers.db import store
+from scrapers.db import staging, store
 from scrapers.dedup import clusters, minhash
 from scrapers.dedup.hashes import diff_summary
 from scrapers.text.urls import canonicalize_url, search_stub_target
@@ -270,7 +270,7 @@ def _new_articles(
     """The batch's new articles for `clusters.plan_clusters`, with the sketch each record
     carries; a record staged without one is sketched from its whole text (older rows)."""
     sketches = [_signature(r["record"]) for r in new]
-    unsketched = store.staged_records(
+    unsketched = staging.staged_records(
         conn, (r["id"] for r, (values, _) in zip(new, sketches, strict=True) if values is None))
     out = []
     for r, (values, shingles) in zip(new, sketches, strict=True):
@@ -297,7 +297,7 @@ def _load_changed(
     conn: Any, staged: dict[str, Any], loaded_at: datetime, touched: set[int],
 ) -> tuple[int, str]:
     """The row-by-row path, for a record that changes a stored story."""
-    record = store.staged_records(conn, [staged["id"]])[staged["id"]]
+    record = staging.staged_records(conn, [staged["id"]])[staged["id"]]
     article_id, outcome = save_article(
         conn, record, aliases=_aliases(record, staged),
         guid_article_id=staged["entry_article_id"], now=loaded_at,
@@ -334,7 +334,7 @@ def load_run(conn: Any, run_id: str, now: datetime | None = None,
     try:
         with timer.phase("lock"), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
-        for rows in _timed_batches(store.pending_batches(conn, run_id, BATCH_SIZE), timer):
+        for rows in _timed_batches(staging.pending_batches(conn, run_id, BATCH_SIZE), timer):
             for r in rows:
                 r["record"] = r["record"] or {}
             results: dict[int, tuple[int | None, str]] = {}

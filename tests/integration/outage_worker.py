@@ -28,7 +28,7 @@ from typing import Any
 from scrapers import pipeline
 from scrapers.catalog import load_catalog
 from scrapers.config import LOOPBACK_ONLY, HttpSettings
-from scrapers.db import store
+from scrapers.db import staging
 from scrapers.db.loader import load_run
 from scrapers.fetch.http import Fetcher, HTTPStatusError
 
@@ -104,7 +104,7 @@ def fetcher(stall_after_pages: int = 0) -> Fetcher:
     With `stall_after_pages` = n, the first HTTP request after the n-th page was staged
     (and committed) stalls for STALL_S, far longer than any test waits: the process sits
     between two pages until it is killed. Pages are counted by wrapping
-    `store.stage_article` (in this process only), so the point does not move when the
+    `staging.stage_article` (in this process only), so the point does not move when the
     pipeline adds requests of its own, such as robots.txt.
     """
     settings = HttpSettings(allowed_private_hosts=LOOPBACK_ONLY, connect_timeout_s=5,
@@ -112,7 +112,7 @@ def fetcher(stall_after_pages: int = 0) -> Fetcher:
     if stall_after_pages <= 0:
         return Fetcher(settings)
     staged = 0
-    stage_article = store.stage_article
+    stage_article = staging.stage_article
 
     def counting_stage_article(conn: Any, values: dict[str, Any]) -> None:
         nonlocal staged
@@ -123,7 +123,7 @@ def fetcher(stall_after_pages: int = 0) -> Fetcher:
         if staged >= stall_after_pages:
             time.sleep(STALL_S)
 
-    store.stage_article = counting_stage_article
+    staging.stage_article = counting_stage_article
     return Fetcher(settings, throttle=throttle)
 
 

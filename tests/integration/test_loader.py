@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from scrapers.db import loader, store
+from scrapers.db import loader, staging, store
 from scrapers.dedup import clusters
 from scrapers.dedup.hashes import content_hash
 from scrapers.models import Source
@@ -61,7 +61,7 @@ def _stage(db: Any, source: dict[str, Any], url: str, status: str = "extracted",
     if record is not None and status == "extracted" and sketched:
         record = {**record, "minhash": loader.minhash_field(
             record["title"], record["body"], record["language"])}
-    store.stage_article(db, {
+    staging.stage_article(db, {
         "run_id": RUN, "source_id": source["id"], "entry_id": None, "url": url,
         "status": status, "reason": None, "staged_at": NOW,
         "record": json.dumps(record, ensure_ascii=False) if record else None,
@@ -75,7 +75,7 @@ def _stage(db: Any, source: dict[str, Any], url: str, status: str = "extracted",
 
 def _scenario(db: Any) -> None:
     """An earlier run's two stories, then this run's staged rows (not loaded yet)."""
-    store.sync_sources(db, [
+    staging.sync_sources(db, [
         Source(name="Pacific Wire", url="https://pw.example/feed", language="en"),
         Source(name="Harbour Times", url="https://ht.example/feed", language="en"),
         Source(name="News search", url="https://search.example/rss?q=japan+russia",
@@ -137,7 +137,7 @@ def _row_by_row(db: Any) -> dict[str, int]:
     """The reference: each staged row loaded on its own, in load order."""
     counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
     touched: set[int] = set()
-    for staged in store.pending_staged(db, RUN):
+    for staged in staging.pending_staged(db, RUN):
         if staged["status"] == "extracted":
             article_id, outcome = loader._load_changed(db, staged, NOW, touched)
         else:
@@ -242,7 +242,7 @@ def _state_after_load(db: Any) -> dict[str, Any]:
 def test_http_and_https_spellings_are_one_story(db: Any) -> None:
     """`articles.url` keeps the scheme the page answered on; the story is found by the
     scheme-folded key, so the https spelling is the same row, unchanged."""
-    [source] = store.sync_sources(db, [Source(name="Pacific Wire", url="http://pw.example/f",
+    [source] = staging.sync_sources(db, [Source(name="Pacific Wire", url="http://pw.example/f",
                                               language="en")])
     pw = {"id": source["id"], "outlet": "Pacific Wire"}
     key = "https://pw.example/plain"
@@ -320,7 +320,7 @@ def test_a_page_staged_again_during_a_load_waits_for_it(db: Any, news_db_url: st
     import psycopg2
 
     _scenario(db)
-    batch = next(store.pending_batches(db, RUN))  # what load_run reads first, in its transaction
+    batch = next(staging.pending_batches(db, RUN))  # what load_run reads first, in its transaction
     restager = psycopg2.connect(news_db_url, options="-c lock_timeout=200")
     try:
         with restager.cursor() as cur, pytest.raises(psycopg2.errors.LockNotAvailable):

@@ -38,7 +38,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from scrapers.db import store
+from scrapers.db import staging
 from scrapers.db.loader import load_run
 from scrapers.db.migrate import migrate
 from tests.integration.outage_worker import Progress, fetcher, stage_run
@@ -296,7 +296,7 @@ def lock_feed_entry(url: str, position: int) -> Any:
     in one transaction: with this lock held it stops there, everything written, uncommitted.
     """
     holder = connect(url)
-    pending = store.pending_staged(holder, RUN_ID)
+    pending = staging.pending_staged(holder, RUN_ID)
     assert len(pending) > position, f"only {len(pending)} staged rows to load"
     entry_id = pending[position]["entry_id"]
     assert entry_id is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scrapers.db import store
+from scrapers.db import staging, store
 from scrapers.db.loader import save_article
 from scrapers.dedup.hashes import content_hash
 from scrapers.models import Source
@@ -43,7 +43,7 @@ def save(db: Any, rec: dict[str, Any], guid_article_id: int | None = None,
 
 
 def test_new_unchanged_updated_with_revision(db: Any) -> None:
-    [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
+    [src] = staging.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
     first_id, outcome = save(db, record(src["id"]))
     assert outcome == "new"
@@ -68,7 +68,7 @@ def test_new_unchanged_updated_with_revision(db: Any) -> None:
 
 
 def test_url_variants_and_guid_continuity(db: Any) -> None:
-    [src] = store.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
+    [src] = staging.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
     # found through an m. link whose page names the www. canonical URL
     first_id, _ = save(db, record(src["id"], url="https://www.news.example/a/1"),
                        extra_urls=("https://m.news.example/a/1",))
@@ -89,7 +89,7 @@ def test_url_variants_and_guid_continuity(db: Any) -> None:
 
 
 def test_same_outlet_same_text_within_window_is_one_story(db: Any) -> None:
-    [src] = store.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
+    [src] = staging.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
     first_id, _ = save(db, record(src["id"], url="https://news.example/a/1"))
     assert save(db, record(src["id"], url="https://news.example/archive/9")) == (
         first_id, "duplicate")
@@ -98,7 +98,7 @@ def test_same_outlet_same_text_within_window_is_one_story(db: Any) -> None:
 
 
 def test_tags_replaced_and_counted_weekly(db: Any) -> None:
-    [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
+    [src] = staging.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
     article_id, _ = save(db, record(src["id"]))
     store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "place:kuril_islands"])
@@ -119,7 +119,7 @@ def test_tags_replaced_and_counted_weekly(db: Any) -> None:
 def test_bad_tag_is_refused_by_the_schema(db: Any) -> None:
     import psycopg2
 
-    [src] = store.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
+    [src] = staging.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
     article_id, _ = save(db, record(src["id"]))
     with pytest.raises(psycopg2.errors.CheckViolation):
         store.replace_article_tags(db, article_id, ["Lavrov"])
@@ -127,7 +127,7 @@ def test_bad_tag_is_refused_by_the_schema(db: Any) -> None:
 
 
 def test_daily_counts_and_source_health_views(db: Any) -> None:
-    [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
+    [src] = staging.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
     save(db, record(src["id"]))
     save(db, record(src["id"], url="https://news.example/a/2", title="Other"))
@@ -140,7 +140,7 @@ def test_daily_counts_and_source_health_views(db: Any) -> None:
 
 
 def test_retention_prunes_every_old_staging_row_and_old_raw_pages(db: Any) -> None:
-    [src] = store.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
+    [src] = staging.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
     article_id, _ = save(db, record(src["id"]))
     old, recent = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
