@@ -31,9 +31,13 @@ SELECT s.name,
        s.next_fetch_at,
        s.fetch_interval_s,
        s.disabled_reason,
-       s.last_error_class
+       s.last_error_class,
+       s.id AS source_id
 FROM sources s;
-COMMENT ON VIEW source_health IS 'One row per source: last success, failure streak, recent yield.';
+COMMENT ON VIEW source_health IS
+    'One row per source: status, last success, failure streak, recent yield. The one '
+    'definition of a source''s status: the Nichiro page, python -m scrapers sources and '
+    'analytics.source_health all read it.';
 
 CREATE OR REPLACE VIEW weekly_tag_counts AS
 SELECT date_trunc('week', coalesce(a.published_at, a.first_seen_at) AT TIME ZONE 'UTC')::date

@@ -108,27 +108,23 @@ SELECT s.name AS source,
        s.language,
        s.kind,
        s.enabled,
-       CASE WHEN NOT s.enabled THEN 'disabled'
-            WHEN s.last_fetched_at IS NULL THEN 'never fetched'
-            WHEN s.consecutive_failures > 0 THEN 'failing'
-            ELSE 'ok' END AS status,
+       h.status,  -- public.source_health's, the one definition (R__analyst_views.sql)
        s.last_success_at,
        s.last_fetched_at,
        s.consecutive_failures,
        s.last_error,
        e.last_error_at,
-       (SELECT count(*) FROM public.articles a
-         WHERE a.source_id = s.id AND a.first_seen_at > now() - interval '7 days')
-           AS articles_7d
+       h.articles_7d
 FROM public.sources s
+JOIN public.source_health h ON h.source_id = s.id
 LEFT JOIN LATERAL (
     SELECT max(f.started_at) AS last_error_at
     FROM public.feed_fetches f
     WHERE f.source_id = s.id AND f.error IS NOT NULL
 ) e ON true;
 COMMENT ON VIEW analytics.source_health IS
-    'One row per feed: status, last success, last error (and when), failure streak, '
-    'articles first seen in the last 7 days.';
+    'One row per feed: status (ok, new, failing, disabled by health, off (catalog)), last '
+    'success, last error (and when), failure streak, articles first seen in the last 7 days.';
 
 -- Ranked search over analytics.articles, each language its own way:
 --   en / ru: websearch_to_tsquery with the english / russian configuration (stemming;

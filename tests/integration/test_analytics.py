@@ -179,6 +179,19 @@ def test_weekly_tag_counts(loaded: Any) -> None:
     assert (date(2026, 11, 2), "place", "place:kuril_islands", "ru", 1) in got
 
 
+def test_analysts_and_the_page_read_one_status(loaded: Any) -> None:
+    """analytics.source_health takes its status from public.source_health, which the Nichiro
+    page and `python -m scrapers sources` read: they cannot disagree on "failing"."""
+    conn, _ = loaded
+    with conn.cursor() as cur:  # disabled by health (a 410), still in the catalog
+        cur.execute("UPDATE sources SET disabled_reason = '410 Gone at feed URL' "
+                    "WHERE name = 'pacific-wire-en'")
+    analysts = rows(conn, "SELECT source, status FROM analytics.source_health ORDER BY 1")
+    page = rows(conn, "SELECT name, status FROM public.source_health ORDER BY 1")
+    assert analysts == page
+    assert ("pacific-wire-en", "disabled") in analysts
+
+
 def test_source_health(loaded: Any) -> None:
     conn, ids = loaded
     with conn.cursor() as cur:  # one article first seen two days ago, the others long ago
@@ -195,8 +208,8 @@ def test_source_health(loaded: Any) -> None:
         ("pacific-wire-en", "Pacific Wire", "ok", 0, ts("2026-11-26T06:00:00Z"), None, None, 1),
         ("severny-vestnik-ru", "Северный вестник", "ok", 0, ts("2026-11-26T06:00:00Z"), None,
          None, 0),
-        ("tokyo-keizai-ja", "東京経済新聞", "never fetched", 0, None, None, None, 0),
-        ("vostochny-kurier-ru", "Восточный курьер", "disabled", 0, ts("2026-11-26T06:00:00Z"),
+        ("tokyo-keizai-ja", "東京経済新聞", "new", 0, None, None, None, 0),
+        ("vostochny-kurier-ru", "Восточный курьер", "off (catalog)", 0, ts("2026-11-26T06:00:00Z"),
          None, None, 0),
     ]
 
