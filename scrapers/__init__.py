@@ -5,7 +5,7 @@ No Airflow import anywhere in this package; DAGs call into it.
 The names below are re-exported lazily (PEP 562): importing any `scrapers.<module>` runs
 this file first, and every Airflow task runs in a process of its own, so an eager import
 here would make a task that only reads the database load trafilatura, lxml and feedparser
-too (about 0.5 s per task process; docs/benchmarks.md, "Imports per task").
+too, in every task process (docs/benchmarks.md, "Imports per task").
 """
 
 from __future__ import annotations

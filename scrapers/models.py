@@ -107,3 +107,13 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a fetched page was not loaded: `code` groups and counts (a column of its own in
+    `staged_articles`, so no report parses it back out of text), `detail` says it in full."""
+
+    code: str  # "robots.txt", "unextractable", "listing page", "no article text",
+    #            "not relevant", or the exception class of a failed page fetch
+    detail: str

@@ -34,7 +34,7 @@ from scrapers.dedup.hashes import content_hash, entry_fingerprint
 from scrapers.fetch import health
 from scrapers.fetch.http import Fetcher, FetchError
 from scrapers.fetch.politeness import RobotsPolicy
-from scrapers.models import Article, FeedEntry, FetchResult, Relevance, Source
+from scrapers.models import Article, FeedEntry, FetchResult, Rejection, Relevance, Source
 from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
 from scrapers.text.urls import (
     canonicalize_url,
@@ -246,7 +246,8 @@ def fetch_articles(
             counts["known"] += 1
             continue
         if not robots.allowed(entry["link"], started):
-            stage(entry, "rejected", "robots.txt disallows this page", None)
+            stage(entry, "rejected", Rejection("robots.txt", "robots.txt disallows this page"),
+                  None)
             counts["rejected"] += 1
             rejected_by["robots.txt"] += 1
             continue
@@ -256,7 +257,8 @@ def fetch_articles(
                 last_modified=entry["article_last_modified"], accept=PAGE_ACCEPT,
             )
         except FetchError as exc:
-            stage(entry, "error", f"{type(exc).__name__}: {exc}", None)
+            stage(entry, "error", Rejection(type(exc).__name__, f"{type(exc).__name__}: {exc}"),
+                  None)
             counts["errors"] += 1
             LOGGER.warning("%s: page fetch failed: %s", source["name"], exc)
             continue
@@ -267,16 +269,16 @@ def fetch_articles(
         try:
             article = extract_article(result.body, result.final_url, result.content_type)
         except ValueError as exc:
-            stage(entry, "rejected", f"unextractable: {exc}", None)
+            stage(entry, "rejected", Rejection("unextractable", f"unextractable: {exc}"), None)
             counts["rejected"] += 1
             rejected_by["unextractable"] += 1
             continue
-        record, reason = build_record(source, entry, article, result.etag,
-                                      result.last_modified, started)
-        if reason:
-            stage(entry, "rejected", reason, record)
+        record, rejection = build_record(source, entry, article, result.etag,
+                                         result.last_modified, started)
+        if rejection:
+            stage(entry, "rejected", rejection, record)
             counts["rejected"] += 1
-            rejected_by[reason.split(":", 1)[0].split(" (", 1)[0]] += 1
+            rejected_by[rejection.code] += 1
         else:
             # Sketched here, in the per-source task, so the load (one task) need not.
             record["minhash"] = minhash_field(record["title"], record["body"],
@@ -296,11 +298,11 @@ def fetch_articles(
 def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
     """The load task: the run's articles in one transaction, then their search rows.
 
-    Search rows (tsvector, trigrams) cost several times the article rows themselves, so
-    they are written after the load commits, for the articles this run stored or changed
+    Search rows (tsvector, trigrams) cost more to write than the article rows themselves
+    (docs/benchmarks.md, "The load"), so they are written after the load commits, for the articles this run stored or changed
     (index look-ups, whatever the size of the archive). A retried task finds them again
     in the run's staging rows; anything else left unindexed is caught up by
-    `nichiro_digest` (`search.index_pending` over all articles).
+    `nichiro_digest` (`search.index_all`: `index_pending` over all articles, in batches).
     """
     from scrapers.db.loader import load_run
 
@@ -313,13 +315,14 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
 
 def _stage(
     conn: Any, run_id: str, source_id: int, staged_at: datetime, entry: dict[str, Any],
-    status: str, reason: str | None, record: dict[str, Any] | None,
+    status: str, rejection: Rejection | None, record: dict[str, Any] | None,
     page: FetchResult | None = None,
 ) -> None:
     staging.stage_article(conn, {
         "run_id": run_id, "source_id": source_id, "entry_id": entry["id"], "url": entry["url"],
         "staged_at": staged_at,
-        "status": status, "reason": reason,
+        "status": status, "reason": rejection.detail if rejection else None,
+        "reason_code": rejection.code if rejection else None,
         "record": json.dumps(record, ensure_ascii=False, default=str) if record else None,
         "raw_gz": gzip.compress(page.body, compresslevel=6) if page else None,
         "raw_url": page.final_url if page else None,
@@ -331,8 +334,9 @@ def _stage(
 def build_record(
     source: dict[str, Any], entry: dict[str, Any], article: Article, etag: str | None,
     last_modified: str | None, fetched_at: datetime,
-) -> tuple[dict[str, Any], str | None]:
-    """Merge feed entry and extracted page into an `articles` row; reason if rejected.
+) -> tuple[dict[str, Any], Rejection | None]:
+    """Merge feed entry and extracted page into an `articles` row, and why it is rejected
+    (None when it is loaded).
 
     ``url`` is where an analyst can open the story, ``url_key`` the dedup key the loader
     files it under (see `record_urls`).
@@ -373,11 +377,11 @@ def build_record(
         "paywalled": article.paywalled,
     }
     if article.page_kind == "listing":
-        return record, "listing page (many headlines, no article body)"
+        return record, Rejection("listing page", "listing page (many headlines, no article body)")
     if len(body.strip()) < MIN_BODY_CHARS:
-        return record, "no article text found on the page"
+        return record, Rejection("no article text", "no article text found on the page")
     if not relevance.relevant:
-        return record, f"not relevant with body: {relevance.reason}"
+        return record, Rejection("not relevant", f"not relevant with body: {relevance.reason}")
     return record, None
 
 

@@ -82,7 +82,7 @@ def dense_series(rows: list[tuple[date, str, int]], start: date, days: int) -> d
 
 
 def has_clusters(conn: Any) -> bool:
-    """Whether `articles.cluster_id` exists (story clusters, V004) in this database."""
+    """Whether `articles.cluster_id` exists (story clusters, V008) in this database."""
     with conn.cursor() as cur:
         cur.execute(
             """SELECT 1 FROM information_schema.columns

@@ -1,10 +1,10 @@
 """Search rows for articles: `article_search` brought in line with `articles`, set-based.
 
-The tsvector and the trigram index entries used to be computed on every insert into
-`articles` (a generated column and three GIN indexes), which made loading two to three times
-slower. They now live in `article_search` (V012), written after the articles are committed:
-the load task calls `index_pending` right after its commit, so a new or edited article
-becomes searchable one statement later. Running it again writes nothing.
+Why a table of its own (V012): the tsvector and the trigram index entries are the costly
+part of writing an article, so they are kept off the load's inserts and written after the
+articles are committed (history and figures: docs/benchmarks.md, "The load"). The load
+task calls `index_pending` right after its commit, so a new or edited article becomes
+searchable one statement later. Running it again writes nothing.
 
 CLI, for operators (catch up after a restore or a formula change):
 `python -m scrapers search-index [--db URL] [--batch-size N]`.
@@ -53,10 +53,9 @@ def index_pending(
     One INSERT ... SELECT ... ON CONFLICT statement; no commit (the caller owns the
     transaction, as with scrapers.db.store). With nothing pending it still compares the two
     tables, O(N): EXPLAIN shows a merge left join of both primary-key index scans reading
-    (content_hash, language) from each heap. Measured (PostgreSQL 15, warm cache, bench
-    corpus): 2 ms at N = 721, 10-14 ms at N = 5,700, 180-250 ms at N = 100,000. Writing
-    721 new rows takes about 1 s (the tsvector and trigram entries: the cost this moved
-    off the insert). With `article_ids` the check is index lookups, O(len(article_ids)).
+    (content_hash, language) from each heap. With `article_ids` the check is index
+    lookups, O(len(article_ids)), which is why the load task passes its run's articles
+    (timings: docs/benchmarks.md, "Moved from code comments").
 
     :param limit: write at most this many rows, lowest article id first (None: all).
     :param article_ids: consider only these articles (index lookups instead of the join),

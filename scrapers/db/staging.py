@@ -246,19 +246,19 @@ def candidate_entries(
 def stage_article(conn: Any, values: Row) -> None:
     """Record what one page fetch produced for this run (idempotent per run/source/url).
 
-    `values["staged_at"]` is the caller's clock, the one retention (`prune`) compares with:
+    `values["staged_at"]` is the caller's clock, the one retention (`store.prune`) compares with:
     not the database's, which may disagree with it.
     """
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO staged_articles (run_id, source_id, entry_id, url, status, reason,
-                   record, raw_gz, raw_url, raw_content_type, created_at)
+                   reason_code, record, raw_gz, raw_url, raw_content_type, created_at)
                VALUES (%(run_id)s, %(source_id)s, %(entry_id)s, %(url)s, %(status)s,
-                   %(reason)s, %(record)s, %(raw_gz)s, %(raw_url)s, %(raw_content_type)s,
-                   %(staged_at)s)
+                   %(reason)s, %(reason_code)s, %(record)s, %(raw_gz)s, %(raw_url)s,
+                   %(raw_content_type)s, %(staged_at)s)
                ON CONFLICT (run_id, source_id, url) DO UPDATE SET
                    entry_id = EXCLUDED.entry_id, status = EXCLUDED.status,
-                   created_at = EXCLUDED.created_at,
+                   created_at = EXCLUDED.created_at, reason_code = EXCLUDED.reason_code,
                    reason = EXCLUDED.reason, record = EXCLUDED.record,
                    raw_gz = EXCLUDED.raw_gz, raw_url = EXCLUDED.raw_url,
                    raw_content_type = EXCLUDED.raw_content_type,
@@ -286,7 +286,7 @@ def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[l
 
     Rows are slim: the record without its bulky text (body, summary, captions, authors,
     tags, evidence) and `has_raw` instead of the page. The load decides from these and
-    writes the bulk from `staged_articles` on the server (`insert_articles_from_staged`
+    writes the bulk from `staged_articles` on the server (`store.insert_articles_from_staged`
     and friends), so page and text never travel to Python and back; `staged_records`
     gives a whole record where one is needed. The ids are read first, in load order;
     rows come in batches by id, each batch locked (FOR UPDATE) until the transaction ends:

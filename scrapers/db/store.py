@@ -255,7 +255,7 @@ def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int
 
     Every staging row goes at its cut-off: loaded ones, the rejected and failed pages (the
     audit trail of why), and the rows of a run whose load never happened, whose entries the
-    backlog re-fetched long before (`candidate_entries`).
+    backlog re-fetched long before (`staging.candidate_entries`).
     """
     with conn.cursor() as cur:
         cur.execute("DELETE FROM raw_pages WHERE fetched_at < %s", (raw_before,))
@@ -346,9 +346,8 @@ def run_summary(conn: Any, run_id: str) -> list[Row]:
                           count(*) FILTER (WHERE status = 'error') AS page_errors
                    FROM staged_articles WHERE run_id = %(run_id)s GROUP BY source_id
                ), reasons AS (
-                   SELECT source_id, jsonb_object_agg(reason_key, n) AS rejected_by
-                   FROM (SELECT source_id, split_part(split_part(reason, ':', 1), ' (', 1)
-                                    AS reason_key, count(*) AS n
+                   SELECT source_id, jsonb_object_agg(reason_code, n) AS rejected_by
+                   FROM (SELECT source_id, reason_code, count(*) AS n
                          FROM staged_articles
                          WHERE run_id = %(run_id)s AND status = 'rejected'
                          GROUP BY 1, 2) r

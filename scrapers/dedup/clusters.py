@@ -276,9 +276,9 @@ _PROBE_BANDS = """CROSS JOIN LATERAL (
           AND b.seen_day BETWEEN k.day - %(window)s AND k.day + %(window)s
         OFFSET 0) l"""
 #: Probe key by key once the band table holds more rows than this per key of the batch
-#: (its planner estimate, `pg_class.reltuples`); join below. For a batch of 500 articles
-#: (21,000 keys) the join was faster at 34,000 band rows and the probes at 69,000 and more
-#: (docs/clusters.md, "Time window").
+#: (its planner estimate, `pg_class.reltuples`); join below. The join is cheaper while the
+#: band table is small, the probes once it is large; the value lies between the measured
+#: sizes where each won (docs/clusters.md, "Time window").
 PROBE_ROWS_PER_KEY = 2.5
 
 
@@ -345,8 +345,9 @@ def _sketched(article: NewArticle, params: ClusterParams) -> Sketched:
 
 def _int_array(values: Iterable[int]) -> str:
     """A Postgres array literal ('{1,2,3}'): one constant for the server to parse, where
-    psycopg2's ARRAY[1,2,3] for a Python list is one expression per element (for the ~30,000
-    keys of a batch, 100 ms of planning)."""
+    psycopg2's ARRAY[1,2,3] for a Python list is one expression per element, which the
+    server plans one by one for the many keys of a batch (docs/clusters.md, "Moved from
+    code comments")."""
     return "{" + ",".join(map(str, values)) + "}"
 
 

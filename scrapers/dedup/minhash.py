@@ -44,8 +44,9 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    # Imported where a signature is computed: datasketch imports scipy (about 1 s), which
-    # a load of already-sketched records, or a run with nothing new, never needs.
+    # Imported where a signature is computed: datasketch imports scipy, which is slow to
+    # import and which a load of already-sketched records, or a run with nothing new, never
+    # needs (docs/benchmarks.md, "The unchanged second run").
     from datasketch import MinHash
 
 #: Words (en, ru) or characters (ja) per shingle.
@@ -53,12 +54,14 @@ SHINGLE_SIZE = 5
 #: MinHash permutations; a signature is NUM_PERM uint32 values.
 NUM_PERM = 128
 #: LSH bands x rows per band (BANDS * ROWS <= NUM_PERM; the 2 values left over still
-#: count in verification). A pair becomes a candidate with probability 1 - (1 - J^3)^42:
-#: 0.94 at J = 0.4, 0.996 at J = 0.5, 0.04 at J = 0.1.
+#: count in verification). A pair becomes a candidate with probability
+#: 1 - (1 - J^ROWS)^BANDS: almost surely at `THRESHOLD`, rarely for unrelated texts
+#: (docs/clusters.md, "Parameters and why").
 BANDS = 42
 ROWS = 3
 #: Estimated Jaccard similarity at or above which an article joins a candidate's cluster.
-#: Measured on the labelled set: hard negatives reach 0.29, copies' best matches >= 0.44.
+#: Set between the labelled set's hard negatives and its copies' best matches
+#: (docs/clusters.md, "Parameters and why").
 THRESHOLD = 0.4
 #: MinHash permutation seed; changing it (or any parameter above) needs a re-banding.
 SEED = 1
@@ -118,7 +121,7 @@ DEFAULT_PARAMS = ClusterParams()
 
 @dataclass(frozen=True)
 class ClusterAssignment:
-    """Where `assign_cluster` put an article, and why.
+    """Where `clusters.assign_cluster` put an article, and why.
 
     `is_new_cluster` is true only when this call created the cluster;
     `matched_article_id` is the most similar earlier article the article was matched to
@@ -251,9 +254,10 @@ def sketch(title: str, body: str, language: str | None,
            params: ClusterParams = DEFAULT_PARAMS) -> tuple[U32Array, int]:
     """An article's MinHash values (`params.num_perm` uint32) and its number of shingles.
 
-    What `assign_cluster` and `plan_clusters` compute; the loader may compute it earlier
-    (in another process) and pass it in `NewArticle`. No shingles (an empty text): the
-    values are datasketch's empty signature and the article gets no LSH bands.
+    What `clusters.assign_cluster` and `clusters.plan_clusters` compute; the loader may
+    compute it earlier (in another process) and pass it in `NewArticle`. No shingles (an
+    empty text): the values are datasketch's empty signature and the article gets no LSH
+    bands.
     """
     hashes = shingle_hashes(article_text(title, body), language, params.shingle_size)
     values = minhash_from_hashes(hashes, params.num_perm, params.seed).hashvalues
@@ -340,13 +344,13 @@ def decide(candidates: Sequence[Candidate], current_cluster_id: int | None,
 
 def rank_hits(hits: Iterable[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
     """The `limit` (article_id, shared bands) hits verified: most shared bands first, ties
-    to the lower article id (the order and cut of `_CANDIDATES_SQL`)."""
+    to the lower article id (the order and cut of `clusters._CANDIDATES_SQL`)."""
     return heapq.nsmallest(limit, hits, key=lambda h: (-h[1], h[0]))
 
 
 @dataclass(frozen=True)
 class NewArticle:
-    """An article about to be inserted (its id pre-allocated), for `plan_clusters`.
+    """An article about to be inserted (its id pre-allocated), for `clusters.plan_clusters`.
 
     `signature`/`shingle_count`: the article's `sketch`, if computed earlier with the same
     params; either one None and both are computed here.
@@ -367,7 +371,7 @@ class StoredHit:
     """A stored article sharing `shared` LSH bands with a batch article.
 
     `cluster_id` None (no cluster) or `signature` None (none with these params): it still
-    takes its place in the ranking, as in `_CANDIDATES_SQL`, but is not verified.
+    takes its place in the ranking, as in `clusters._CANDIDATES_SQL`, but is not verified.
     """
 
     article_id: int
@@ -426,7 +430,8 @@ class _Redirects:
 
 def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]],
                  first_new_id: int, params: ClusterParams = DEFAULT_PARAMS) -> BatchDecision:
-    """`assign_cluster`'s decisions for new articles assigned one by one in input order.
+    """`clusters.assign_cluster`'s decisions for new articles assigned one by one in input
+    order.
 
     Article i's candidates are the stored articles of `stored[i]` (its top hits by the
     same ranking, before any of the batch was stored) and the batch's articles before it

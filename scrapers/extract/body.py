@@ -5,10 +5,10 @@ from what the page states explicitly (``<link rel=canonical>``, Open Graph and a
 JSON-LD ``NewsArticle``), read from the same lxml tree, so the page is parsed once (trafilatura
 works on its own copy of that tree, not a second parse).
 
-Two measured choices (130 readability test pages, token F1 against the reference text):
-trafilatura's default balanced mode beats ``favor_precision`` (0.921 vs 0.908), and its own
-metadata pass is skipped: it costs ~60% on top of text extraction and guesses dates from page
-text, where we want only what the page declares.
+Two measured choices (docs/extraction.md, "Moved from code comments"):
+trafilatura's default balanced mode beats ``favor_precision`` on token F1, and its own
+metadata pass is skipped: it adds much to the time of text extraction and guesses dates from
+page text, where we want only what the page declares.
 
 The text is then cleaned (:mod:`scrapers.extract.clean`): interface text, bylines and photo captions
 leave the body; captions are returned apart, once each. The cleaned paragraphs are checked
@@ -87,7 +87,8 @@ FALLBACK_BELOW_CHARS = 250
 #: trafilatura runs first in its fast mode (its own extractor only). When that text looks
 #: incomplete (under this share of the page's paragraph text, or short), it runs again in
 #: full mode, which also weighs its readability and jusText ports against its own result:
-#: about twice the time, spent on the pages that need a second opinion.
+#: slower, so spent only on the pages that need a second opinion (docs/extraction.md,
+#: "Round 4").
 FAST_MIN_SHARE = 0.5
 FULL_MODE_BELOW_CHARS = 2 * FALLBACK_BELOW_CHARS
 #: ``hidden`` attributes and styles that may hide (attributes: one cheap pass over the tree).
@@ -307,8 +308,8 @@ def paragraph_chars(tree: HtmlElement) -> int:
 
 def needs_full_mode(fast_text_chars: int, page_paragraph_chars: int) -> bool:
     """Whether trafilatura's fast-mode text looks incomplete: short, or well under the
-    page's paragraph text (measured on 153 real pages: the same mean F1 as always running
-    the full mode, which 26 of them needed; docs/extraction.md)."""
+    page's paragraph text. Measured to keep the mean F1 of always running the full mode
+    (docs/extraction.md, "Round 4")."""
     return (fast_text_chars < FULL_MODE_BELOW_CHARS
             or fast_text_chars < FAST_MIN_SHARE * page_paragraph_chars)
 

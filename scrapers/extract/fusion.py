@@ -1,7 +1,7 @@
 """Check extracted paragraphs against the page they came from.
 
-The extractor returns text; the page still holds the structure that text came from. Two
-paragraph-level corrections use it, both generic (no site names):
+The extractor returns text; the page still holds the structure that text came from. Four
+paragraph-level corrections use it, all generic (no site names):
 
 - :func:`restore_repeats`: extractors collapse a paragraph printed several times in a row, as
   a guard against layout duplicates. When the page holds the same long paragraph as several
@@ -37,8 +37,9 @@ MIN_REPEAT_CHARS = 100
 MAX_REPEAT_CANDIDATES = 5
 #: Paragraphs are looked up on the page by their opening characters (whitespace collapsed).
 KEY_CHARS = 40
-#: Paragraph text: long text nodes of ``<p>`` and ``<div>`` elements (where repeated
-#: paragraphs are found; scanning every text node costs half again as much).
+#: Paragraph text: long text nodes of ``<p>`` and ``<div>`` elements, where repeated
+#: paragraphs are found; scanning every text node would cost more for nothing
+#: (docs/extraction.md, "Moved from code comments").
 LONG_TEXTS = XPath(
     f"//p/text()[string-length(.) >= {MIN_REPEAT_CHARS}]"
     f"|//div/text()[string-length(.) >= {MIN_REPEAT_CHARS}]",

@@ -92,8 +92,8 @@ BYLINE_NAMES = re.compile(r"author|byline|\bbyl\b|writer|screenname|username|jou
 
 #: trafilatura's author patterns (trafilatura.xpaths.AUTHOR_XPATHS), most specific first:
 #: (tags, exact attribute values, class pattern, id pattern, itemprop contains "author").
-#: Matched in one pass over the elements (`_marked_up_bylines`): as three XPath queries they
-#: cost 2 ms apiece on a large page.
+#: Matched in one pass over the elements (`_marked_up_bylines`): three XPath queries would
+#: each scan the whole page (docs/extraction.md, "Moved from code comments").
 BYLINE_LEVELS: tuple[tuple[frozenset[str] | None, frozenset[tuple[str, str]],
                            re.Pattern[str] | None, re.Pattern[str] | None, bool], ...] = (
     (frozenset("a address div link p span strong".split()),
@@ -146,7 +146,6 @@ AUTHOR_ROLE_PREFIX = re.compile(
 #: Markup inside a JSON-LD text value.
 HTML_IN_TEXT = re.compile(r"</?(?:p|br|div|h[1-6]|ul|ol|li|blockquote|strong|em|a)\b[^>]*>", re.I)
 ELEMENT_NAMES = XPath("//body//@class|//body//@id", smart_strings=False)
-#: Elements whose class/id names a paywall or registration wall.
 #: Class/id words of paywall and registration-wall elements (lower case).
 PAYWALL_CLASS_WORDS: tuple[str, ...] = (
     "paywall",

@@ -147,9 +147,9 @@ def check_url_allowed(url: str, allowance: PrivateAllowance) -> None:
 
 @lru_cache(maxsize=1)
 def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: loading the CA bundle takes 50-150 ms here,
-    which httpx would pay again for every client (every fetch task). The same CA bundle
-    as httpx's default (certifi)."""
+    """One verifying TLS context per process: loading the CA bundle is slow, and httpx would
+    pay it again for every client (every fetch task; docs/benchmarks.md, "The unchanged
+    second run"). The same CA bundle as httpx's default (certifi)."""
     return httpx.create_ssl_context()
 
 

@@ -6,8 +6,9 @@ terms are compiled into one alternation per group (:func:`_alternation`, called 
 :class:`_Text` per field.
 
 Speed: rules are compiled once per rules directory (cached). Each alternation is matched
-only where one of its literal prefixes occurs (see :class:`_Alternation`): about 1 ms for
-a 5 KB body that matches many terms, well under for one that matches few.
+only where one of its literal prefixes occurs (see :class:`_Alternation`): `str.find`
+skips the rest of the text, which the regex engine would try position by position
+(docs/relevance.md, "Moved from code comments").
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ class _Text:
 class _Alternation:
     """One compiled alternation, tried only where one of its literal keys occurs.
 
-    Why: a big alternation with named groups and IGNORECASE costs ~2 ms per 5 KB in `re`,
-    because every branch is tried at every position. Every match starts with one of a few
+    Why: a big alternation with named groups and IGNORECASE is slow in `re`, because every
+    branch is tried at every position. Every match starts with one of a few
     literal keys derived from the regexes at load time, so `str.find` locates the candidate
     starts and the pattern is matched there only, resuming after each match: exactly the
     matches of ``pattern.finditer(text)``. Without keys the whole text is scanned.

@@ -4,8 +4,8 @@ Why rules live in data: analysts tune terms, weights and tags without touching c
 this package holds no topic word at all (a test checks). Rules are one TOML file per
 language in ``scrapers/relevance/rules/`` (``en.toml``, ``ja.toml``, ``ru.toml``) plus the tag
 vocabulary ``tags.toml``; set ``NICHIRO_RULES_DIR`` to a directory holding such files to
-use another set. A broken file raises :class:`RulesError` naming the file and every
-problem in it. docs/relevance.md is the analyst's guide.
+use another set. A broken file raises :class:`scrapers.relevance.rules.RulesError` naming
+the file and every problem in it. docs/relevance.md is the analyst's guide.
 The rule file format and the tag vocabulary: :mod:`scrapers.relevance.rules`; how terms
 are matched: :mod:`scrapers.relevance.matching`.
 
@@ -167,7 +167,7 @@ def score_relevance(
     )
 
 
-# --- matching -------------------------------------------------------------------------
+# --- applying the rules (term matching itself: scrapers.relevance.matching) -----------
 
 
 def _language_code(language: str | None) -> str:

@@ -20,7 +20,7 @@ def parse_date(value: str | None) -> datetime | None:
     """Parse an ISO 8601 or RFC 2822 date as stated by a page into an aware UTC datetime.
 
     A date alone becomes midnight UTC and a time without an offset is taken as UTC (see
-    :func:`extract_article`). Unparseable or implausible values give None.
+    :func:`scrapers.extract.body.extract_article`). Unparseable or implausible values give None.
     """
     parsed = parse_date_precision(value)
     return parsed[0] if parsed else None

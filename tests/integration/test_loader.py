@@ -63,7 +63,7 @@ def _stage(db: Any, source: dict[str, Any], url: str, status: str = "extracted",
             record["title"], record["body"], record["language"])}
     staging.stage_article(db, {
         "run_id": RUN, "source_id": source["id"], "entry_id": None, "url": url,
-        "status": status, "reason": None, "staged_at": NOW,
+        "status": status, "reason": None, "reason_code": None, "staged_at": NOW,
         "record": json.dumps(record, ensure_ascii=False) if record else None,
         # mtime=0: the same bytes whenever it runs (the tests compare stored pages' bytes)
         "raw_gz": gzip.compress(f"<html>{url}</html>".encode(), mtime=0)

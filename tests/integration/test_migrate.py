@@ -168,3 +168,33 @@ def test_stored_urls_get_back_the_scheme_their_page_was_served_on(db: Any) -> No
                                             "https://plain.example/a": "http://plain.example/a"}
     finally:
         db.rollback()
+
+
+def test_rejection_codes_of_rows_staged_before_v018(db: Any) -> None:
+    """V018's backfill gives rows staged before it the codes the summary used to parse."""
+    from scrapers.db.migrate import SQL_DIR
+
+    backfill = (SQL_DIR / "migrations" / "V018__rejection_codes.sql").read_text("utf-8")
+    backfill = backfill[backfill.index("UPDATE staged_articles"):]
+    reasons = {
+        ("rejected", "robots.txt disallows this page"): "robots.txt",
+        ("rejected", "unextractable: document is empty"): "unextractable",
+        ("rejected", "listing page (many headlines, no article body)"): "listing page",
+        ("rejected", "no article text found on the page"): "no article text",
+        ("rejected", "not relevant with body (score 0.4 < 1.0)"): "not relevant",
+        ("error", "NetworkError: ReadTimeout [https://x.example/a]"): "NetworkError",
+    }
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO sources (name, url, language, outlet)"
+                    " VALUES ('S', 'https://x/f', 'en', 'S')"
+                    " RETURNING id")
+        source_id = cur.fetchone()[0]
+        for n, (status, reason) in enumerate(reasons):
+            cur.execute("INSERT INTO staged_articles (run_id, source_id, url, status, reason)"
+                        " VALUES ('old', %s, %s, %s, %s)",
+                        (source_id, f"https://x.example/{n}", status, reason))
+        cur.execute(backfill)
+        cur.execute("SELECT status, reason, reason_code FROM staged_articles")
+        got = {(status, reason): code for status, reason, code in cur.fetchall()}
+    db.rollback()
+    assert got == reasons

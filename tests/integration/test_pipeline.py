@@ -258,16 +258,17 @@ def test_summary_line_gives_rejections_by_reason(db: Any, site: Any) -> None:
 
     run_all(db, "run-r")
     with db.cursor() as cur:  # two pages of Pacific Wire turned away, for two reasons
-        for n, reason in enumerate(["not relevant with body (score 0.4 < 1.0)",
-                                    "listing page (many headlines, no article body)",
-                                    "not relevant with body (score 0.1 < 1.0)"]):
+        for n, (code, reason) in enumerate([
+                ("not relevant", "not relevant with body (score 0.4 < 1.0)"),
+                ("listing page", "listing page (many headlines, no article body)"),
+                ("not relevant", "not relevant with body (score 0.1 < 1.0)")]):
             cur.execute(
-                "INSERT INTO staged_articles (run_id, source_id, url, status, reason)"
-                " SELECT 'run-r', id, %s, 'rejected', %s FROM sources"
-                " WHERE name = 'Pacific Wire'", (f"https://pacific.example/x{n}", reason))
+                "INSERT INTO staged_articles (run_id, source_id, url, status, reason,"
+                " reason_code) SELECT 'run-r', id, %s, 'rejected', %s, %s FROM sources"
+                " WHERE name = 'Pacific Wire'", (f"https://pacific.example/x{n}", reason, code))
     db.commit()
     [line] = [x for x in summary_lines(run_summary(db, "run-r"))
               if x.startswith("Pacific Wire:")]
     assert line == ("Pacific Wire: entries=6 relevant=3 fetched=3 new=3 updated=0 "
-                    "duplicates=0 rejected=3 (not relevant with body 2, listing page 1) "
+                    "duplicates=0 rejected=3 (not relevant 2, listing page 1) "
                     "errors=0")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scrapers.models import Article
+from scrapers.models import Article, Rejection
 from scrapers.pipeline import build_record
 
 pytestmark = pytest.mark.clock
@@ -106,10 +106,11 @@ def test_search_entry_keeps_its_publisher() -> None:
 
 def test_empty_and_irrelevant_pages_are_rejected_with_reason() -> None:
     empty = Article(url="https://news.example/a/1", title="Japan and Russia talk", text="")
-    assert build_record(SOURCE, entry(), empty, None, None, NOW)[1] == (
-        "no article text found on the page")
+    assert build_record(SOURCE, entry(), empty, None, None, NOW)[1] == Rejection(
+        "no article text", "no article text found on the page")
     off_topic = Article(url="https://news.example/a/1", title="Local bakery wins award",
                         text="A bakery in Osaka won a national award for its melon bread.")
     _, reason = build_record(SOURCE, entry(title="Bakery", summary=""), off_topic, None, None,
                              NOW)
-    assert reason is not None and reason.startswith("not relevant with body")
+    assert reason is not None and reason.code == "not relevant"
+    assert reason.detail.startswith("not relevant with body")
