@@ -104,8 +104,8 @@ def nichiro_ingest() -> None:
         # At most HTTP_CONCURRENCY sources are fetched at once (all runs of this DAG);
         # the per-host delay between requests is kept by HostThrottle in PostgreSQL.
         # multiple_outputs=False wherever a task returns a dict: Airflow would otherwise
-        # infer True from the annotation and push one XCom per key as well (a REST call
-        # each), about a quarter of an unchanged run's time in `make bench`.
+        # infer True from the annotation and push one XCom per key as well, a REST call
+        # each (docs/benchmarks.md, "The unchanged second run").
         @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY,
               multiple_outputs=False)
         def fetch_feed(source: dict[str, Any]) -> dict[str, Any]:

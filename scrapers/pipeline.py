@@ -299,10 +299,11 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
     """The load task: the run's articles in one transaction, then their search rows.
 
     Search rows (tsvector, trigrams) cost more to write than the article rows themselves
-    (docs/benchmarks.md, "The load"), so they are written after the load commits, for the articles this run stored or changed
-    (index look-ups, whatever the size of the archive). A retried task finds them again
-    in the run's staging rows; anything else left unindexed is caught up by
-    `nichiro_digest` (`search.index_all`: `index_pending` over all articles, in batches).
+    (docs/benchmarks.md, "The load"), so they are written after the load commits, for the
+    articles this run stored or changed (index look-ups, whatever the size of the archive).
+    A retried task finds them again in the run's staging rows; anything else left
+    unindexed is caught up by `nichiro_digest` (`search.index_all`: `index_pending` over
+    all articles, in batches).
     """
     from scrapers.db.loader import load_run
 

@@ -55,7 +55,7 @@ SHINGLE_SIZE = 5
 NUM_PERM = 128
 #: LSH bands x rows per band (BANDS * ROWS <= NUM_PERM; the 2 values left over still
 #: count in verification). A pair becomes a candidate with probability
-#: 1 - (1 - J^ROWS)^BANDS: almost surely at `THRESHOLD`, rarely for unrelated texts
+#: 1 - (1 - J^ROWS)^BANDS: high at `THRESHOLD`, low for unrelated texts
 #: (docs/clusters.md, "Parameters and why").
 BANDS = 42
 ROWS = 3
