@@ -11,6 +11,8 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from scrapers.db.store import dict_rows
+
 LOGGER = logging.getLogger(__name__)
 
 #: Languages the search understands on their own (analytics.search); others go to 'simple'.
@@ -29,11 +31,6 @@ class SearchError(ValueError):
     """A search request the page cannot run (unknown language, query too long)."""
 
 
-def _rows(cur: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def source_health(conn: Any) -> list[dict[str, Any]]:
     """One row per source from the `source_health` view; failing sources first.
 
@@ -41,7 +38,7 @@ def source_health(conn: Any) -> list[dict[str, Any]]:
     """
     with conn.cursor() as cur:
         cur.execute(f"SELECT {', '.join(HEALTH_COLUMNS)} FROM source_health")
-        rows = _rows(cur)
+        rows = dict_rows(cur)
     rows.sort(key=lambda r: (_STATUS_ORDER.get(r["status"], 3), r["name"]))
     return rows
 
@@ -116,7 +113,7 @@ def latest_articles(conn: Any, limit: int = 50) -> list[dict[str, Any]]:
                 LIMIT %s""",
             (limit,),
         )
-        rows = _rows(cur)
+        rows = dict_rows(cur)
     for row in rows:
         row["matched_terms"] = terms(row["matched_terms"])
     return rows
@@ -157,7 +154,7 @@ def search(conn: Any, query: str, lang: str | None = None, limit: int = 50) -> l
                FROM analytics.search(%s, %s) LIMIT %s""",
             (query, lang, limit),
         )
-        return _rows(cur)
+        return dict_rows(cur)
 
 
 def summary(conn: Any, now: datetime, days: int = 30, limit: int = 50) -> dict[str, Any]:
