@@ -36,6 +36,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from scrapers.db.connection import Connection
+
 LOGGER = logging.getLogger(__name__)
 
 FORMATS = ("csv", "jsonl")
@@ -81,7 +83,7 @@ def _where(
 
 
 def count_articles(
-    conn: Any, since: date, until: date, languages: Sequence[str] | None = None
+    conn: Connection, since: date, until: date, languages: Sequence[str] | None = None
 ) -> int:
     """How many articles ``export_articles`` would write for these arguments."""
     where, params = _where(since, until, languages)
@@ -91,7 +93,7 @@ def count_articles(
 
 
 def iter_articles(
-    conn: Any,
+    conn: Connection,
     since: date,
     until: date,
     languages: Sequence[str] | None = None,
@@ -159,7 +161,7 @@ class _Writer:
 
 
 def export_articles(
-    conn: Any,
+    conn: Connection,
     out: TextIO,
     *,
     since: date,

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from scrapers import config
 from scrapers.db import search, staging, store
+from scrapers.db.connection import Connection
 from scrapers.dedup.hashes import content_hash, entry_fingerprint
 from scrapers.fetch import health
 from scrapers.fetch.http import Fetcher, FetchError
@@ -59,7 +60,8 @@ def _now(now: datetime | None) -> datetime:
 
 
 def sync_catalog(
-    conn: Any, sources: Sequence[Source], now: datetime | None = None, fetch_all: bool = False
+    conn: Connection, sources: Sequence[Source], now: datetime | None = None,
+    fetch_all: bool = False,
 ) -> list[dict[str, Any]]:
     """Bring `sources` in line with the catalog; returns the sources due for a fetch.
 
@@ -78,7 +80,7 @@ def is_candidate(relevance: Relevance, language: str | None) -> bool:
 
 
 def fetch_feed(
-    conn: Any, source_id: int, run_id: str, fetcher: Fetcher, now: datetime | None = None
+    conn: Connection, source_id: int, run_id: str, fetcher: Fetcher, now: datetime | None = None
 ) -> dict[str, Any]:
     """Fetch and parse one source's feed, store its entries; returns counts for XCom.
 
@@ -182,7 +184,7 @@ def fetch_feed(
 
 
 def _store_entry(
-    conn: Any, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime
+    conn: Connection, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime
 ) -> tuple[bool, bool]:
     """Store one entry; returns (first time seen, candidate for a page fetch)."""
     relevance = score_relevance(entry.title, "", source["language"], summary=entry.summary)
@@ -213,7 +215,7 @@ def _backlog_since(started: datetime) -> datetime:
 
 
 def fetch_articles(
-    conn: Any,
+    conn: Connection,
     source_id: int,
     run_id: str,
     fetch_id: int,
@@ -295,7 +297,7 @@ def fetch_articles(
             "rejected_by": dict(rejected_by)}
 
 
-def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
+def load(conn: Connection, run_id: str, now: datetime | None = None) -> dict[str, int]:
     """The load task: the run's articles in one transaction, then their search rows.
 
     Search rows (tsvector, trigrams) cost more to write than the article rows themselves
@@ -315,7 +317,7 @@ def load(conn: Any, run_id: str, now: datetime | None = None) -> dict[str, int]:
 
 
 def _stage(
-    conn: Any, run_id: str, source_id: int, staged_at: datetime, entry: dict[str, Any],
+    conn: Connection, run_id: str, source_id: int, staged_at: datetime, entry: dict[str, Any],
     status: str, rejection: Rejection | None, record: dict[str, Any] | None,
     page: FetchResult | None = None,
 ) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scrapers.config import db_url
+from scrapers.db.connection import Connection
 from scrapers.db.store import run_summary
 
 # Airflow keeps a DAG run's note in a VARCHAR(1000); a longer note is refused.
@@ -118,14 +119,14 @@ def run_note(rows: Sequence[dict[str, Any]], limit: int = NOTE_LIMIT) -> str:
     return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
-def latest_run_id(conn: Any) -> str | None:
+def latest_run_id(conn: Connection) -> str | None:
     with conn.cursor() as cur:
         cur.execute("SELECT run_id FROM feed_fetches ORDER BY started_at DESC, id DESC LIMIT 1")
         row = cur.fetchone()
     return row[0] if row else None
 
 
-def newest_articles(conn: Any, limit: int) -> list[tuple[Any, ...]]:
+def newest_articles(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
     with conn.cursor() as cur:
         cur.execute(
             """SELECT id, source, language, to_char(published_at AT TIME ZONE 'UTC',

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scrapers.db import search, store
+from scrapers.db.connection import Connection
 from scrapers.db.loader import save_article
 from scrapers.extract.body import extract_article
 from scrapers.pipeline import build_record
@@ -28,7 +29,7 @@ LOGGER = logging.getLogger(__name__)
 
 
 def reprocess(
-    conn: Any, *, since: datetime | None = None, batch: int = 200, progress: bool = False,
+    conn: Connection, *, since: datetime | None = None, batch: int = 200, progress: bool = False,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Re-extract every stored article with a raw page; commits every `batch` articles."""
@@ -55,7 +56,7 @@ def reprocess(
     return counts
 
 
-def _reprocess_one(conn: Any, row: dict[str, Any], now: datetime) -> str:
+def _reprocess_one(conn: Connection, row: dict[str, Any], now: datetime) -> str:
     html = gzip.decompress(bytes(row["body_gz"]))
     article = extract_article(html, row["raw_url"], row["content_type"])
     source = {"id": row["source_id"], "language": row["language"], "outlet": row["source"]}

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from scrapers.db.connection import Connection
 from scrapers.db.store import dict_rows
 
 LOGGER = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class SearchError(ValueError):
     """A search request the page cannot run (unknown language, query too long)."""
 
 
-def source_health(conn: Any) -> list[dict[str, Any]]:
+def source_health(conn: Connection) -> list[dict[str, Any]]:
     """One row per source from the `source_health` view; failing sources first.
 
     :param conn: an open DB-API connection to the news database
@@ -43,7 +44,7 @@ def source_health(conn: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def daily_counts(conn: Any, today: date, days: int = 30) -> dict[str, Any]:
+def daily_counts(conn: Connection, today: date, days: int = 30) -> dict[str, Any]:
     """Relevant articles per UTC day and language, for the `days` days ending `today`.
 
     Returns ``{"days": [iso dates, oldest first], "series": {language: [count per day]}}``;
@@ -78,7 +79,7 @@ def dense_series(rows: list[tuple[date, str, int]], start: date, days: int) -> d
     return {"days": [d.isoformat() for d in axis], "series": dict(sorted(series.items()))}
 
 
-def has_clusters(conn: Any) -> bool:
+def has_clusters(conn: Connection) -> bool:
     """Whether `articles.cluster_id` exists (story clusters, V008) in this database."""
     with conn.cursor() as cur:
         cur.execute(
@@ -88,7 +89,7 @@ def has_clusters(conn: Any) -> bool:
         return cur.fetchone() is not None
 
 
-def latest_articles(conn: Any, limit: int = 50) -> list[dict[str, Any]]:
+def latest_articles(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
     """The newest relevant articles, newest first (by published time, else first seen).
 
     ``cluster_size`` is the number of stored articles in the same story cluster, or None
@@ -129,7 +130,8 @@ def terms(matched: Any) -> list[str]:
     return out
 
 
-def search(conn: Any, query: str, lang: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def search(conn: Connection, query: str, lang: str | None = None, limit: int = 50
+           ) -> list[dict[str, Any]]:
     """Ranked full-text search through `analytics.search(query, lang)`.
 
     An empty query finds nothing (and runs no SQL).
@@ -157,7 +159,7 @@ def search(conn: Any, query: str, lang: str | None = None, limit: int = 50) -> l
         return dict_rows(cur)
 
 
-def summary(conn: Any, now: datetime, days: int = 30, limit: int = 50) -> dict[str, Any]:
+def summary(conn: Connection, now: datetime, days: int = 30, limit: int = 50) -> dict[str, Any]:
     """Everything the page shows, as one dict (the JSON endpoint's body).
 
     :param conn: an open DB-API connection to the news database

@@ -7,7 +7,8 @@ one upsert per (day, language): rerunning it changes nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from scrapers.db.connection import Connection
 
 REFRESH_SQL = """
 WITH recent AS (
@@ -55,7 +56,7 @@ WHERE (daily_digest.articles, daily_digest.outlets, daily_digest.top_tags,
 """
 
 
-def refresh_digest(conn: Any, days: int = 3, now: datetime | None = None) -> int:
+def refresh_digest(conn: Connection, days: int = 3, now: datetime | None = None) -> int:
     """Recompute the last `days` UTC days; returns how many (day, language) rows changed."""
     now = now or datetime.now(UTC)
     since = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)

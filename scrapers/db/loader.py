@@ -38,6 +38,7 @@ from typing import Any
 
 from scrapers import config
 from scrapers.db import staging, store
+from scrapers.db.connection import Connection
 from scrapers.dedup import clusters, minhash
 from scrapers.dedup.hashes import diff_summary
 from scrapers.text.urls import canonicalize_url, search_stub_target
@@ -80,7 +81,7 @@ def _params(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_article(
-    conn: Any, record: dict[str, Any], *, aliases: list[tuple[str, str]],
+    conn: Connection, record: dict[str, Any], *, aliases: list[tuple[str, str]],
     guid_article_id: int | None, now: datetime, cause: str = "edit",
 ) -> tuple[int, str]:
     """Store one extracted record; returns (article id, new|updated|unchanged|duplicate).
@@ -150,7 +151,7 @@ class _Batch:
 
 
 def _resolve(
-    conn: Any, rows: Sequence[dict[str, Any]], loaded_at: datetime,
+    conn: Connection, rows: Sequence[dict[str, Any]], loaded_at: datetime,
     touched: set[int], results: dict[int, tuple[int | None, str]],
 ) -> tuple[_Batch, int | None]:
     """Decide each row's story and outcome, in load order, from a few set-based look-ups.
@@ -221,7 +222,7 @@ def _resolve(
 
 
 def _write_batch(
-    conn: Any, batch: _Batch, results: dict[int, tuple[int | None, str]], touched: set[int],
+    conn: Connection, batch: _Batch, results: dict[int, tuple[int | None, str]], touched: set[int],
     timer: PhaseTimer,
 ) -> None:
     """Write what `_resolve` decided: ids, clusters, articles, URLs, tags, raw pages."""
@@ -265,7 +266,7 @@ def _write_batch(
 
 
 def _new_articles(
-    conn: Any, new: Sequence[dict[str, Any]], real: dict[int, int],
+    conn: Connection, new: Sequence[dict[str, Any]], real: dict[int, int],
 ) -> list[minhash.NewArticle]:
     """The batch's new articles for `clusters.plan_clusters`, with the sketch each record
     carries; a record staged without one is sketched from its whole text (older rows)."""
@@ -294,7 +295,7 @@ def _aware(value: Any) -> datetime:
 
 
 def _load_changed(
-    conn: Any, staged: dict[str, Any], loaded_at: datetime, touched: set[int],
+    conn: Connection, staged: dict[str, Any], loaded_at: datetime, touched: set[int],
 ) -> tuple[int, str]:
     """The row-by-row path, for a record that changes a stored story."""
     record = staging.staged_records(conn, [staged["id"]])[staged["id"]]
@@ -317,7 +318,7 @@ def _load_changed(
     return article_id, outcome
 
 
-def load_run(conn: Any, run_id: str, now: datetime | None = None,
+def load_run(conn: Connection, run_id: str, now: datetime | None = None,
              timer: PhaseTimer | None = None) -> dict[str, int]:
     """Load a run's staged records in one transaction; direct feeds before search feeds.
 

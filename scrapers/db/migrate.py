@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scrapers.db.connection import Connection
+
 LOGGER = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -92,7 +94,7 @@ def discover(sql_dir: Path = SQL_DIR) -> tuple[list[Migration], list[Migration]]
     return versioned, repeatable
 
 
-def migrate(conn: Any, sql_dir: Path = SQL_DIR, reader_role: str | None = None) -> list[str]:
+def migrate(conn: Connection, sql_dir: Path = SQL_DIR, reader_role: str | None = None) -> list[str]:
     """Apply what is pending on a DB-API (psycopg2) connection, then grant the reader role
     (`reader_role`, default `config.reader_role()`) if it exists; returns what was applied."""
     versioned, repeatable = discover(sql_dir)
@@ -140,7 +142,7 @@ def migrate(conn: Any, sql_dir: Path = SQL_DIR, reader_role: str | None = None) 
     return applied_now
 
 
-def _record(conn: Any, migration: Migration) -> None:
+def _record(conn: Connection, migration: Migration) -> None:
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)
@@ -150,7 +152,7 @@ def _record(conn: Any, migration: Migration) -> None:
         )
 
 
-def _apply(conn: Any, migration: Migration) -> None:
+def _apply(conn: Connection, migration: Migration) -> None:
     try:
         with conn.cursor() as cur:
             cur.execute(migration.sql)
@@ -168,13 +170,13 @@ def _role_sql(path: Path, role: str) -> Any:
                                                    name=sql.Literal(role))
 
 
-def role_exists(conn: Any, role: str) -> bool:
+def role_exists(conn: Connection, role: str) -> bool:
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
         return cur.fetchone() is not None
 
 
-def grant_reader(conn: Any, role: str | None = None) -> bool:
+def grant_reader(conn: Connection, role: str | None = None) -> bool:
     """Grant the reader role what analysts read (sql/reader_grants.sql), as the database's
     owner. A missing role is skipped with one line that says how to make it; returns
     whether the grants were applied."""
@@ -194,7 +196,7 @@ def grant_reader(conn: Any, role: str | None = None) -> bool:
     return True
 
 
-def may_create_roles(conn: Any) -> bool:
+def may_create_roles(conn: Connection) -> bool:
     with conn.cursor() as cur:
         cur.execute("SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles "
                     "WHERE rolname = current_user")
@@ -203,7 +205,7 @@ def may_create_roles(conn: Any) -> bool:
     return bool(row and row[0])
 
 
-def create_reader_role(admin_conn: Any, role: str | None = None) -> None:
+def create_reader_role(admin_conn: Connection, role: str | None = None) -> None:
     """The privileged step: create the reader role (needs CREATEROLE) if it is missing.
     The grants follow from the owner's next migration run, or `grant_reader`."""
     from scrapers.config import reader_role

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+
+from scrapers.db.connection import Connection
 
 LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _UPSERT_SOME = _UPSERT.format(only="AND a.id = ANY(%(ids)s)")
 
 
 def index_pending(
-    conn: Any, limit: int | None = None, *, article_ids: Sequence[int] | None = None,
+    conn: Connection, limit: int | None = None, *, article_ids: Sequence[int] | None = None,
 ) -> int:
     """Write the search row of every article whose row is missing or stale; returns how many.
 
@@ -69,7 +70,7 @@ def index_pending(
         return int(cur.rowcount)
 
 
-def index_all(conn: Any, batch_size: int = 1000) -> int:
+def index_all(conn: Connection, batch_size: int = 1000) -> int:
     """Index everything pending, committing after every `batch_size` rows; returns the total.
 
     For operators: a long catch-up keeps its progress if it stops, and rerunning it

@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
+from scrapers.db.connection import Connection
 from scrapers.db.store import Row, dict_rows
 from scrapers.models import Evidence, Source
 
@@ -21,7 +21,7 @@ def evidence_json(evidence: Iterable[Evidence]) -> str:
     return json.dumps([asdict(e) for e in evidence], ensure_ascii=False)
 
 
-def sync_sources(conn: Any, sources: Sequence[Source]) -> list[Row]:
+def sync_sources(conn: Connection, sources: Sequence[Source]) -> list[Row]:
     """Upsert the catalog into `sources`; returns the enabled ones as {id, name}.
 
     Sources missing from the catalog are disabled, never deleted: their fetch history
@@ -57,7 +57,7 @@ def sync_sources(conn: Any, sources: Sequence[Source]) -> list[Row]:
         return dict_rows(cur)
 
 
-def due_sources(conn: Any, now: datetime, fetch_all: bool = False) -> list[Row]:
+def due_sources(conn: Connection, now: datetime, fetch_all: bool = False) -> list[Row]:
     """Enabled, healthy sources whose next fetch time has come (all of them if fetch_all)."""
     with conn.cursor() as cur:
         cur.execute(
@@ -70,7 +70,7 @@ def due_sources(conn: Any, now: datetime, fetch_all: bool = False) -> list[Row]:
         return dict_rows(cur)
 
 
-def enable_source(conn: Any, name: str) -> bool:
+def enable_source(conn: Connection, name: str) -> bool:
     """Clear a health-disable and the failure streak; the source is due at once."""
     with conn.cursor() as cur:
         cur.execute(
@@ -81,7 +81,7 @@ def enable_source(conn: Any, name: str) -> bool:
         return bool(cur.rowcount)
 
 
-def get_source(conn: Any, source_id: int) -> Row:
+def get_source(conn: Connection, source_id: int) -> Row:
     with conn.cursor() as cur:
         cur.execute("SELECT * FROM sources WHERE id = %s", (source_id,))
         rows = dict_rows(cur)
@@ -90,7 +90,7 @@ def get_source(conn: Any, source_id: int) -> Row:
     return rows[0]
 
 
-def start_feed_fetch(conn: Any, source_id: int, run_id: str, url: str, now: datetime) -> int:
+def start_feed_fetch(conn: Connection, source_id: int, run_id: str, url: str, now: datetime) -> int:
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO feed_fetches (source_id, run_id, url, started_at)
@@ -101,7 +101,7 @@ def start_feed_fetch(conn: Any, source_id: int, run_id: str, url: str, now: date
     return fetch_id
 
 
-def finished_feed_fetch(conn: Any, source_id: int, run_id: str) -> Row | None:
+def finished_feed_fetch(conn: Connection, source_id: int, run_id: str) -> Row | None:
     """This run's last successful fetch of the source, if the task already did it."""
     with conn.cursor() as cur:
         cur.execute(
@@ -116,7 +116,7 @@ def finished_feed_fetch(conn: Any, source_id: int, run_id: str) -> Row | None:
 
 
 def finish_feed_fetch(
-    conn: Any,
+    conn: Connection,
     fetch_id: int,
     *,
     finished_at: datetime,
@@ -147,7 +147,7 @@ def finish_feed_fetch(
 
 
 def record_source_success(
-    conn: Any, source_id: int, now: datetime, *, etag: str | None, last_modified: str | None,
+    conn: Connection, source_id: int, now: datetime, *, etag: str | None, last_modified: str | None,
     body_hash: str | None, next_fetch_at: datetime, interval_s: int, new_entries: int,
 ) -> None:
     with conn.cursor() as cur:
@@ -165,7 +165,7 @@ def record_source_success(
 
 
 def record_source_failure(
-    conn: Any, source_id: int, now: datetime, *, error: str, error_class: str,
+    conn: Connection, source_id: int, now: datetime, *, error: str, error_class: str,
     next_fetch_at: datetime, disabled_reason: str | None,
 ) -> None:
     with conn.cursor() as cur:
@@ -181,7 +181,7 @@ def record_source_failure(
         )
 
 
-def upsert_feed_entry(conn: Any, values: Row) -> tuple[int, bool]:
+def upsert_feed_entry(conn: Connection, values: Row) -> tuple[int, bool]:
     """Insert or refresh one feed entry keyed by (source_id, guid); (id, newly seen)."""
     with conn.cursor() as cur:
         cur.execute(
@@ -206,7 +206,7 @@ def upsert_feed_entry(conn: Any, values: Row) -> tuple[int, bool]:
 
 
 def candidate_entries(
-    conn: Any, fetch_id: int, backlog_since: datetime | None = None, max_attempts: int = 3
+    conn: Connection, fetch_id: int, backlog_since: datetime | None = None, max_attempts: int = 3
 ) -> list[Row]:
     """Candidate entries of one feed fetch, each with the article it already became.
 
@@ -243,7 +243,7 @@ def candidate_entries(
         return dict_rows(cur)
 
 
-def stage_article(conn: Any, values: Row) -> None:
+def stage_article(conn: Connection, values: Row) -> None:
     """Record what one page fetch produced for this run (idempotent per run/source/url).
 
     `values["staged_at"]` is the caller's clock, the one retention (`store.prune`) compares with:
@@ -276,12 +276,12 @@ _PENDING_STAGED = """
     ORDER BY (s.kind = 'search'), st.source_id, st.id"""
 
 
-def pending_staged(conn: Any, run_id: str) -> list[Row]:
+def pending_staged(conn: Connection, run_id: str) -> list[Row]:
     """Staged records of a run not loaded yet: direct feeds before search feeds."""
     return [row for batch in pending_batches(conn, run_id) for row in batch]
 
 
-def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[list[Row]]:
+def pending_batches(conn: Connection, run_id: str, batch_size: int = 500) -> Iterator[list[Row]]:
     """A run's staged rows not loaded yet, in load order, `batch_size` rows at a time.
 
     Rows are slim: the record without its bulky text (body, summary, captions, authors,
@@ -317,7 +317,7 @@ def pending_batches(conn: Any, run_id: str, batch_size: int = 500) -> Iterator[l
 _BULKY_RECORD_KEYS = ("body", "summary", "captions", "authors", "tags", "matched_terms")
 
 
-def staged_records(conn: Any, staged_ids: Iterable[int]) -> dict[int, Row]:
+def staged_records(conn: Connection, staged_ids: Iterable[int]) -> dict[int, Row]:
     """Whole staged records by staged id (for the rare rows the load handles one by one)."""
     ids = sorted(set(staged_ids))
     if not ids:

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from scrapers.db.connection import Connection, Cursor
+
 Row = dict[str, Any]
 
 
-def dict_rows(cur: Any) -> list[Row]:
+def dict_rows(cur: Cursor) -> list[Row]:
     """The cursor's remaining rows as dicts keyed by column name."""
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -41,7 +43,7 @@ _UPDATE_ARTICLE = (
 )
 
 
-def article_ids_by_url(conn: Any, urls: Iterable[str]) -> dict[str, int]:
+def article_ids_by_url(conn: Connection, urls: Iterable[str]) -> dict[str, int]:
     """The article each of these canonical URLs leads to (known aliases, then article URLs)."""
     wanted = sorted(set(urls))
     if not wanted:
@@ -60,7 +62,7 @@ def article_ids_by_url(conn: Any, urls: Iterable[str]) -> dict[str, int]:
 
 
 def recent_content_twins(
-    conn: Any, keys: Iterable[tuple[str, str]], since: datetime
+    conn: Connection, keys: Iterable[tuple[str, str]], since: datetime
 ) -> dict[tuple[str, str], int]:
     """For (outlet, content hash) pairs: the oldest article with that content first seen
     since `since`."""
@@ -80,7 +82,7 @@ def recent_content_twins(
         return {(source, digest): int(aid) for source, digest, aid in cur.fetchall()}
 
 
-def lock_articles(conn: Any, article_ids: Iterable[int]) -> dict[int, Row]:
+def lock_articles(conn: Connection, article_ids: Iterable[int]) -> dict[int, Row]:
     """id, url and content hash of stored articles, locked until the transaction ends."""
     ids = sorted(set(article_ids))
     if not ids:
@@ -91,7 +93,7 @@ def lock_articles(conn: Any, article_ids: Iterable[int]) -> dict[int, Row]:
         return {row["id"]: row for row in dict_rows(cur)}
 
 
-def allocate_article_ids(conn: Any, count: int) -> list[int]:
+def allocate_article_ids(conn: Connection, count: int) -> list[int]:
     """`count` new article ids, ascending, so rows and what points at them go in together."""
     if count <= 0:
         return []
@@ -116,7 +118,7 @@ ORDER BY v.article_id"""
 
 
 def insert_articles_from_staged(
-    conn: Any, rows: Sequence[tuple[int, int, int | None]],
+    conn: Connection, rows: Sequence[tuple[int, int, int | None]],
 ) -> None:
     """Insert new articles from their staged records: (staged id, article id, cluster id).
 
@@ -133,7 +135,7 @@ def insert_articles_from_staged(
             raise RuntimeError(f"inserted {cur.rowcount} of {len(rows)} staged articles")
 
 
-def add_urls_many(conn: Any, claims: Sequence[tuple[str, int, str]]) -> None:
+def add_urls_many(conn: Connection, claims: Sequence[tuple[str, int, str]]) -> None:
     """(canonical URL, article id, kind) claims in order; the first claim of a URL wins."""
     if not claims:
         return
@@ -147,7 +149,7 @@ def add_urls_many(conn: Any, claims: Sequence[tuple[str, int, str]]) -> None:
                        ON CONFLICT (url) DO NOTHING""", (urls, ids, kinds))
 
 
-def add_tags_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
+def add_tags_from_staged(conn: Connection, rows: Sequence[tuple[int, int]]) -> None:
     """The topic tags of new articles, from their staged records: (staged id, article id)."""
     if not rows:
         return
@@ -163,7 +165,7 @@ def add_tags_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
                ON CONFLICT DO NOTHING""", (staged, ids))
 
 
-def save_raw_pages_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> None:
+def save_raw_pages_from_staged(conn: Connection, rows: Sequence[tuple[int, int]]) -> None:
     """Upsert articles' raw pages from the staged pages: (article id, staged id), one per
     article. Staged rows without a page are skipped."""
     if not rows:
@@ -184,7 +186,7 @@ def save_raw_pages_from_staged(conn: Any, rows: Sequence[tuple[int, int]]) -> No
             (ids, staged))
 
 
-def articles_with_raw_page(conn: Any, article_ids: Iterable[int]) -> set[int]:
+def articles_with_raw_page(conn: Connection, article_ids: Iterable[int]) -> set[int]:
     ids = sorted(set(article_ids))
     if not ids:
         return set()
@@ -193,7 +195,7 @@ def articles_with_raw_page(conn: Any, article_ids: Iterable[int]) -> set[int]:
         return {int(row[0]) for row in cur.fetchall()}
 
 
-def find_article_id(conn: Any, urls: Sequence[str]) -> int | None:
+def find_article_id(conn: Connection, urls: Sequence[str]) -> int | None:
     """The article any of these canonical URLs is known to lead to."""
     with conn.cursor() as cur:
         cur.execute(
@@ -205,7 +207,7 @@ def find_article_id(conn: Any, urls: Sequence[str]) -> int | None:
     return int(row[0]) if row else None
 
 
-def lock_article(conn: Any, article_id: int) -> Row:
+def lock_article(conn: Connection, article_id: int) -> Row:
     """The stored version of an article, locked until the transaction ends."""
     with conn.cursor() as cur:
         cur.execute(
@@ -218,7 +220,7 @@ def lock_article(conn: Any, article_id: int) -> Row:
         return dict_rows(cur)[0]
 
 
-def insert_article(conn: Any, record: Row) -> int | None:
+def insert_article(conn: Connection, record: Row) -> int | None:
     """Insert a new article; None if its URL is taken (the caller then treats it as known)."""
     with conn.cursor() as cur:
         cur.execute(_INSERT_ARTICLE, record)
@@ -226,13 +228,13 @@ def insert_article(conn: Any, record: Row) -> int | None:
     return int(row[0]) if row else None
 
 
-def update_article(conn: Any, article_id: int, record: Row) -> None:
+def update_article(conn: Connection, article_id: int, record: Row) -> None:
     with conn.cursor() as cur:
         cur.execute(_UPDATE_ARTICLE, {**record, "id": article_id})
 
 
 def insert_revision(
-    conn: Any, old: Row, *, replaced_at: datetime, cause: str, diff_summary: str
+    conn: Connection, old: Row, *, replaced_at: datetime, cause: str, diff_summary: str
 ) -> None:
     """Keep the version `old` (from lock_article) that is being replaced."""
     with conn.cursor() as cur:
@@ -245,12 +247,12 @@ def insert_revision(
         )
 
 
-def add_article_urls(conn: Any, article_id: int, urls: Iterable[tuple[str, str]]) -> None:
+def add_article_urls(conn: Connection, article_id: int, urls: Iterable[tuple[str, str]]) -> None:
     """Remember URLs (canonical form, kind) that lead to this article; first claim wins."""
     add_urls_many(conn, [(url, article_id, kind) for url, kind in urls])
 
 
-def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int, int]:
+def prune(conn: Connection, raw_before: datetime, staged_before: datetime) -> tuple[int, int]:
     """Retention: drop raw pages and staging rows older than the cut-offs.
 
     Every staging row goes at its cut-off: loaded ones, the rejected and failed pages (the
@@ -264,7 +266,7 @@ def prune(conn: Any, raw_before: datetime, staged_before: datetime) -> tuple[int
         return raw, cur.rowcount
 
 
-def replace_article_tags(conn: Any, article_id: int, tags: Sequence[str]) -> None:
+def replace_article_tags(conn: Connection, article_id: int, tags: Sequence[str]) -> None:
     """Make the article's analyst tags exactly `tags` (no writes when already so).
 
     One round trip: the delete of dropped tags and the insert of new ones together.
@@ -283,14 +285,14 @@ def replace_article_tags(conn: Any, article_id: int, tags: Sequence[str]) -> Non
 
 
 def mark_loaded(
-    conn: Any, staged_id: int, entry_id: int | None, article_id: int | None, outcome: str,
+    conn: Connection, staged_id: int, entry_id: int | None, article_id: int | None, outcome: str,
     now: datetime,
 ) -> None:
     mark_loaded_many(conn, [(staged_id, entry_id, article_id, outcome)], now)
 
 
 def mark_loaded_many(
-    conn: Any, rows: Sequence[tuple[int, int | None, int | None, str]], now: datetime,
+    conn: Connection, rows: Sequence[tuple[int, int | None, int | None, str]], now: datetime,
 ) -> None:
     """Record the outcome of loaded staging rows (staged id, entry id, article id, outcome)
     and link their feed entries to the articles, in two statements whatever the count."""
@@ -318,7 +320,7 @@ def mark_loaded_many(
             )
 
 
-def run_article_ids(conn: Any, run_id: str) -> list[int]:
+def run_article_ids(conn: Connection, run_id: str) -> list[int]:
     """The articles a run's load stored or changed (from its staging rows, so a retried
     load task still knows them after the load itself committed)."""
     with conn.cursor() as cur:
@@ -327,7 +329,7 @@ def run_article_ids(conn: Any, run_id: str) -> list[int]:
         return [int(row[0]) for row in cur.fetchall()]
 
 
-def run_summary(conn: Any, run_id: str) -> list[Row]:
+def run_summary(conn: Connection, run_id: str) -> list[Row]:
     """Per-source counts of one DAG run (latest fetch attempt per source)."""
     with conn.cursor() as cur:
         cur.execute(
@@ -372,7 +374,7 @@ def run_summary(conn: Any, run_id: str) -> list[Row]:
 
 
 def raw_pages_batch(
-    conn: Any, since: datetime | None, after_id: int, limit: int
+    conn: Connection, since: datetime | None, after_id: int, limit: int
 ) -> list[Row]:
     """The next `limit` stored articles with a raw page after `after_id` (keyset paging)."""
     with conn.cursor() as cur:
@@ -388,7 +390,7 @@ def raw_pages_batch(
         return dict_rows(cur)
 
 
-def count_raw_pages(conn: Any, since: datetime | None) -> int:
+def count_raw_pages(conn: Connection, since: datetime | None) -> int:
     with conn.cursor() as cur:
         cur.execute(
             """SELECT count(*) FROM articles a JOIN raw_pages r ON r.article_id = a.id
@@ -398,7 +400,7 @@ def count_raw_pages(conn: Any, since: datetime | None) -> int:
         return int(cur.fetchone()[0])
 
 
-def update_derived(conn: Any, article_id: int, record: Row) -> bool:
+def update_derived(conn: Connection, article_id: int, record: Row) -> bool:
     """Refresh what rules derive from unchanged text (relevance, markers); True if changed."""
     with conn.cursor() as cur:
         cur.execute(

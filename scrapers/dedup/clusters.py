@@ -21,10 +21,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
+from scrapers.db.connection import Connection, Cursor
 from scrapers.dedup.minhash import (
     DEFAULT_PARAMS,
     Candidate,
@@ -71,7 +71,7 @@ WHERE a.cluster_id IS NOT NULL
 
 
 def assign_cluster(
-    conn: Any,
+    conn: Connection,
     article_id: int,
     title: str,
     body: str,
@@ -197,7 +197,7 @@ def _log_assignment(article_id: int, outlet: str, language: str | None,
                  f", merged {list(got.merged_cluster_ids)}" if got.merged_cluster_ids else "")
 
 
-def _merge_clusters(cur: Any, target: int, others: Sequence[int]) -> None:
+def _merge_clusters(cur: Cursor, target: int, others: Sequence[int]) -> None:
     """Fold clusters into `target`: their articles move, their rows go (cost: their size)."""
     ids = [target, *others]
     cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
@@ -217,13 +217,13 @@ def _merge_clusters(cur: Any, target: int, others: Sequence[int]) -> None:
     cur.execute("DELETE FROM story_clusters WHERE id = ANY(%s)", (list(others),))
 
 
-def _cluster_size(cur: Any, cluster_id: int) -> int:
+def _cluster_size(cur: Cursor, cluster_id: int) -> int:
     cur.execute("SELECT article_count FROM story_clusters WHERE id = %s", (cluster_id,))
     row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-def _refresh_cluster(cur: Any, cluster_id: int) -> None:
+def _refresh_cluster(cur: Cursor, cluster_id: int) -> None:
     """Recount a cluster an article left (from its members, via the cluster_id index)."""
     cur.execute(
         """WITH m AS (SELECT count(*) AS n, min(first_seen_at) AS first_seen,
@@ -351,7 +351,7 @@ def _int_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _stored_hits(cur: Any, items: Sequence[Sketched],
+def _stored_hits(cur: Cursor, items: Sequence[Sketched],
                  params: ClusterParams) -> list[list[StoredHit]]:
     """Each batch article's top stored hits, from one query."""
     idx = [i for i, item in enumerate(items) for _ in item.keys]
@@ -380,7 +380,7 @@ def _stored_hits(cur: Any, items: Sequence[Sketched],
     return out
 
 
-def plan_clusters(conn: Any, articles: Sequence[NewArticle],
+def plan_clusters(conn: Connection, articles: Sequence[NewArticle],
                   params: ClusterParams = DEFAULT_PARAMS,
                   timer: PhaseTimer = NO_TIMER) -> ClusterPlan:
     """Decide the clusters of new articles as `assign_cluster` would, one by one in order.
@@ -431,12 +431,12 @@ def plan_clusters(conn: Any, articles: Sequence[NewArticle],
     )
 
 
-def _copy(cur: Any, table: str, columns: str, rows: Iterable[str]) -> None:
+def _copy(cur: Cursor, table: str, columns: str, rows: Iterable[str]) -> None:
     buf = io.StringIO("".join(rows))
     cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buf)
 
 
-def write_plan(conn: Any, plan: ClusterPlan) -> None:
+def write_plan(conn: Connection, plan: ClusterPlan) -> None:
     """Write a plan after its articles were inserted with `cluster_id = plan.cluster_of[id]`.
 
     Inserts the new `story_clusters` rows with their counts, folds merged stored clusters
@@ -502,7 +502,8 @@ def _copy_value(value: float | int | None) -> str:
 
 # --------------------------------------------------------------------------- backfill
 
-def backfill(conn: Any, batch_size: int = 500, params: ClusterParams = DEFAULT_PARAMS) -> int:
+def backfill(conn: Connection, batch_size: int = 500,
+             params: ClusterParams = DEFAULT_PARAMS) -> int:
     """Cluster stored articles that have no cluster (or were sketched with other params).
 
     Oldest first, so originals come before their copies. Unlike `assign_cluster`, this

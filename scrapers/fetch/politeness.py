@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 from scrapers import config
+from scrapers.db.connection import Connection
 from scrapers.fetch.http import FetchError, HTTPStatusError
 
 LOGGER = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class HostThrottle:
     """Waits until this host's next slot; pass as `Fetcher(throttle=...)`."""
 
     def __init__(
-        self, conn: Any, delay_s: float | None = None,
+        self, conn: Connection, delay_s: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.conn = conn
@@ -63,7 +64,7 @@ class HostThrottle:
 class RobotsPolicy:
     """Answers whether our User-Agent may fetch a URL, with robots.txt cached per host."""
 
-    def __init__(self, conn: Any, fetcher: Any, user_agent: str) -> None:
+    def __init__(self, conn: Connection, fetcher: Any, user_agent: str) -> None:
         self.conn = conn
         self.fetcher = fetcher
         self.agent = user_agent.split("/", 1)[0]  # product token, e.g. "NichiroBot"
