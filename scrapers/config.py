@@ -147,7 +147,7 @@ def same_content_window_days() -> float:
 
 @dataclass(frozen=True)
 class FetchSchedule:
-    """Per-source cadence and backoff bounds; see scrapers.fetch.health."""
+    """Per-source cadence and backoff bounds; see scrapers.fetch.schedule."""
 
     min_interval_s: int = 15 * 60
     max_interval_s: int = 6 * 3600

@@ -32,9 +32,9 @@ from scrapers import config
 from scrapers.db import search, staging, store
 from scrapers.db.connection import Connection
 from scrapers.dedup.hashes import content_hash, entry_fingerprint
-from scrapers.fetch import health
 from scrapers.fetch.http import Fetcher, FetchError
 from scrapers.fetch.politeness import RobotsPolicy
+from scrapers.fetch.schedule import backoff_s, disable_reason, next_fetch_after_success
 from scrapers.models import Article, FeedEntry, FetchResult, Rejection, Relevance, Source
 from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
 from scrapers.text.urls import (
@@ -89,7 +89,7 @@ def fetch_feed(
 
     The feed_fetches row is committed before the request, and its outcome after, so a
     failure is on record even when the task then fails. The source's next fetch time is
-    set by scrapers.fetch.health: adaptive on success, backed off on failure.
+    set by scrapers.fetch.schedule: adaptive on success, backed off on failure.
     """
     started = _now(now)
     schedule = config.FetchSchedule.from_env()
@@ -136,7 +136,7 @@ def fetch_feed(
             relevant=candidates, skipped=skipped, new_entries=new_entries,
             parse_warning=warning[:2000] if warning else None,
         )
-        next_at, interval = health.next_fetch_after_success(
+        next_at, interval = next_fetch_after_success(
             started, source["fetch_interval_s"], new_entries, schedule)
         staging.record_source_success(
             conn, source_id, started, etag=result.etag, last_modified=result.last_modified,
@@ -152,7 +152,7 @@ def fetch_feed(
         status = getattr(exc, "status", status)
         retry_after = getattr(exc, "retry_after_s", None)
         failures = source["consecutive_failures"] + 1
-        reason = health.disable_reason(failures, status, message, schedule)
+        reason = disable_reason(failures, status, message, schedule)
         staging.finish_feed_fetch(
             conn, fetch_id, finished_at=_now(now), http_status=status,
             retry_after_s=retry_after, error_class=type(exc).__name__, error=message,
@@ -160,7 +160,7 @@ def fetch_feed(
         staging.record_source_failure(
             conn, source_id, started, error=message, error_class=type(exc).__name__,
             next_fetch_at=started + timedelta(
-                seconds=health.backoff_s(failures, retry_after, schedule)),
+                seconds=backoff_s(failures, retry_after, schedule)),
             disabled_reason=reason,
         )
         conn.commit()

@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scrapers.config import FetchSchedule
-from scrapers.fetch.health import backoff_s, disable_reason, next_fetch_after_success, next_interval
 from scrapers.fetch.http import parse_retry_after
+from scrapers.fetch.schedule import (
+    backoff_s,
+    disable_reason,
+    next_fetch_after_success,
+    next_interval,
+)
 
 pytestmark = pytest.mark.clock
 
