@@ -6,9 +6,9 @@ tested alone. All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 Language = Literal["en", "ja", "ru"]
 LANGUAGES: tuple[str, ...] = ("en", "ja", "ru")
@@ -117,3 +117,44 @@ class Rejection:
     code: str  # "robots.txt", "unextractable", "listing page", "no article text",
     #            "not relevant", or the exception class of a failed page fetch
     detail: str
+
+
+@dataclass(frozen=True)
+class StagedRecord:
+    """One extracted page as the `articles` row it would become: what `fetch_articles`
+    stages (as JSON in `staged_articles.record`, whose keys are `articles` columns, read
+    on the server with jsonb_populate_record) and what the load and `reprocess` store."""
+
+    url: str  # where it opens: served URL or same-site rel=canonical, scheme as served
+    url_key: str  # the dedup key (scheme folded)
+    original_url: str  # the feed's link
+    title: str
+    body: str
+    summary: str
+    authors: list[str]
+    published_at: datetime | None
+    fetched_at: datetime
+    language: str
+    source: str  # the outlet
+    source_id: int
+    guid: str
+    tags: list[str]  # the publisher's keywords
+    captions: list[str]
+    relevance_score: float
+    relevant: bool
+    matched_terms: list[dict[str, Any]]  # Evidence as term, field, group, weight
+    topic_tags: list[str]  # ours, kind:id
+    content_hash: str
+    etag: str | None
+    last_modified: str | None
+    published_precision: str
+    truncated: bool
+    paywalled: bool
+    minhash: dict[str, Any] | None = None  # the sketch the load reuses (loader.minhash_field)
+
+    def as_row(self) -> dict[str, Any]:
+        """The record as a dict of column values (no sketch when there is none)."""
+        row = asdict(self)
+        if row["minhash"] is None:
+            del row["minhash"]
+        return row

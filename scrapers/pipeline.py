@@ -23,6 +23,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -35,7 +36,15 @@ from scrapers.dedup.hashes import content_hash, entry_fingerprint
 from scrapers.fetch.http import Fetcher, FetchError
 from scrapers.fetch.politeness import RobotsPolicy
 from scrapers.fetch.schedule import backoff_s, disable_reason, next_fetch_after_success
-from scrapers.models import Article, FeedEntry, FetchResult, Rejection, Relevance, Source
+from scrapers.models import (
+    Article,
+    FeedEntry,
+    FetchResult,
+    Rejection,
+    Relevance,
+    Source,
+    StagedRecord,
+)
 from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
 from scrapers.text.urls import (
     canonicalize_url,
@@ -283,8 +292,8 @@ def fetch_articles(
             rejected_by[rejection.code] += 1
         else:
             # Sketched here, in the per-source task, so the load (one task) need not.
-            record["minhash"] = minhash_field(record["title"], record["body"],
-                                              record["language"])
+            record = replace(record, minhash=minhash_field(record.title, record.body,
+                                                           record.language))
             stage(entry, "extracted", None, record, result)
             counts["fetched"] += 1
     reasons = ", ".join(f"{why} {n}" for why, n in rejected_by.most_common())
@@ -318,7 +327,8 @@ def load(conn: Connection, run_id: str, now: datetime | None = None) -> dict[str
 
 def _stage(
     conn: Connection, run_id: str, source_id: int, staged_at: datetime, entry: dict[str, Any],
-    status: str, rejection: Rejection | None, record: dict[str, Any] | None,
+    status: str, rejection: Rejection | None,
+    record: StagedRecord | dict[str, Any] | None,
     page: FetchResult | None = None,
 ) -> None:
     staging.stage_article(conn, {
@@ -326,7 +336,8 @@ def _stage(
         "staged_at": staged_at,
         "status": status, "reason": rejection.detail if rejection else None,
         "reason_code": rejection.code if rejection else None,
-        "record": json.dumps(record, ensure_ascii=False, default=str) if record else None,
+        "record": json.dumps(record.as_row() if isinstance(record, StagedRecord) else record,
+                             ensure_ascii=False, default=str) if record else None,
         "raw_gz": gzip.compress(page.body, compresslevel=6) if page else None,
         "raw_url": page.final_url if page else None,
         "raw_content_type": page.content_type if page else None,
@@ -337,7 +348,7 @@ def _stage(
 def build_record(
     source: dict[str, Any], entry: dict[str, Any], article: Article, etag: str | None,
     last_modified: str | None, fetched_at: datetime,
-) -> tuple[dict[str, Any], Rejection | None]:
+) -> tuple[StagedRecord, Rejection | None]:
     """Merge feed entry and extracted page into an `articles` row, and why it is rejected
     (None when it is loaded).
 
@@ -349,36 +360,36 @@ def build_record(
     body = article.text
     language = article.language or source["language"]
     relevance = score_relevance(title, body, language, summary=entry["summary"])
-    record = {
-        "url": url,
-        "url_key": url_key,
-        "original_url": entry["link"],
-        "title": title,
-        "body": body,
-        "summary": entry["summary"] or article.summary,
-        "authors": list(article.authors),
-        "published_at": article.published_at or entry["published_at"],
-        "fetched_at": fetched_at,
-        "language": language,
-        "source": entry["outlet"] or source["outlet"],
-        "source_id": source["id"],
-        "guid": entry["guid"],
-        "tags": list(article.tags),
-        "captions": list(article.captions),
-        "relevance_score": relevance.score,
-        "relevant": relevance.relevant,
-        "matched_terms": [
+    record = StagedRecord(
+        url=url,
+        url_key=url_key,
+        original_url=entry["link"],
+        title=title,
+        body=body,
+        summary=entry["summary"] or article.summary,
+        authors=list(article.authors),
+        published_at=article.published_at or entry["published_at"],
+        fetched_at=fetched_at,
+        language=language,
+        source=entry["outlet"] or source["outlet"],
+        source_id=source["id"],
+        guid=entry["guid"],
+        tags=list(article.tags),
+        captions=list(article.captions),
+        relevance_score=relevance.score,
+        relevant=relevance.relevant,
+        matched_terms=[
             {"term": e.term, "field": e.field, "group": e.group, "weight": e.weight}
             for e in relevance.evidence
         ],
-        "topic_tags": list(relevance.tags),
-        "content_hash": content_hash(title, body),
-        "etag": etag,
-        "last_modified": last_modified,
-        "published_precision": _published_precision(article, entry["published_at"]),
-        "truncated": article.truncated,
-        "paywalled": article.paywalled,
-    }
+        topic_tags=list(relevance.tags),
+        content_hash=content_hash(title, body),
+        etag=etag,
+        last_modified=last_modified,
+        published_precision=_published_precision(article, entry["published_at"]),
+        truncated=article.truncated,
+        paywalled=article.paywalled,
+    )
     if article.page_kind == "listing":
         return record, Rejection("listing page", "listing page (many headlines, no article body)")
     if len(body.strip()) < MIN_BODY_CHARS:

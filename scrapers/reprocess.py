@@ -15,6 +15,7 @@ import gzip
 import json
 import logging
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,21 +65,22 @@ def _reprocess_one(conn: Connection, row: dict[str, Any], now: datetime) -> str:
     entry = {"url": key, "link": row["original_url"], "title": row["title"],
              "summary": row["summary"], "published_at": row["published_at"],
              "outlet": row["source"], "guid": row["guid"]}
-    record, _reason = build_record(source, entry, article, None, None, row["fetched_at"])
+    built, _rejection = build_record(source, entry, article, None, None, row["fetched_at"])
     # Reprocessing never moves a story to another URL.
-    record.update(url=row["url"], url_key=key)
+    record = replace(built, url=row["url"], url_key=key)
     article_id, outcome = save_article(
-        conn, record, aliases=[(key, "canonical")], guid_article_id=row["id"], now=now,
-        cause="reprocess",
+        conn, record.as_row(), aliases=[(key, "canonical")], guid_article_id=row["id"],
+        now=now, cause="reprocess",
     )
     if outcome == "updated":
-        store.replace_article_tags(conn, article_id, record["topic_tags"])
+        store.replace_article_tags(conn, article_id, record.topic_tags)
         # New text: its search row follows in the same transaction (one article, by id).
         search.index_pending(conn, article_ids=[article_id])
         return "updated"
-    derived = {**record, "matched_terms": json.dumps(record["matched_terms"], ensure_ascii=False)}
+    derived = {**record.as_row(),
+               "matched_terms": json.dumps(record.matched_terms, ensure_ascii=False)}
     changed = store.update_derived(conn, article_id, derived)
-    store.replace_article_tags(conn, article_id, record["topic_tags"])
+    store.replace_article_tags(conn, article_id, record.topic_tags)
     return "refreshed" if changed else "unchanged"
 
 

@@ -32,20 +32,20 @@ def test_record_prefers_page_metadata_and_canonical_url() -> None:
                       language="en", tags=["diplomacy"])
     record, reason = build_record(SOURCE, entry(), article, '"e1"', None, NOW)
     assert reason is None
-    assert record["url"] == "https://news.example/a/1-slug"
-    assert record["original_url"] == "http://news.example/a/1?utm_source=x"
-    assert (record["title"], record["source"], record["authors"]) == (
+    assert record.url == "https://news.example/a/1-slug"
+    assert record.original_url == "http://news.example/a/1?utm_source=x"
+    assert (record.title, record.source, record.authors) == (
         "Page title", "Pacific Wire", ["A. Writer"])
-    assert record["relevant"] and record["matched_terms"]
-    assert {m["field"] for m in record["matched_terms"]} <= {"title", "summary", "body"}
-    assert record["etag"] == '"e1"' and record["published_at"] == NOW
+    assert record.relevant and record.matched_terms
+    assert {m["field"] for m in record.matched_terms} <= {"title", "summary", "body"}
+    assert record.etag == '"e1"' and record.published_at == NOW
 
 
 def test_front_page_canonical_is_ignored() -> None:
     article = Article(url="https://news.example/a/1", title="T", text=BODY,
                       canonical_url="https://news.example/")
     record, _ = build_record(SOURCE, entry(), article, None, None, NOW)
-    assert record["url"] == "https://news.example/a/1"
+    assert record.url == "https://news.example/a/1"
 
 
 def record_urls(served: str, canonical: str | None = None, **entry_overrides: object
@@ -53,7 +53,7 @@ def record_urls(served: str, canonical: str | None = None, **entry_overrides: ob
     """(url shown, dedup key) of a page served from `served` naming `canonical`."""
     article = Article(url=served, title="T", text=BODY, canonical_url=canonical)
     record, _ = build_record(SOURCE, entry(**entry_overrides), article, None, None, NOW)
-    return record["url"], record["url_key"]
+    return record.url, record.url_key
 
 
 def test_page_of_an_http_only_site_keeps_http() -> None:
@@ -101,7 +101,7 @@ def test_unusable_served_url_falls_back_to_the_feed_link() -> None:
 def test_search_entry_keeps_its_publisher() -> None:
     article = Article(url="https://news.example/a/1", title="T", text=BODY)
     record, _ = build_record(SOURCE, entry(outlet="Kyodo"), article, None, None, NOW)
-    assert record["source"] == "Kyodo"
+    assert record.source == "Kyodo"
 
 
 def test_empty_and_irrelevant_pages_are_rejected_with_reason() -> None:
