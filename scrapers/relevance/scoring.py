@@ -33,39 +33,26 @@ since a stray foreign word is weak evidence and would only add false positives.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Collection, Iterable, Mapping
 
 from scrapers.models import Evidence, Relevance
 from scrapers.relevance.matching import _Text, normalize
 from scrapers.relevance.rules import GROUPS, RULE_LANGUAGES, RuleSet, _Term, load_rules
+from scrapers.text.language import detect_language
 
 LOGGER = logging.getLogger(__name__)
 
 FIELDS: tuple[str, ...] = ("title", "summary", "body")
 
-_KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
-_DETECT_SAMPLE = 4000  # characters; enough to tell scripts apart, cheap on long bodies
-
-
-def detect_language(text: str) -> str:
-    """Guess en/ja/ru from the script of a text sample (kana/kanji → ja, Cyrillic → ru).
-
-    Why so cheap: feeds declare a language per source; this only settles unlabelled or
-    mixed items. CJK characters count double since one carries about a word's meaning.
-    """
-    sample = text[:_DETECT_SAMPLE]
-    ja = 2 * (len(_KANA_RE.findall(sample)) + len(_CJK_RE.findall(sample)))
-    ru = len(_CYRILLIC_RE.findall(sample))
-    en = len(_LATIN_RE.findall(sample))
-    if ja > max(ru, en):
+def rules_language(text: str) -> str:
+    """The rule file to score `text` with when its language is not given: the script it is
+    written in (`scrapers.text.language.detect_language`, the one detector); Han text
+    without kana ("zh" there) is read with the "ja" rules, and text with no letters with
+    the "en" ones."""
+    detected = detect_language(text)
+    if detected == "zh":
         return "ja"
-    if ru > en:
-        return "ru"
-    return "en"
+    return detected if detected in RULE_LANGUAGES else "en"
 
 
 def is_fetch_candidate(relevance: Relevance, language: str | None = None) -> bool:
@@ -181,7 +168,7 @@ def _primary_language(language: str | None, fields: Mapping[str, str]) -> str:
         if code in RULE_LANGUAGES:
             return code
         LOGGER.debug("unknown language %r; detecting from text", language)
-    return detect_language(" ".join(fields.values()))
+    return rules_language(" ".join(fields.values()))
 
 
 def _scan(

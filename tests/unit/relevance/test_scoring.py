@@ -26,8 +26,8 @@ from scrapers.relevance.matching import _Text, normalize
 from scrapers.relevance.rules import GROUPS, TAG_KINDS, load_rules, tag_vocabulary
 from scrapers.relevance.scoring import (
     FIELDS,
-    detect_language,
     is_fetch_candidate,
+    rules_language,
     score_relevance,
 )
 from tests.conftest import FIXTURES as ALL_FIXTURES
@@ -136,7 +136,7 @@ def test_hard_case_class(hard_case: str) -> None:
 def test_labelled_item(item: dict[str, Any]) -> None:
     # The detected language is the declared one, so scoring without a language gives the
     # same result: one scoring per item keeps this file fast.
-    assert detect_language(f"{item['title']} {item['lead']}") == item["language"]
+    assert rules_language(f"{item['title']} {item['lead']}") == item["language"]
     result = _scored(item["id"])
     assert result.relevant is item["relevant"], (
         f"{item['id']} ({item['reason']}): score={result.score} reason={result.reason}"
@@ -243,8 +243,8 @@ def test_one_sided_evidence_is_never_relevant() -> None:
         ("В японских СМИ острова называют 北方領土.", "ru"),
     ],
 )
-def test_detect_language(text: str, expected: str) -> None:
-    assert detect_language(text) == expected
+def test_rules_language(text: str, expected: str) -> None:
+    assert rules_language(text) == expected
 
 
 @pytest.mark.parametrize("language", ["ja", "ja-JP", "JA", "ja_JP", "de", None])
