@@ -4,7 +4,6 @@ Pure, no I/O."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -18,27 +17,12 @@ from trafilatura.json_metadata import normalize_authors
 
 from scrapers.extract.clean import is_paywall, normalize_line
 from scrapers.extract.html import block_text
+from scrapers.extract.jsonld import article_ld, ld_names, ld_text
 from scrapers.text.dates import parse_date_precision
 from scrapers.text.language import detect_language, normalize_language
 
 LOGGER = logging.getLogger(__name__)
 
-# -- metadata ---------------------------------------------------------------------------------
-ARTICLE_LD_TYPES = frozenset(
-    {
-        "article",
-        "newsarticle",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "backgroundnewsarticle",
-        "reviewnewsarticle",
-        "blogposting",
-        "liveblogposting",
-        "report",
-        "socialmediaposting",
-    }
-)
 DATE_META_KEYS: tuple[str, ...] = (
     "article:published_time",
     "og:article:published_time",
@@ -113,13 +97,6 @@ BYLINE_LEVELS: tuple[tuple[frozenset[str] | None, frozenset[tuple[str, str]],
 BYLINE_MARKUP_ATTRIBUTES = ("class", "id", "itemprop", "rel", "data-testid", "data-component")
 BYLINE_ATTRIBUTES = XPath("//*[contains(@itemprop,'author') or contains(@data-component,"
                           "'Byline') or @rel='me'] | //author")
-#: How deep JSON-LD lists, ``@graph`` and ``mainEntity`` are searched for article nodes.
-MAX_LD_DEPTH = 8
-#: What pages wrap JSON-LD in for old parsers: an HTML comment or a CDATA section, each
-#: marker possibly behind a JavaScript line comment (``//<![CDATA[`` ... ``//]]>``). Anchored
-#: at the ends (`_unwrap_ld`): a script can be large, so no pattern scans all of it.
-LD_OPENERS = re.compile(r"(?://\s*)?(?:<!--|<!\[CDATA\[)")
-LD_CLOSERS = re.compile(r"(?://\s*)?(?:-->|\]\]>)$")
 MAX_CAPTION_CHARS = 500
 
 # -- authors ----------------------------------------------------------------------------------
@@ -194,7 +171,7 @@ class PageMetadata:
                     ld_scripts.append(element.text or "")
             elif tag == "base" and element.get("href"):
                 self.base_url = _resolve(url, element.get("href", "").strip()) or url
-        self.ld, self.ld_is_article = _article_ld(ld_scripts)
+        self.ld, self.ld_is_article = article_ld(ld_scripts)
         # paywall statements sit in the article node or in its hasPart (schema.org WebPageElement)
         parts = self.ld_value("hasPart")
         self.ld_parts: list[dict[str, Any]] = [
@@ -229,7 +206,7 @@ class PageMetadata:
         if name:
             return name
         publisher = self.ld_value("publisher")
-        names = list(_ld_names(publisher))
+        names = list(ld_names(publisher))
         return names[0] if names else None
 
     def title(self, site_name: str | None) -> str:
@@ -241,7 +218,7 @@ class PageMetadata:
         """
         h1 = self._first_text("h1")
         page_title = self._first_text("title")
-        headline = _ld_text(self.ld_value("headline"))
+        headline = ld_text(self.ld_value("headline"))
         if headline and (page_title or h1):
             shown = f"{page_title or ''}\n{h1 or ''}".casefold()
             if normalize_line(headline).casefold() not in shown:
@@ -268,7 +245,7 @@ class PageMetadata:
         "・" between kanji names (not inside katakana names) and similar separators.
         """
         names: list[str] = []
-        for name in _ld_names(self.ld_value("author")):
+        for name in ld_names(self.ld_value("author")):
             names.extend(_split_names(name))
         if not names:
             for key in AUTHOR_META_KEYS:
@@ -358,7 +335,7 @@ class PageMetadata:
             or normalize_language(self.tree.get("{http://www.w3.org/XML/1998/namespace}lang"))
             or normalize_language(self.first_meta("content-language", "language"))
             or normalize_language(self.first_meta("og:locale"))
-            or normalize_language(_ld_text(self.ld_value("inLanguage")))
+            or normalize_language(ld_text(self.ld_value("inLanguage")))
         )
         detected = detect_language(text)
         if declared is None or (declared == "en" and detected in ("ja", "ru")):
@@ -368,7 +345,7 @@ class PageMetadata:
     def summary(self) -> str:
         return self.first_meta(
             "og:description", "description", "twitter:description"
-        ) or normalize_line(_ld_text(self.ld_value("description")) or "")
+        ) or normalize_line(ld_text(self.ld_value("description")) or "")
 
     def tags(self) -> list[str]:
         """meta keywords and article:tag, then JSON-LD keywords and articleSection."""
@@ -432,7 +409,7 @@ class PageMetadata:
         return None
 
     def _date_candidates(self) -> Iterator[str]:
-        ld_date = _ld_text(self.ld_value("datePublished"))
+        ld_date = ld_text(self.ld_value("datePublished"))
         if ld_date:
             yield ld_date
         for key in DATE_META_KEYS:
@@ -506,80 +483,6 @@ def _marked_up_bylines(tree: HtmlElement) -> list[str]:
         return []
     return [n for part in (normalize_authors(None, best) or "").split(";")
             for n in _split_names(part)]
-
-
-def _unwrap_ld(script: str) -> str:
-    """The JSON of a ``<script type=application/ld+json>`` without its comment/CDATA wrapper."""
-    payload = script.strip()
-    opener = LD_OPENERS.match(payload)
-    if opener:
-        payload = payload[opener.end():].rstrip()
-        closer = LD_CLOSERS.search(payload, max(0, len(payload) - 40))
-        if closer:
-            payload = payload[:closer.start()]
-    return payload.strip()
-
-
-def _article_ld(scripts: Iterable[str]) -> tuple[dict[str, Any] | None, bool]:
-    """The first JSON-LD node typed as an article, else the first node with a headline.
-
-    :return: the node and whether it is typed as an article.
-    """
-    fallback = None
-    for script in scripts:
-        payload = _unwrap_ld(script)
-        try:
-            data = json.loads(payload, strict=False)
-        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
-            LOGGER.debug("invalid JSON-LD skipped")
-            continue
-        for node in _ld_nodes(data):
-            types = node.get("@type")
-            type_list = types if isinstance(types, list) else [types]
-            if any(isinstance(t, str) and t.lower() in ARTICLE_LD_TYPES for t in type_list):
-                return node, True
-            if fallback is None and "headline" in node:
-                fallback = node
-    return fallback, False
-
-
-def _ld_nodes(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
-    """Top-level JSON-LD objects, looking into lists, ``@graph`` and ``mainEntity``.
-
-    Only `MAX_LD_DEPTH` levels deep: real pages nest two or three, and a hostile page
-    nesting hundreds would otherwise exhaust the stack.
-    """
-    if depth > MAX_LD_DEPTH:
-        return
-    if isinstance(data, list):
-        for item in data:
-            yield from _ld_nodes(item, depth + 1)
-    elif isinstance(data, dict):
-        yield data
-        for key in ("@graph", "mainEntity"):
-            if key in data:
-                yield from _ld_nodes(data[key], depth + 1)
-
-
-def _ld_text(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value")
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _ld_names(value: Any) -> Iterator[str]:
-    """Names out of a JSON-LD author/publisher: string, object with ``name``, or a list."""
-    if isinstance(value, list):
-        for item in value:
-            yield from _ld_names(item)
-    elif isinstance(value, dict):
-        name = value.get("name")
-        if isinstance(name, str) and name.strip():
-            yield normalize_line(name)
-    elif isinstance(value, str) and value.strip():
-        yield normalize_line(value)
 
 
 def _resolve(base: str, href: str) -> str | None:
