@@ -131,7 +131,10 @@ def migrate(conn: Connection, sql_dir: Path = SQL_DIR, reader_role: str | None =
                 continue
             _apply(conn, migration)
             applied_now.append(migration.path.name)
-        grant_reader(conn, reader_role)
+        # Grants rewrite every analytics view's ACL: only when the schema changed, or the
+        # role has none yet (an administrator made it since the last run).
+        if applied_now or not reader_granted(conn, reader_role):
+            grant_reader(conn, reader_role)
     finally:
         conn.rollback()
         with conn.cursor() as cur:
@@ -174,6 +177,19 @@ def role_exists(conn: Connection, role: str) -> bool:
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
         return cur.fetchone() is not None
+
+
+def reader_granted(conn: Connection, role: str | None = None) -> bool:
+    """Whether the reader role exists and has been granted the analytics schema."""
+    from scrapers.config import reader_role
+
+    role = role or reader_role()
+    with conn.cursor() as cur:
+        cur.execute("SELECT has_schema_privilege(r.oid, 'analytics', 'USAGE') "
+                    "FROM pg_catalog.pg_roles r WHERE r.rolname = %s", (role,))
+        row = cur.fetchone()
+    conn.rollback()
+    return bool(row and row[0])
 
 
 def grant_reader(conn: Connection, role: str | None = None) -> bool:
