@@ -19,7 +19,8 @@ Choices that differ from feedparser's defaults, and why:
   feedparser the feed URL as base would also rewrite every permalink GUID that is not a
   URL (``<guid>12345</guid>``) into ``<feed dir>/12345``: a fake article URL, and a GUID
   that changes whenever the feed URL does.
-- Dates are parsed here from the entry's own string first. feedparser reads unknown
+- Dates are parsed from the entry's own string by :mod:`scrapers.text.dates`, the one
+  date parser for feeds and pages. feedparser reads unknown
   zone names such as ``JST`` or ``MSK`` as UTC (hours off for exactly our sources) and
   its ISO 8601 parser fills a partial date such as ``2025/03/03`` from today's date
   (it becomes the 1st of the current month).
@@ -36,8 +37,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -46,6 +46,7 @@ from bs4 import BeautifulSoup
 
 from scrapers.dedup.hashes import collapse_text, content_hash
 from scrapers.models import FeedEntry
+from scrapers.text.dates import parse_date
 from scrapers.text.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
 
 LOGGER = logging.getLogger(__name__)
@@ -95,32 +96,6 @@ _BLOCK_TAGS = (
 )  # fmt: skip
 _DROP_TAGS = ("script", "style", "noscript", "template")
 _PLAIN_TYPES = frozenset({"text/plain"})
-
-# Zone names seen in our sources' feeds that feedparser and email.utils do not know.
-_ZONE_OFFSETS: Mapping[str, str] = {
-    "JST": "+0900",
-    "KST": "+0900",
-    "MSK": "+0300",
-    "MSD": "+0400",
-    "UTC": "+0000",
-    "CET": "+0100",
-    "CEST": "+0200",
-    "EET": "+0200",
-    "EEST": "+0300",
-    "HKT": "+0800",
-}
-_ZONE_NAME_RE = re.compile(r"\s\(?([A-Za-z]{2,5})\)?\s*\Z")
-_COLON_OFFSET_RE = re.compile(r"([+-]\d{2}):(\d{2})\s*\Z")
-_JAPANESE_DATE_RE = re.compile(
-    r"(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日"
-    r"(?:\s*[（(][^)）]*[)）])?"  # weekday such as （月）
-    r"(?:\s*(\d{1,2})[時:：](\d{1,2})分?(?:\s*(\d{1,2})秒)?)?"
-)
-_JST = timezone(timedelta(hours=9), "JST")
-# feedparser's own result is trusted only for dates spelt with an English month name
-# (asctime, day/month swapped RFC 822...), never for all-numeric partial dates.
-_MONTH_NAME_RE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)
-
 
 class FeedParseError(ValueError):
     """The bytes are not an RSS, RDF or Atom feed, or are too broken to yield any entry."""
@@ -487,61 +462,3 @@ def _entry_date(raw: Mapping[str, Any]) -> datetime | None:
         if moment is not None:
             return moment
     return None
-
-
-def parse_date(text: str, fallback: Any = None) -> datetime | None:
-    """Parse a feed date string to aware UTC; a date without a zone is taken as UTC.
-
-    :param text: the date as written in the feed.
-    :param fallback: feedparser's UTC ``struct_time`` for `text`, used only for spellings
-        with an English month name that the parsers here do not read.
-    """
-    text = collapse_text(text)
-    if not text:
-        return None
-    moment = _parse_iso(text) or _parse_rfc822(text) or _parse_japanese(text)
-    if moment is None and fallback is not None and _MONTH_NAME_RE.search(text):
-        try:
-            year, month, day, hour, minute, second = fallback[:6]
-            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-        except (TypeError, ValueError, OverflowError):
-            moment = None
-    if moment is None:
-        LOGGER.debug("Unparseable feed date %r", text)
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _parse_iso(text: str) -> datetime | None:
-    if not text[:4].isdigit():
-        return None
-    candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
-    try:
-        return datetime.fromisoformat(candidate)
-    except ValueError:
-        return None
-
-
-def _parse_rfc822(text: str) -> datetime | None:
-    zone = _ZONE_NAME_RE.search(text)
-    if zone and zone.group(1).upper() in _ZONE_OFFSETS:
-        text = text[: zone.start()] + " " + _ZONE_OFFSETS[zone.group(1).upper()]
-    text = _COLON_OFFSET_RE.sub(r"\1\2", text)  # "+09:00" -> "+0900"
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _parse_japanese(text: str) -> datetime | None:
-    """``2025年3月3日 10時00分``: Japanese-script dates are Japan time."""
-    match = _JAPANESE_DATE_RE.search(text)
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
-    try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=_JST)
-    except ValueError:
-        return None

@@ -316,7 +316,8 @@ def _utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
         ("2025-03-03", _utc(2025, 3, 3, 0, 0)),
         ("2025年3月3日 10時05分", _utc(2025, 3, 3, 1, 5)),
         ("2025年3月3日（月）10:05", _utc(2025, 3, 3, 1, 5)),
-        ("2025年3月3日", _utc(2025, 3, 2, 15, 0)),
+        ("2025年3月3日", _utc(2025, 3, 3, 0, 0)),  # a day alone is that day, as in ISO
+        ("2025/03/03 10:00", _utc(2025, 3, 3, 10, 0)),
         ("  Mon, 03 Mar 2025 10:00:00 GMT\n", _utc(2025, 3, 3, 10, 0)),
     ],
 )
@@ -328,7 +329,8 @@ def test_parse_date(text: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "sometime last week", "2025", "2025/03/03 10:00", "12345", "Mon, 31 Feb 2025 10:00 GMT"],
+    ["", "sometime last week", "2025", "2025/13/03 10:00", "12345", "Mon, 31 Feb 2025 10:00 GMT",
+     "1899-03-03T10:00:00Z"],
 )
 def test_unparseable_dates_are_none(text: str) -> None:
     """feedparser turns some of these into a date built from today's; we return None."""
@@ -340,7 +342,7 @@ def test_feedparser_result_used_for_unusual_english_spellings() -> None:
 
     fallback = time.struct_time((2025, 3, 3, 10, 0, 0, 0, 62, 0))
     assert parse_date("03 March 2025, 10:00 o'clock", fallback) == _utc(2025, 3, 3, 10, 0)
-    assert parse_date("2025/03/03", fallback) is None
+    assert parse_date("03/2025 10:00", fallback) is None  # all-numeric: never feedparser's
 
 
 def test_published_falls_back_to_updated() -> None:
