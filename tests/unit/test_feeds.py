@@ -22,7 +22,6 @@ from scrapers.feeds import (
     SKIP_OVER_LIMIT,
     FeedParseError,
     ParsedFeed,
-    parse_date,
     parse_feed,
     parse_feed_detailed,
 )
@@ -291,58 +290,8 @@ def test_hash_guid_when_neither_id_nor_link() -> None:
     assert _hash_guid("t", "s") != _hash_guid("t", "s2")
 
 
-# --- dates ------------------------------------------------------------------------------
-
-
 def _utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Mon, 03 Mar 2025 10:00:00 GMT", _utc(2025, 3, 3, 10, 0)),
-        ("Mon, 03 Mar 2025 10:00:00 +0900", _utc(2025, 3, 3, 1, 0)),
-        ("Mon, 03 Mar 2025 10:00:00 +09:00", _utc(2025, 3, 3, 1, 0)),
-        ("Mon, 03 Mar 2025 10:00:00 JST", _utc(2025, 3, 3, 1, 0)),
-        ("Mon, 03 Mar 2025 10:00:00 MSK", _utc(2025, 3, 3, 7, 0)),
-        ("Mon, 03 Mar 2025 10:00:00 UTC", _utc(2025, 3, 3, 10, 0)),
-        ("Mon, 03 Mar 2025 10:00:00", _utc(2025, 3, 3, 10, 0)),
-        ("3 Mar 2025 10:00 -0500", _utc(2025, 3, 3, 15, 0)),
-        ("2025-03-03T10:00:00+03:00", _utc(2025, 3, 3, 7, 0)),
-        ("2025-03-03T10:00:00Z", _utc(2025, 3, 3, 10, 0)),
-        ("2025-03-03T10:00:00.123456Z", datetime(2025, 3, 3, 10, 0, 0, 123456, tzinfo=UTC)),
-        ("2025-03-03 10:00:00", _utc(2025, 3, 3, 10, 0)),
-        ("2025-03-03", _utc(2025, 3, 3, 0, 0)),
-        ("2025年3月3日 10時05分", _utc(2025, 3, 3, 1, 5)),
-        ("2025年3月3日（月）10:05", _utc(2025, 3, 3, 1, 5)),
-        ("2025年3月3日", _utc(2025, 3, 3, 0, 0)),  # a day alone is that day, as in ISO
-        ("2025/03/03 10:00", _utc(2025, 3, 3, 10, 0)),
-        ("  Mon, 03 Mar 2025 10:00:00 GMT\n", _utc(2025, 3, 3, 10, 0)),
-    ],
-)
-def test_parse_date(text: str, expected: datetime) -> None:
-    got = parse_date(text)
-    assert got == expected
-    assert got is not None and got.tzinfo == UTC
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["", "sometime last week", "2025", "2025/13/03 10:00", "12345", "Mon, 31 Feb 2025 10:00 GMT",
-     "1899-03-03T10:00:00Z"],
-)
-def test_unparseable_dates_are_none(text: str) -> None:
-    """feedparser turns some of these into a date built from today's; we return None."""
-    assert parse_date(text) is None
-
-
-def test_feedparser_result_used_for_unusual_english_spellings() -> None:
-    import time
-
-    fallback = time.struct_time((2025, 3, 3, 10, 0, 0, 0, 62, 0))
-    assert parse_date("03 March 2025, 10:00 o'clock", fallback) == _utc(2025, 3, 3, 10, 0)
-    assert parse_date("03/2025 10:00", fallback) is None  # all-numeric: never feedparser's
 
 
 def test_published_falls_back_to_updated() -> None:

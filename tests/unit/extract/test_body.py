@@ -23,7 +23,6 @@ from scrapers.extract.body import (
     parse_html,
 )
 from scrapers.models import Article
-from scrapers.text.dates import parse_date, parse_date_precision
 from scrapers.text.language import detect_language, normalize_language
 from tests.conftest import FIXTURES, REPO
 
@@ -306,28 +305,6 @@ def test_published_at_from_time_element() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2019-05-31", datetime(2019, 5, 31, tzinfo=UTC)),
-        ("2019-05-31T15:02:00+08:00", datetime(2019, 5, 31, 7, 2, tzinfo=UTC)),
-        ("2019-05-31T15:02:00.123Z", datetime(2019, 5, 31, 15, 2, 0, 123000, tzinfo=UTC)),
-        ("2019-05-31T15:02:00+0800", datetime(2019, 5, 31, 7, 2, tzinfo=UTC)),
-        ("2019-05-31 15:02:00 +08:00", datetime(2019, 5, 31, 7, 2, tzinfo=UTC)),
-        ("2019-05-31T15:02:00", datetime(2019, 5, 31, 15, 2, tzinfo=UTC)),
-        ("2019/05/31 15:02", datetime(2019, 5, 31, 15, 2, tzinfo=UTC)),
-        ("Fri, 31 May 2019 15:02:00 +0300", datetime(2019, 5, 31, 12, 2, tzinfo=UTC)),
-        ("Fri, 31 May 2019 15:02:00 GMT", datetime(2019, 5, 31, 15, 2, tzinfo=UTC)),
-        ("31-May-2019", None),
-        ("0001-01-01T00:00:00Z", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_date(value: str | None, expected: datetime | None) -> None:
-    assert parse_date(value) == expected
-
-
-@pytest.mark.parametrize(
     ("head", "expected"),
     [
         (
@@ -517,20 +494,6 @@ def test_chrome_and_captions_inside_the_article_container_are_cleaned() -> None:
 
 
 # -- date precision, authors, hard pages (issue 4) ---------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-06-03", (datetime(2024, 6, 3, tzinfo=UTC), "date")),
-        ("2024/6/3", (datetime(2024, 6, 3, tzinfo=UTC), "date")),
-        ("2024-06-03T00:30:00+09:00", (datetime(2024, 6, 2, 15, 30, tzinfo=UTC), "datetime")),
-        ("Mon, 03 Jun 2024 10:00:00 +0300", (datetime(2024, 6, 3, 7, 0, tzinfo=UTC), "datetime")),
-        ("nonsense", None),
-    ],
-)
-def test_parse_date_precision(value: str, expected: tuple[datetime, str] | None) -> None:
-    assert parse_date_precision(value) == expected
 
 
 @pytest.mark.parametrize(
