@@ -67,18 +67,14 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from metrics import Counts  # noqa: E402
 
+from scrapers.clusters import cluster_texts  # noqa: E402
 from scrapers.dedup import clusters, minhash  # noqa: E402
 from scrapers.dedup.hashes import content_hash  # noqa: E402
 from scrapers.dedup.minhash import (  # noqa: E402
-    Candidate,
     ClusterParams,
-    article_text,
-    band_keys,
-    decide,
-    estimated_jaccard,
-    minhash_from_hashes,
-    shingle_hashes,
+    article_band_keys,
     signature_bytes,
+    sketch,
 )
 
 LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
@@ -218,42 +214,12 @@ def cluster_labelled_db(conn: Any, articles: Sequence[dict[str, Any]]) -> dict[s
     return {aid: final[aid] for aid in predicted}
 
 
-def cluster_in_memory(articles: Sequence[dict[str, Any]], params: ClusterParams,
-                      hashes: dict[str, Any]) -> dict[str, int]:
-    """The rule of assign_cluster (same pure functions) over an in-memory band index."""
-    buckets: dict[tuple[int, int], list[str]] = defaultdict(list)
-    sigs: dict[str, Any] = {}
-    cluster_of: dict[str, int] = {}
-    members: dict[int, list[str]] = defaultdict(list)
-    arrival: dict[str, int] = {}
-    next_id = 1
-    for a in articles:
-        aid = a["id"]
-        arrival[aid] = len(arrival)
-        sig = minhash_from_hashes(hashes[aid], params.num_perm, params.seed).hashvalues
-        sigs[aid] = sig
-        keys = band_keys(sig, params.bands, params.rows)
-        shared: Counter[str] = Counter()
-        for key in keys:
-            shared.update(buckets[key])
-        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:params.max_candidates]
-        candidates = [Candidate(arrival[other], cluster_of[other],
-                                estimated_jaccard(sig, sigs[other])) for other, _ in ranked]
-        decision = decide(candidates, None, params.threshold)
-        if decision.cluster_id is None:
-            target = next_id
-            next_id += 1
-        else:
-            target = decision.cluster_id
-            for other in decision.merge:
-                for moved in members.pop(other):
-                    cluster_of[moved] = target
-                    members[target].append(moved)
-        cluster_of[aid] = target
-        members[target].append(aid)
-        for key in keys:
-            buckets[key].append(aid)
-    return cluster_of
+def cluster_in_memory(articles: Sequence[dict[str, Any]],
+                      params: ClusterParams) -> dict[str, int]:
+    """The same decision without a database (`scrapers.clusters.cluster_texts`)."""
+    got = cluster_texts([{"title": a["title"], "text": a["body"], "language": a["language"],
+                          "published_at": a.get("seen", T0)} for a in articles], params)
+    return {a["id"]: g for a, g in zip(articles, got, strict=True)}
 
 
 def print_scores(title: str, scores: dict[str, Counts]) -> None:
@@ -297,48 +263,31 @@ def quality(sweep: bool, dataset: str = "fixture", part: str = "all") -> int:
 
 
 def run_sweep(articles: list[dict[str, Any]]) -> None:
-    hashes = {a["id"]: shingle_hashes(article_text(a["title"], a["body"]), a["language"])
-              for a in articles}
-    runs: list[tuple[int, list[dict[str, Any]]]] = [(seed, articles) for seed in range(1, 31)]
+    runs: list[list[dict[str, Any]]] = [articles]
     for order in range(1, 21):
         shuffled = list(articles)
         random.Random(order).shuffle(shuffled)
-        runs.append((1, shuffled))
-    print(f"sweep (in-memory, same rule): {len(runs)} runs each = MinHash seeds 1-30 in "
-          "file order + 20 shuffled orders (seed 1)")
-    print(f"  {'bands x rows':<13} {'threshold':>9} {'P mean':>7} {'P worst':>8} "
-          f"{'R mean':>7} {'R worst':>8}")
-    for bands, rows in [(32, 4), (42, 3), (64, 2)]:
-        for threshold in [0.3, 0.35, 0.4, 0.45, 0.5]:
-            ps, rs = [], []
-            for seed, order in runs:
-                params = ClusterParams(bands=bands, rows=rows, threshold=threshold, seed=seed)
-                got = cluster_in_memory(order, params, hashes)
-                s = pairwise(articles, got)[0]["all"]
-                ps.append(s.precision)
-                rs.append(s.recall)
-            mark = "  <- chosen" if (bands, rows, threshold) == (
-                minhash.BANDS, minhash.ROWS, minhash.THRESHOLD) else ""
-            print(f"  {f'{bands} x {rows}':<13} {threshold:>9.2f} {statistics.mean(ps):>7.3f} "
-                  f"{min(ps):>8.3f} {statistics.mean(rs):>7.3f} {min(rs):>8.3f}{mark}")
-    print("  true Jaccard (exact shingle sets), file order: lowest best match of a copy "
-          "to an earlier member of its cluster, highest best match to another cluster")
-    sets = {a["id"]: set(hashes[a["id"]].tolist()) for a in articles}
-    best_same: list[tuple[float, str, str]] = []
-    best_other: list[tuple[float, str, str]] = []
-    for i, a in enumerate(articles):
-        same, other = [], []
-        for b in articles[:i]:
-            x, y = sets[a["id"]], sets[b["id"]]
-            j = len(x & y) / len(x | y) if x | y else 0.0
-            (same if a["cluster"] == b["cluster"] else other).append((j, a["id"], b["id"]))
-        if same:
-            best_same.append(max(same))
-        if other:
-            best_other.append(max(other))
-    for label, rows_ in [("copies, lowest", sorted(best_same)[:3]),
-                         ("others, highest", sorted(best_other, reverse=True)[:3])]:
-        print(f"    {label}: " + "; ".join(f"{j:.2f} {a}~{b}" for j, a, b in rows_))
+        runs.append(shuffled)
+    print(f"sweep (in-memory, same rule): {len(runs)} runs each = the given order + 20 "
+          "shuffled orders")
+    print(f"  {'anchor mod':<10} {'threshold':>9} {'min shared':>10} {'P mean':>7} "
+          f"{'P worst':>8} {'R mean':>7} {'R worst':>8}")
+    chosen = minhash.DEFAULT_PARAMS
+    for mod in [4, 8, 16]:
+        for threshold in [0.15, 0.2, 0.25, 0.3, 0.4]:
+            for min_shared in [5, 8, 12]:
+                params = ClusterParams(threshold=threshold, anchor_mod=mod,
+                                       min_shared=min_shared)
+                ps, rs = [], []
+                for order in runs:
+                    s = pairwise(articles, cluster_in_memory(order, params))[0]["all"]
+                    ps.append(s.precision)
+                    rs.append(s.recall)
+                mark = "  <- chosen" if (mod, threshold, min_shared) == (
+                    chosen.anchor_mod, chosen.threshold, chosen.min_shared) else ""
+                print(f"  {mod:<10} {threshold:>9.2f} {min_shared:>10} "
+                      f"{statistics.mean(ps):>7.3f} {min(ps):>8.3f} "
+                      f"{statistics.mean(rs):>7.3f} {min(rs):>8.3f}{mark}")
 
 
 # --------------------------------------------------------------------------- scale
@@ -393,9 +342,8 @@ class Synth:
 
 def _sketch(item: tuple[str, str]) -> tuple[bytes, int, list[tuple[int, int]]]:
     title, body = item
-    hashes = shingle_hashes(article_text(title, body), "en")
-    values = minhash_from_hashes(hashes).hashvalues
-    return signature_bytes(values), len(hashes), band_keys(values)
+    values, count = sketch(title, body, "en")
+    return signature_bytes(values), count, article_band_keys(values, count)
 
 
 def _copy_rows(conn: Any, table: str, columns: str, rows: Iterator[str]) -> None:
@@ -454,7 +402,7 @@ def bulk_load(conn: Any, synth: Synth, store: list[Stored], upto: int, pool: Any
              f"{i:064x}\t{s.cluster}\n" for i, s in zip(ids, batch, strict=True)))
         tag = minhash.DEFAULT_PARAMS.tag
         _copy_rows(conn, "article_minhash", "article_id, num_perm, signature, shingle_count, "
-                   "params", (f"{i}\t{minhash.NUM_PERM}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
+                   "params", (f"{i}\t{len(sig) // 4}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
                               for i, (sig, n, _) in zip(ids, sketches, strict=True)))
         day = minhash.seen_day(T0)
         _copy_rows(conn, "article_lsh_bands", "band, seen_day, bucket, article_id",
@@ -524,9 +472,8 @@ def timed_assignments(conn: Any, synth: Synth, store: list[Stored], count: int,
 def explain_lookup(conn: Any, store: list[Stored]) -> str:
     """EXPLAIN ANALYZE of the candidate look-up for a near-duplicate of a stored article."""
     title, paras = store[len(store) // 2].title, store[len(store) // 2].paras
-    values = minhash_from_hashes(shingle_hashes(article_text(title, "\n\n".join(paras)),
-                                                "en")).hashvalues
-    keys = band_keys(values)
+    values, count = sketch(title, "\n\n".join(paras), "en")
+    keys = article_band_keys(values, count)
     with conn.cursor() as cur:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "
                     + clusters._CANDIDATES_SQL,

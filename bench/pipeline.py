@@ -25,8 +25,8 @@ One run, one process tree, no network beyond 127.0.0.1:
    relevance (title+summary of every entry, and title+body of every fetched page);
    extraction (``scrapers.extract.body.extract_article`` / ``trafilatura.extract`` alone, same
    pages); cleaning (``scrapers.extract.clean.clean_text`` on trafilatura's raw text); dedup and
-   clustering signatures (content hash, entry fingerprint, MinHash + LSH bands /
-   ``datasketch.MinHash`` alone on the same shingles); database load
+   clustering sketches (content hash, entry fingerprint, shingle set + anchor keys /
+   Python's own set of the same shingle strings); database load
    (``scrapers.db.loader.load_run`` over the staged rows of the corpus, built in a third
    database by the pipeline's own ``fetch_feed``/``fetch_articles`` reading pages from disk,
    / a bare ``COPY`` of the same article rows into an UNLOGGED table).
@@ -75,7 +75,7 @@ from corpus import PLACEHOLDER, generate  # noqa: E402
 from server import BenchServer  # noqa: E402
 
 RUN_TIMEOUT_S = 1800  # one DAG run; the 20,000-entry run takes about 4 minutes here
-HEAVY_MODULES = ("trafilatura", "lxml", "feedparser", "psycopg2", "bs4", "datasketch",
+HEAVY_MODULES = ("trafilatura", "lxml", "feedparser", "psycopg2", "bs4",
                  "scrapers", "httpx", "numpy", "nichiro_db")
 TARGETS = {
     "stage_ratio_max": 1.5,
@@ -375,7 +375,6 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
     """Each stage over the corpus, in this process; see the module docstring."""
     import feedparser
     import trafilatura
-    from datasketch import MinHash
 
     from scrapers.dedup import minhash
     from scrapers.dedup.hashes import content_hash, entry_fingerprint
@@ -430,26 +429,22 @@ def stage_benchmarks(root: Path, base_url: str, catalog: Path, ws: Workspace,
                                           for t, ti, s, c in raw])
     stages["cleaning"] = _stage(len(raw), clean_s, None, "none (our rules; part of extraction)")
 
-    # Dedup and clustering signatures: content hash, fingerprint, MinHash, LSH bands.
+    # Dedup and clustering sketches: content hash, fingerprint, shingle set, anchor keys.
     def dedup() -> int:
         for e, _ in entries:
             entry_fingerprint(e)
         for a in articles:
             content_hash(a.title, a.text)
-            hashes = minhash.shingle_hashes(minhash.article_text(a.title, a.text), a.language)
-            sketch = minhash.minhash_from_hashes(hashes)
-            minhash.band_keys(sketch.hashvalues)
+            values, count = minhash.sketch(a.title, a.text, a.language)
+            minhash.article_band_keys(values, count)
         return len(articles)
-    shingled = [minhash.shingles(minhash.article_text(a.title, a.text), a.language)
-                for a in articles]
 
-    def datasketch_floor() -> None:
-        for sh in shingled:
-            m = MinHash(num_perm=minhash.NUM_PERM, seed=minhash.SEED)
-            m.update_batch([s.encode("utf-8") for s in sh])
-    dedup_s, floor_s, _ = paired(repeat, dedup, datasketch_floor)
+    def shingle_floor() -> None:
+        for a in articles:
+            minhash.shingles(minhash.article_text(a.title, a.text), a.language)
+    dedup_s, floor_s, _ = paired(repeat, dedup, shingle_floor)
     stages["dedup_clustering"] = _stage(len(articles), dedup_s, floor_s,
-                                        "datasketch.MinHash alone on the same shingles")
+                                        "Python's set of the same shingle strings")
     stages["load"] = load_benchmark(root, base_url, catalog, ws, repeat)
     return stages
 

@@ -34,9 +34,9 @@ from scrapers.dedup.minhash import (
     Sketched,
     StoredHit,
     article_band_keys,
+    containment,
     decide,
     decide_batch,
-    estimated_jaccard,
     seen_day,
     signature_bytes,
     signature_from_bytes,
@@ -126,7 +126,7 @@ def assign_cluster(
             })
             candidates = [
                 Candidate(int(aid), int(cid),
-                          estimated_jaccard(values, signature_from_bytes(sig)))
+                          containment(values, signature_from_bytes(sig), params.min_shared))
                 for aid, cid, sig in cur.fetchall()
             ]
         decision = decide(candidates, current, params.threshold)
@@ -166,7 +166,7 @@ def assign_cluster(
                    shingle_count = EXCLUDED.shingle_count, params = EXCLUDED.params,
                    matched_article_id = EXCLUDED.matched_article_id,
                    similarity = EXCLUDED.similarity, updated_at = EXCLUDED.updated_at""",
-            (article_id, params.num_perm, signature, shingle_count, params.tag, matched,
+            (article_id, len(values), signature, shingle_count, params.tag, matched,
              similarity),
         )
         if target != current:
@@ -335,9 +335,9 @@ def _sketched(article: NewArticle, params: ClusterParams) -> Sketched:
         raise ValueError(f"article {article.article_id}: first_seen_at must be timezone-aware")
     if article.signature is not None and article.shingle_count is not None:
         values, count = np.asarray(article.signature, dtype=np.uint32), article.shingle_count
-        if len(values) != params.num_perm:
+        if len(values) != count:
             raise ValueError(f"article {article.article_id}: signature has {len(values)} "
-                             f"values, params want {params.num_perm}")
+                             f"values for {count} shingles")
     else:
         values, count = sketch(article.title, article.body, article.language, params)
     return Sketched(article, values, count, article_band_keys(values, count, params))
@@ -486,7 +486,7 @@ def write_plan(conn: Connection, plan: ClusterPlan) -> None:
             })
         _copy(cur, "article_minhash", "article_id, num_perm, signature, shingle_count, params, "
               "matched_article_id, similarity", (
-                  f"{item.article.article_id}\t{params.num_perm}"
+                  f"{item.article.article_id}\t{len(item.values)}"
                   f"\t\\\\x{signature_bytes(item.values).hex()}\t{item.shingle_count}"
                   f"\t{params.tag}\t{_copy_value(got.matched_article_id)}"
                   f"\t{_copy_value(got.similarity)}\n"

@@ -1,4 +1,4 @@
-"""Story clusters, the pure part: shingles, MinHash sketches, LSH band keys, the decision.
+"""Story clusters, the pure part: shingles, shingle sets, anchor keys, the decision.
 
 What `scrapers.dedup.clusters` stores, looks up and writes to PostgreSQL is computed here.
 The method (figures and the reasons for each parameter are in docs/clusters.md):
@@ -6,25 +6,23 @@ The method (figures and the reasons for each parameter are in docs/clusters.md):
 1. **Shingles.** Title and body are NFKC-normalised and case-folded (Russian ``ё`` read as
    ``е``); everything that is not a letter or digit is dropped. English and Russian are
    cut into word 5-shingles; Japanese, written without spaces, into character 5-grams.
-2. **MinHash.** Each shingle is hashed to 32 bits with a fixed, process-independent hash
-   (blake2b of each word, or the code point of each character, combined by a polynomial
-   and the MurmurHash3 finaliser), then sketched by ``datasketch.MinHash`` (scheme
-   ``affine32``, seed 1, 128 permutations). The signature is stored as 128 little-endian
-   uint32 values (512 bytes) in `article_minhash`.
-3. **LSH bands.** The first 126 values of the signature are cut into 42 bands of 3;
-   each band's bytes are hashed with blake2b to a signed 64-bit bucket, stored in
-   `article_lsh_bands` under the primary key (band, bucket, seen_day, article_id), where
-   `seen_day` is the article's UTC day. Articles sharing any (band, bucket) and first seen
-   within `WINDOW_DAYS` (30) of each other are candidates; finding them is an index
-   look-up of the window's rows, whatever the size of the archive.
-4. **Verification.** Each candidate's Jaccard similarity is estimated from the stored
-   signatures (the share of equal values). The article joins the cluster of its most
-   similar candidate at or above `THRESHOLD` (0.4), else it opens a new cluster. If
-   candidates from several clusters qualify, those clusters were one story split by the
-   order copies arrived in, and are merged.
+2. **Shingle set.** Each shingle is hashed to 32 bits with a fixed, process-independent
+   hash (blake2b of each word, or the code point of each character, combined by a
+   polynomial and the MurmurHash3 finaliser). The sorted unique hashes are the article's
+   "signature", stored as little-endian uint32 in `article_minhash`.
+3. **Anchors.** The hashes divisible by `ANCHOR_MOD` are the article's keys, stored in
+   `article_lsh_bands` (band 0, bucket = the hash) under its UTC day. Any shared passage of
+   a few dozen words shares an anchor whatever the two texts' lengths, which banded MinHash
+   (built for whole-text resemblance) cannot promise for a short take of a long story.
+   Articles sharing an anchor and first seen within `WINDOW_DAYS` are candidates.
+4. **Verification: containment.** A candidate qualifies when the shingles the two texts
+   share are at least `MIN_SHARED` and at least `THRESHOLD` of the smaller text's: a first
+   take inside its full story, a truncated copy, an update with paragraphs added. The
+   article joins the cluster of its best qualifying candidate; qualifying candidates in
+   several clusters merge them (one story whose copies arrived in an order that split it).
 
-The pure part (`shingles`, `shingle_hashes`, `minhash`, `sketch`, `band_keys`, `decide`,
-`rank_hits`, `decide_batch`) does no I/O.
+The pure part (`shingles`, `shingle_hashes`, `sketch`, `anchor_keys`, `containment`,
+`decide`, `rank_hits`, `decide_batch`) does no I/O.
 """
 
 from __future__ import annotations
@@ -38,42 +36,35 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    # Imported where a signature is computed: datasketch imports scipy, which is slow to
-    # import and which a load of already-sketched records, or a run with nothing new, never
-    # needs (docs/benchmarks.md, "The unchanged second run").
-    from datasketch import MinHash
-
 #: Words (en, ru) or characters (ja) per shingle.
 SHINGLE_SIZE = 5
-#: MinHash permutations; a signature is NUM_PERM uint32 values.
-NUM_PERM = 128
-#: LSH bands x rows per band (BANDS * ROWS <= NUM_PERM; the 2 values left over still
-#: count in verification). A pair becomes a candidate with probability
-#: 1 - (1 - J^ROWS)^BANDS: high at `THRESHOLD`, low for unrelated texts
+#: A shingle hash divisible by this is an anchor key: about one shingle in ANCHOR_MOD.
+#: A shared passage of n shingles shares no anchor with probability (1 - 1/ANCHOR_MOD)^n
 #: (docs/clusters.md, "Parameters and why").
-BANDS = 42
-ROWS = 3
-#: Estimated Jaccard similarity at or above which an article joins a candidate's cluster.
-#: Set between the labelled set's hard negatives and its copies' best matches
-#: (docs/clusters.md, "Parameters and why").
-THRESHOLD = 0.4
-#: MinHash permutation seed; changing it (or any parameter above) needs a re-banding.
-SEED = 1
-SCHEME = "affine32"
-#: At most this many candidates (those sharing the most bands) are verified per article.
+ANCHOR_MOD = 8
+#: Containment (shared shingles / shingles of the smaller text) at or above which an
+#: article joins a candidate's cluster: half of the smaller text. Lower values join more
+#: real rewrites but also stories that share one stock background paragraph
+#: (docs/clusters.md, "Containment (issue 19)").
+THRESHOLD = 0.5
+#: At least this many shared shingles, whatever the containment: a headline-only item
+#: whose few shingles all occur in a long story is not thereby a copy of it.
+MIN_SHARED = 8
+#: At most this many candidates (those sharing the most anchors) are verified per article.
 MAX_CANDIDATES = 50
 #: Candidates are stored articles first seen at most this many days before or after the
-#: article (by UTC day): copies of a story arrive within days, while the chance matches
-#: of articles on one subject grow with the archive (docs/clusters.md, "Time window").
-WINDOW_DAYS = 30
+#: article (by UTC day): takes and copies of a wire item arrive within days, while the
+#: same-template stories of a wire (a monthly bomber flight) recur over weeks
+#: (docs/clusters.md, "Time window").
+WINDOW_DAYS = 7
 #: Languages written without spaces between words: character shingles.
 CHAR_SHINGLE_LANGUAGES = frozenset({"ja", "zh", "ko"})
+#: Names the method in `article_minhash.params`; a change means re-sketching.
+METHOD = "shingle32"
 
 # Anything that is not a letter or a digit separates words (punctuation, symbols, spaces).
 _NON_WORD_RE = re.compile(r"[\W_]+")
@@ -89,31 +80,26 @@ U32Array = npt.NDArray[np.uint32]
 
 @dataclass(frozen=True)
 class ClusterParams:
-    """Everything that decides signatures, bands and matches."""
+    """Everything that decides shingle sets, anchors and matches."""
 
-    num_perm: int = NUM_PERM
-    bands: int = BANDS
-    rows: int = ROWS
     threshold: float = THRESHOLD
     shingle_size: int = SHINGLE_SIZE
-    seed: int = SEED
+    anchor_mod: int = ANCHOR_MOD
+    min_shared: int = MIN_SHARED
     max_candidates: int = MAX_CANDIDATES
-    #: Not part of `tag`: it decides which stored bands are read, not what they hold.
+    #: Not part of `tag`: it decides which stored anchors are read, not what they hold.
     window_days: int = WINDOW_DAYS
 
     def __post_init__(self) -> None:
-        if self.bands * self.rows > self.num_perm:
-            raise ValueError(
-                f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}"
-            )
+        if self.anchor_mod < 1:
+            raise ValueError(f"anchor_mod must be >= 1, not {self.anchor_mod}")
         if self.window_days < 0:
             raise ValueError(f"window_days must be >= 0, not {self.window_days}")
 
     @property
     def tag(self) -> str:
-        """What stored signatures and bands were made with (a change means re-banding)."""
-        return (f"{SCHEME}/seed={self.seed}/perm={self.num_perm}/k={self.shingle_size}"
-                f"/b={self.bands}/r={self.rows}")
+        """What stored shingle sets and anchors were made with (a change means re-sketching)."""
+        return f"{METHOD}/k={self.shingle_size}/mod={self.anchor_mod}"
 
 
 DEFAULT_PARAMS = ClusterParams()
@@ -125,7 +111,7 @@ class ClusterAssignment:
 
     `is_new_cluster` is true only when this call created the cluster;
     `matched_article_id` is the most similar earlier article the article was matched to
-    (None if it opened its cluster), `similarity` that pair's estimated Jaccard;
+    (None if it opened its cluster), `similarity` that pair's containment;
     `merged_cluster_ids` the clusters this call folded into `cluster_id` (they no longer
     exist).
     """
@@ -215,36 +201,6 @@ def shingle_hashes(text: str, language: str | None, k: int = SHINGLE_SIZE) -> U3
     return np.unique((_fmix64(h) >> _S32).astype(np.uint32))
 
 
-def _identity(value: int) -> int:
-    return value
-
-
-@lru_cache(maxsize=8)
-def _permutations(num_perm: int, seed: int) -> Any:
-    from datasketch import MinHash
-
-    return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-
-
-def minhash_from_hashes(
-    hashes: U32Array, num_perm: int = NUM_PERM, seed: int = SEED
-) -> MinHash:
-    """A datasketch MinHash (scheme affine32) of 32-bit shingle hashes."""
-    from datasketch import MinHash
-
-    sketch = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity,
-                     permutations=_permutations(num_perm, seed), scheme=SCHEME)
-    if len(hashes):
-        sketch.update_batch(hashes.tolist())
-    return sketch
-
-
-def minhash(text: str, language: str | None, num_perm: int = NUM_PERM,
-            seed: int = SEED, k: int = SHINGLE_SIZE) -> MinHash:
-    """A datasketch MinHash of the shingles of `text` (see `shingle_hashes`)."""
-    return minhash_from_hashes(shingle_hashes(text, language, k), num_perm, seed)
-
-
 def article_text(title: str, body: str) -> str:
     """What is shingled for an article: its title, then its body."""
     return f"{title}\n{body}"
@@ -252,50 +208,37 @@ def article_text(title: str, body: str) -> str:
 
 def sketch(title: str, body: str, language: str | None,
            params: ClusterParams = DEFAULT_PARAMS) -> tuple[U32Array, int]:
-    """An article's MinHash values (`params.num_perm` uint32) and its number of shingles.
+    """An article's shingle set (sorted unique uint32 hashes) and its size.
 
     What `clusters.assign_cluster` and `clusters.plan_clusters` compute; the loader may
-    compute it earlier (in another process) and pass it in `NewArticle`. No shingles (an
-    empty text): the values are datasketch's empty signature and the article gets no LSH
-    bands.
+    compute it earlier (in another process) and pass it in `NewArticle`.
     """
     hashes = shingle_hashes(article_text(title, body), language, params.shingle_size)
-    values = minhash_from_hashes(hashes, params.num_perm, params.seed).hashvalues
-    return np.asarray(values, dtype=np.uint32), len(hashes)
+    return hashes, len(hashes)
 
 
-def signature_bytes(values: U32Array | MinHash) -> bytes:
-    """A MinHash's values as little-endian uint32 bytes (what `article_minhash` stores)."""
-    hv = getattr(values, "hashvalues", values)  # a datasketch MinHash, or its values
-    return np.asarray(hv, dtype="<u4").tobytes()
+def signature_bytes(values: U32Array) -> bytes:
+    """A shingle set as little-endian uint32 bytes (what `article_minhash` stores)."""
+    return np.asarray(values, dtype="<u4").tobytes()
 
 
 def signature_from_bytes(data: bytes | memoryview) -> U32Array:
-    return np.frombuffer(bytes(data), dtype="<u4")
+    return np.frombuffer(bytes(data), dtype="<u4").astype(np.uint32)
 
 
-def band_keys(values: U32Array | MinHash, bands: int = BANDS,
-              rows: int = ROWS) -> list[tuple[int, int]]:
-    """(band, bucket) pairs of a signature: bucket = signed 64-bit blake2b of the band's bytes.
+def anchor_keys(values: U32Array, anchor_mod: int = ANCHOR_MOD) -> list[tuple[int, int]]:
+    """The (band, bucket) keys of a shingle set: (0, hash) for each anchor hash.
 
-    Deterministic across processes and machines (fixed byte order, no salted hash).
+    Chosen by content, not position, so two texts sharing a passage choose the same
+    anchors in it. Deterministic across processes and machines.
     """
-    raw = signature_bytes(values)
-    width = 4 * rows
-    if bands * width > len(raw):
-        raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} values")
-    return [
-        (band, int.from_bytes(
-            hashlib.blake2b(raw[band * width:(band + 1) * width], digest_size=8).digest(),
-            "little", signed=True))
-        for band in range(bands)
-    ]
+    return [(0, int(h)) for h in values[values % anchor_mod == 0]]
 
 
 def article_band_keys(values: U32Array, shingle_count: int,
                       params: ClusterParams = DEFAULT_PARAMS) -> list[tuple[int, int]]:
-    """The (band, bucket) keys an article is stored under: none if it has no shingles."""
-    return band_keys(values, params.bands, params.rows) if shingle_count else []
+    """The keys an article is stored under: none if it has no shingles."""
+    return anchor_keys(values, params.anchor_mod) if shingle_count else []
 
 
 def seen_day(first_seen_at: datetime) -> int:
@@ -306,11 +249,20 @@ def seen_day(first_seen_at: datetime) -> int:
     return int(first_seen_at.timestamp() // 86400)
 
 
-def estimated_jaccard(a: U32Array, b: U32Array) -> float:
-    """Share of equal signature values: MinHash's estimate of the Jaccard similarity."""
-    if len(a) != len(b):
-        raise ValueError(f"signatures of different lengths ({len(a)} and {len(b)})")
-    return float(np.count_nonzero(a == b)) / len(a)
+def containment(a: U32Array, b: U32Array, min_shared: int = MIN_SHARED) -> float:
+    """Shared shingles over the smaller set's size; 0.0 below `min_shared` shared.
+
+    Symmetric, so the decision does not depend on which copy arrived first. Both sets
+    are sorted and unique (`sketch`). Rounded to 3 decimals, which the `real` column
+    `article_minhash.similarity` stores and gives back exactly: an unchanged article's
+    stored assignment equals the one computed.
+    """
+    if not len(a) or not len(b):
+        return 0.0
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    if shared < min_shared:
+        return 0.0
+    return round(shared / min(len(a), len(b)), 3)
 
 
 @dataclass(frozen=True)
@@ -466,8 +418,8 @@ def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]
                 if hit.cluster_id is None or hit.signature is None:
                     continue
                 cid, other = hit.cluster_id, hit.signature
-            candidates.append(
-                Candidate(article_id, redirects.find(cid), estimated_jaccard(item.values, other)))
+            candidates.append(Candidate(article_id, redirects.find(cid),
+                                        containment(item.values, other, params.min_shared)))
         decision = decide(candidates, None, params.threshold)
         if decision.cluster_id is None:
             target = first_new_id + len(created)

@@ -15,6 +15,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from scrapers.clusters import cluster_texts
 from scrapers.dedup import clusters as clusters_module
 from scrapers.dedup.clusters import (
     assign_cluster,
@@ -24,14 +25,11 @@ from scrapers.dedup.clusters import (
 )
 from scrapers.dedup.hashes import content_hash
 from scrapers.dedup.minhash import (
-    BANDS,
     THRESHOLD,
     ClusterAssignment,
     ClusterParams,
     NewArticle,
-    article_text,
-    band_keys,
-    minhash,
+    article_band_keys,
     seen_day,
     sketch,
 )
@@ -148,7 +146,7 @@ def test_assigning_again_changes_nothing(cdb: Any) -> None:
     before = _snapshot(cdb)
     for key, (article_id, first) in got.items():
         again = assign(cdb, key, article_id, seen=T0 + timedelta(days=1))
-        # similarities are multiples of 1/128, exact in the real column
+        # containment is rounded to 3 decimals, exact in the real column
         assert again == ClusterAssignment(first.cluster_id, False, first.matched_article_id,
                                           first.similarity)
     cdb.commit()
@@ -171,7 +169,8 @@ def test_deleting_articles_deletes_their_bands(cdb: Any) -> None:
         cur.execute("DELETE FROM articles WHERE id = %s", (gone,))
     cdb.commit()
     assert not _bands(cdb, gone)
-    assert len(_bands(cdb, kept)) == BANDS
+    assert _bands(cdb, kept) == set(article_band_keys(*sketch(
+        ARTICLES["ru-salmon-sakh"]["title"], ARTICLES["ru-salmon-sakh"]["body"], "ru")))
 
 
 def test_edited_article_is_rebanded_and_reclustered(cdb: Any) -> None:
@@ -181,7 +180,7 @@ def test_edited_article_is_rebanded_and_reclustered(cdb: Any) -> None:
     assert copy.cluster_id == orig.cluster_id
     a = ARTICLES["en-drills-sputnik"]
     old_bands = _bands(cdb, copy_id)
-    assert old_bands == set(band_keys(minhash(article_text(a["title"], a["body"]), "en")))
+    assert old_bands == set(article_band_keys(*sketch(a["title"], a["body"], "en")))
 
     # the outlet replaces the body with a different story: new bands, a cluster of its own
     other = ARTICLES["en-visa-free"]["body"]
@@ -191,7 +190,7 @@ def test_edited_article_is_rebanded_and_reclustered(cdb: Any) -> None:
     assert moved.is_new_cluster and moved.cluster_id != orig.cluster_id
     assert moved.matched_article_id is None
     new_bands = _bands(cdb, copy_id)
-    assert new_bands == set(band_keys(minhash(article_text(a["title"], other), "en")))
+    assert new_bands == set(article_band_keys(*sketch(a["title"], other, "en")))
     assert not new_bands & old_bands
     with cdb.cursor() as cur:
         cur.execute("SELECT id, article_count FROM story_clusters ORDER BY id")
@@ -535,23 +534,24 @@ def test_batches_decide_exactly_as_one_by_one(cdb: Any, params: ClusterParams,
 
 
 def test_candidates_come_from_the_time_window(cdb: Any, band_lookup: str) -> None:
-    """WINDOW_DAYS (30) either side, one path or the other: an identical copy seen 31 days
-    after the original opens its own cluster; one seen 30 days after joins the original's
-    and, being within the window of both, merges the late copy's into it."""
+    """A window of 30 days either side, one path or the other: an identical copy seen 31
+    days after the original opens its own cluster; one seen 30 days after joins the
+    original's and, being within the window of both, merges the late copy's into it."""
+    wide = ClusterParams(window_days=30)
     base = ARTICLES["en-ambassador"]
 
     def story(name: str, days: int) -> dict[str, Any]:
         return {**base, "id": name, "seen": T0 + timedelta(days=days, hours=1)}
 
-    [original] = _one_by_one(cdb, [story("original", 0)], ClusterParams())
-    [late] = _one_by_one(cdb, [story("late", 31)], ClusterParams())
+    [original] = _one_by_one(cdb, [story("original", 0)], wide)
+    [late] = _one_by_one(cdb, [story("late", 31)], wide)
     assert late == ClusterAssignment(late.cluster_id, True, None, None)
-    [copy] = _in_batches(cdb, [story("copy", 30)], 1, ClusterParams())
+    [copy] = _in_batches(cdb, [story("copy", 30)], 1, wide)
     assert copy == ClusterAssignment(original.cluster_id, False, 1, 1.0, (late.cluster_id,))
     # day 61: within the window of the late copy only (30 days), which is in that cluster
-    [chained] = _one_by_one(cdb, [story("chained", 61)], ClusterParams())
+    [chained] = _one_by_one(cdb, [story("chained", 61)], wide)
     assert chained == ClusterAssignment(original.cluster_id, False, 2, 1.0)
-    [beyond] = _in_batches(cdb, [story("beyond", 92)], 1, ClusterParams())  # 31 after
+    [beyond] = _in_batches(cdb, [story("beyond", 92)], 1, wide)  # 31 after
     assert beyond.is_new_cluster and beyond.matched_article_id is None
     with cdb.cursor() as cur:
         cur.execute("SELECT cluster_id, count(*) FROM articles GROUP BY 1 ORDER BY 1")
@@ -626,3 +626,21 @@ def test_unverifiable_hits_take_their_place_in_the_ranking(cdb: Any) -> None:
     prefix()
     assert _in_batches(cdb, new, 1, params) == expected
     assert _state(cdb) == want
+
+
+@pytest.mark.parametrize("hours_apart", [0, 30])
+def test_cluster_texts_decides_as_the_database_does(cdb: Any, hours_apart: float) -> None:
+    """scrapers.clusters.cluster_texts over the items in arrival order, each first seen at
+    its published_at, ends in the stories assign_cluster leaves in the database."""
+    corpus = _corpus(hours_apart)
+    _one_by_one(cdb, corpus, ClusterParams())
+    with cdb.cursor() as cur:
+        cur.execute("SELECT url, cluster_id FROM articles")
+        stored = {url.rsplit("/", 1)[1]: cluster for url, cluster in cur.fetchall()}
+    got = cluster_texts([{"title": a["title"], "text": a["body"], "language": a["language"],
+                          "published_at": a["seen"]} for a in corpus])
+    pure = {a["id"]: g for a, g in zip(corpus, got, strict=True)}
+    pairs = list(itertools.combinations(pure, 2))
+    assert all((pure[x] == pure[y]) == (stored[x] == stored[y]) for x, y in pairs)
+    assert any(pure[x] == pure[y] for x, y in pairs)  # not vacuous: some stories join
+    assert len(set(pure.values())) > 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("trafilatura", "numpy", "datasketch", "lxml", "httpx", "feedparser", "bs4")
+HEAVY = ("trafilatura", "numpy", "lxml", "httpx", "feedparser", "bs4")
 _PROBE = """
 import json, sys
 print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy})))

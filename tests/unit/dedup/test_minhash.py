@@ -1,4 +1,4 @@
-"""minhash: shingles per script, MinHash estimates, stable band keys, the rule."""
+"""minhash: shingles per script, shingle sets, containment, stable anchor keys, the rule."""
 
 from __future__ import annotations
 
@@ -10,25 +10,20 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from datasketch import MinHash
 
 from scrapers.dedup.minhash import (
-    BANDS,
-    NUM_PERM,
-    ROWS,
     Candidate,
     ClusterAssignment,
     ClusterParams,
     NewArticle,
     Sketched,
     StoredHit,
+    anchor_keys,
     article_band_keys,
     article_text,
-    band_keys,
+    containment,
     decide,
     decide_batch,
-    estimated_jaccard,
-    minhash,
     rank_hits,
     seen_day,
     shingle_hashes,
@@ -76,7 +71,7 @@ def test_short_and_empty_texts() -> None:
     assert shingles("交渉", "ja") == {"交渉"}
     assert shingles(" ... ", "en") == set()
     assert len(shingle_hashes("", "ru")) == 0
-    assert minhash("", "en").is_empty()
+    assert sketch("", " ... ", "en")[1] == 0
 
 
 @pytest.mark.parametrize("language", ["en", "ja", "ru"])
@@ -90,64 +85,71 @@ def test_shingle_hashes_match_shingle_sets(language: str) -> None:
         assert np.all(np.diff(hashes.astype(np.int64)) > 0)  # sorted, unique
 
 
-def test_minhash_estimates_jaccard() -> None:
+def test_containment_sees_a_short_take_inside_its_full_story() -> None:
     base = [f"sentence number {i} of the wire story about salmon quotas" for i in range(40)]
-    a = " ".join(base)
-    b = " ".join(base[:30])  # trimmed to three quarters
-    sa, sb = shingles(a, "en"), shingles(b, "en")
-    true_j = len(sa & sb) / len(sa | sb)
-    ma, mb = minhash(a, "en"), minhash(b, "en")
-    assert isinstance(ma, MinHash) and len(ma) == NUM_PERM
-    assert abs(ma.jaccard(mb) - true_j) < 0.12  # ~3 standard errors at 128 permutations
-    assert minhash(a, "en").jaccard(ma) == 1.0
-    unrelated = minhash("An entirely different text about drills on Iturup island "
-                        "with helicopters and coastal missile systems this week", "en")
-    assert ma.jaccard(unrelated) < 0.1
+    full, _ = sketch("", " ".join(base), "en")
+    take, _ = sketch("", " ".join(base[:8]), "en")  # the first fifth
+    assert containment(take, full) == containment(full, take) == 1.0
+    half_new, _ = sketch("", " ".join(base[:8] + [f"added line {i} on Kunashir" for i in range(8)]),
+                         "en")
+    assert 0.4 < containment(half_new, full) < 0.6
+    unrelated, _ = sketch("", "An entirely different text about drills on Iturup island "
+                          "with helicopters and coastal missile systems this week", "en")
+    assert containment(unrelated, full) == 0.0
+    # fewer than min_shared shared shingles count as none, whatever the share
+    headline, _ = sketch("", "sentence number 3 of the wire story", "en")
+    assert len(headline) < 8 and containment(headline, full) == 0.0
+    assert containment(headline, full, min_shared=1) == 1.0
+    assert containment(np.empty(0, dtype=np.uint32), full) == 0.0
 
 
-def test_signature_round_trip_and_estimate() -> None:
-    m1, m2 = minhash(EN, "en"), minhash(EN.replace("Tuesday", "Wednesday"), "en")
-    raw = signature_bytes(m1)
-    assert len(raw) == 4 * NUM_PERM
-    back = signature_from_bytes(raw)
-    assert np.array_equal(back, m1.hashvalues)
-    assert estimated_jaccard(back, m2.hashvalues) == m1.jaccard(m2)
+def test_signature_round_trip() -> None:
+    values, count = sketch("", EN, "en")
+    raw = signature_bytes(values)
+    assert len(raw) == 4 * count
+    assert np.array_equal(signature_from_bytes(raw), values)
 
 
-def test_band_keys_shape_and_sensitivity() -> None:
-    keys = band_keys(minhash(EN, "en"))
-    assert [b for b, _ in keys] == list(range(BANDS))
-    assert all(-(2 ** 63) <= k < 2 ** 63 for _, k in keys)  # fits bigint
-    other = band_keys(minhash(EN + " It gave no details.", "en"))
-    shared = len(set(keys) & set(other))
-    assert 0 < shared < BANDS
-    with pytest.raises(ValueError, match="bands"):
-        band_keys(minhash(EN, "en"), bands=64, rows=ROWS)
+def test_anchor_keys_are_the_shared_content_of_two_copies() -> None:
+    base = [f"sentence number {i} of the wire story about salmon quotas" for i in range(40)]
+    full, _ = sketch("", " ".join(base), "en")
+    keys = anchor_keys(full)
+    assert keys and all(band == 0 and bucket % 8 == 0 for band, bucket in keys)
+    assert {bucket for _, bucket in keys} <= set(full.tolist())
+    assert all(0 <= bucket < 2 ** 32 for _, bucket in keys)  # fits bigint
+    take, _ = sketch("", " ".join(base[5:15]), "en")
+    assert set(anchor_keys(take)) <= set(keys)
+    assert set(anchor_keys(take)) & set(keys)
+    assert len(anchor_keys(full, anchor_mod=1)) == len(full)
 
 
-def test_band_keys_are_the_same_in_another_process() -> None:
+JA = "日ロ、サケ・マス交渉を開始し、漁獲枠と操業条件を協議した。"
+
+
+def test_anchor_keys_are_the_same_in_another_process() -> None:
     """No salted hash(): a fresh interpreter (new PYTHONHASHSEED) computes the same keys."""
-    code = ("import json; from scrapers.dedup.minhash import band_keys, minhash; "
-            f"print(json.dumps(band_keys(minhash({EN!r}, 'en'))[:5] + "
-            "band_keys(minhash('日ロ、サケ・マス交渉を開始', 'ja'))[:5]))")
+    code = ("import json; from scrapers.dedup.minhash import anchor_keys, sketch; "
+            f"print(json.dumps(anchor_keys(sketch('', {EN!r}, 'en')[0])[:5] + "
+            f"anchor_keys(sketch('', {JA!r}, 'ja')[0])[:5]))")
     runs = [
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        check=True, cwd=REPO, env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
         for seed in ("1", "2")
     ]
-    here = (band_keys(minhash(EN, "en"))[:5]
-            + band_keys(minhash("日ロ、サケ・マス交渉を開始", "ja"))[:5])
+    here = (anchor_keys(sketch("", EN, "en")[0])[:5]
+            + anchor_keys(sketch("", JA, "ja")[0])[:5])
     assert json.loads(runs[0]) == json.loads(runs[1]) == [list(k) for k in here]
 
 
-def test_params_refuse_more_band_values_than_permutations() -> None:
-    with pytest.raises(ValueError, match="exceeds num_perm"):
-        ClusterParams(bands=43, rows=3)
-    assert ClusterParams().tag == "affine32/seed=1/perm=128/k=5/b=42/r=3"
+def test_params_tag_and_limits() -> None:
+    assert ClusterParams().tag == "shingle32/k=5/mod=8"
+    with pytest.raises(ValueError, match="anchor_mod"):
+        ClusterParams(anchor_mod=0)
     with pytest.raises(ValueError, match="window_days"):
         ClusterParams(window_days=-1)
-    # the window decides which stored bands are read, not what they hold: same tag
-    assert ClusterParams(window_days=3).tag == ClusterParams().tag
+    # the window and the threshold decide which stored anchors are read and what
+    # qualifies, not what is stored: same tag
+    assert ClusterParams(window_days=3, threshold=0.5).tag == ClusterParams().tag
 
 
 def test_decide_best_match_stay_and_merge() -> None:
@@ -170,9 +172,9 @@ def test_decide_best_match_stay_and_merge() -> None:
 T0 = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 _RNG = random.Random(3)
 WORDS = ["".join(_RNG.choices("abcdefghijklmnopqrstuvwxyz", k=6)) for _ in range(100)]
-HALF_A = " ".join(WORDS[0:60])  # the two halves match each other poorly (J ~ 0.2)
-HALF_C = " ".join(WORDS[40:100])
-WHOLE = " ".join(WORDS)  # and the whole text each half well (J ~ 0.6)
+HALF_A = " ".join(WORDS[0:55])  # the two halves share one shingle: no match
+HALF_C = " ".join(WORDS[50:100])
+WHOLE = " ".join(WORDS)  # and the whole text contains each
 
 
 def item(article_id: int, body: str, seen: datetime = T0) -> Sketched:
@@ -187,10 +189,10 @@ def hit(of: Sketched, stored: Sketched, cluster_id: int | None) -> StoredHit:
     return StoredHit(stored.article.article_id, shared, cluster_id, stored.values)
 
 
-def test_sketch_is_the_minhash_of_title_and_body() -> None:
+def test_sketch_is_the_shingle_set_of_title_and_body() -> None:
     values, count = sketch("Title", EN, "en")
     assert values.dtype == np.uint32
-    assert np.array_equal(values, minhash(article_text("Title", EN), "en").hashvalues)
+    assert np.array_equal(values, shingle_hashes(article_text("Title", EN), "en"))
     assert count == len(shingles(article_text("Title", EN), "en"))
     empty, none = sketch("", " ... ", "en")
     assert none == 0 and article_band_keys(empty, none) == []
@@ -205,10 +207,11 @@ def test_rank_hits_orders_by_shared_bands_then_id_and_cuts() -> None:
 
 def test_batch_articles_are_candidates_for_later_ones_and_merges_follow() -> None:
     a, c, b = item(11, HALF_A), item(12, HALF_C), item(13, WHOLE)
-    assert estimated_jaccard(a.values, c.values) < 0.4 <= estimated_jaccard(a.values, b.values)
+    assert containment(a.values, c.values) == 0.0
+    assert containment(a.values, b.values) == containment(c.values, b.values) == 1.0
     got = decide_batch([a, c, b], [[], [], []], first_new_id=100)
-    j_ab = estimated_jaccard(a.values, b.values)
-    j_cb = estimated_jaccard(c.values, b.values)
+    j_ab = containment(a.values, b.values)
+    j_cb = containment(c.values, b.values)
     best = (11, j_ab) if (-j_ab, 11) < (-j_cb, 12) else (12, j_cb)
     assert got.assignments == [
         ClusterAssignment(100, True, None, None), ClusterAssignment(101, True, None, None),
@@ -240,9 +243,9 @@ def test_stored_clusters_merged_in_the_batch_are_followed() -> None:
 def test_unverifiable_stored_hits_use_up_candidate_slots() -> None:
     a, a2 = item(1, HALF_A), item(13, HALF_A)
     params = ClusterParams(max_candidates=1)
-    no_cluster = StoredHit(1, BANDS, None, a.values)
-    no_signature = StoredHit(1, BANDS, 4, None)
-    good = StoredHit(2, BANDS, 5, a.values)
+    no_cluster = StoredHit(1, 9, None, a.values)
+    no_signature = StoredHit(1, 9, 4, None)
+    good = StoredHit(2, 9, 5, a.values)
     for blocked in (no_cluster, no_signature):
         got = decide_batch([a2], [[blocked, good]], 100, params)
         assert got.assignments == [ClusterAssignment(100, True, None, None)]
@@ -267,9 +270,9 @@ def test_seen_day_counts_utc_days_since_the_epoch() -> None:
         seen_day(datetime(2026, 11, 27))
 
 
-@pytest.mark.parametrize("days, joins", [(0, True), (30, True), (31, False), (-31, False)])
+@pytest.mark.parametrize("days, joins", [(0, True), (7, True), (8, False), (-8, False)])
 def test_batch_candidates_stay_within_the_window(days: int, joins: bool) -> None:
-    """Identical text, `days` apart: one cluster within WINDOW_DAYS (30), two beyond."""
+    """Identical text, `days` apart: one cluster within WINDOW_DAYS (7), two beyond."""
     first = item(1, WHOLE)
     later = item(2, WHOLE, T0 + timedelta(days=days, hours=1))
     got = decide_batch([first, later], [[], []], first_new_id=100)
@@ -282,7 +285,7 @@ def test_batch_candidates_stay_within_the_window(days: int, joins: bool) -> None
 def test_an_article_within_the_window_of_two_split_clusters_merges_them() -> None:
     """a and b are 40 days apart (two clusters); c, 20 days from each, matches both."""
     a, b, c = (item(i, WHOLE, T0 + timedelta(days=d)) for i, d in ((1, 0), (2, 40), (3, 20)))
-    got = decide_batch([a, b, c], [[], [], []], first_new_id=100)
+    got = decide_batch([a, b, c], [[], [], []], 100, ClusterParams(window_days=30))
     assert [g.cluster_id for g in got.assignments] == [100, 101, 100]
     assert got.assignments[2].merged_cluster_ids == (101,)
     assert got.final == [100, 100, 100]
