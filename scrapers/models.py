@@ -89,6 +89,9 @@ class Relevance:
     # Normalised analyst tags, "kind:id" in snake_case, the same across languages:
     # "theme:peace_treaty", "place:kuril_islands", "person:sergei_lavrov", "org:gazprom".
     tags: list[str] = field(default_factory=list)
+    # Every tag that matched, the tag-only terms' included (people, places, organisations
+    # and actions): the language-neutral evidence event linking compares.
+    event_tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ Rule file format (each file's header comment repeats this; the examples are made
     supported_factor = 0.5   # one-sided evidence next to a bilateral term (default: unpaired)
     candidate_threshold = 0.35  # stage 1 fetches the page at this score (default: threshold)
 
-    [groups.japan]           # groups: bilateral, japan, russia (the two sides), topic
+    [groups.japan]           # groups: bilateral, japan, russia (the two sides), topic,
+                             # and tags (tag-only terms: weight 0, matched on their own)
     default_weight = 1.0
     terms = [
       { name = "Ruritania", phrase = "Ruritania" },                      # literal text
@@ -52,8 +53,12 @@ forms first). Term names are unique within a file. All text is NFKC-normalised a
 is folded to ``е`` (patterns too), so full-width Latin and half-width kana need no rules
 of their own. A file's exclusions guard that file's terms only.
 
-Tags: ``tags.toml`` declares every tag, ``kind:id`` with kind theme/place/person/org and a
-meaning; a term may only carry declared tags, so one concept has one id in all three
+The ``tags`` group holds terms that only tag (the people, places, organisations and
+actions event linking needs, scrapers.dedup.events): their weight is 0, and they are
+matched in an alternation of their own, so they never hide or displace a scoring term.
+
+Tags: ``tags.toml`` declares every tag, ``kind:id`` with kind theme/place/person/org/action
+and a meaning; a term may only carry declared tags, so one concept has one id in all three
 languages. An item gets the tags of every term that matched it (sorted, unique), whether
 or not it is relevant: masked text matches nothing, and a term weakened by a scale
 exclusion gives no tags unless that exclusion has ``keep_tags = true``.
@@ -78,8 +83,10 @@ RULES_ENV = "NICHIRO_RULES_DIR"
 PACKAGED_RULES_DIR = Path(__file__).resolve().parent / "rules"
 RULE_LANGUAGES: tuple[str, ...] = ("en", "ja", "ru")
 GROUPS: tuple[str, ...] = ("bilateral", "japan", "russia", "topic")
+#: The group of tag-only terms (weight 0), matched apart from the scoring groups.
+TAG_GROUP = "tags"
 TAGS_FILE = "tags.toml"  # the tag vocabulary, next to the three language files
-TAG_KINDS: tuple[str, ...] = ("theme", "place", "person", "org")
+TAG_KINDS: tuple[str, ...] = ("theme", "place", "person", "org", "action")
 
 _TOP_KEYS = frozenset(
     {"language", "word_boundaries", "ignore_case", "scoring", "groups", "exclude"}
@@ -302,8 +309,9 @@ def _compile(
         group_specs = {}
     for group, spec in group_specs.items():
         where = f"groups.{group}"
-        if group not in GROUPS:
-            problems.append(f"{where}: unknown group (expected one of {', '.join(GROUPS)})")
+        if group not in GROUPS and group != TAG_GROUP:
+            problems.append(f"{where}: unknown group "
+                            f"(expected one of {', '.join((*GROUPS, TAG_GROUP))})")
             continue
         if not isinstance(spec, dict):
             problems.append(f"{where}: must be a table")
@@ -326,6 +334,8 @@ def _compile(
                 problems.append(f"{at}: duplicate term name")
             names.add(name)
             weight = _number(entry, "weight", default, at, problems)
+            if group == TAG_GROUP and weight != 0:
+                problems.append(f"{at}: terms of [groups.{TAG_GROUP}] only tag (weight 0)")
             tags = _term_tags(entry, vocabulary, at, problems)
             source = _pattern_source(entry, boundaries, flags, at, problems)
             if source is None:

@@ -37,7 +37,14 @@ from collections.abc import Collection, Iterable, Mapping
 
 from scrapers.models import Evidence, Relevance
 from scrapers.relevance.matching import _Text, normalize
-from scrapers.relevance.rules import GROUPS, RULE_LANGUAGES, RuleSet, _Term, load_rules
+from scrapers.relevance.rules import (
+    GROUPS,
+    RULE_LANGUAGES,
+    TAG_GROUP,
+    RuleSet,
+    _Term,
+    load_rules,
+)
 from scrapers.text.language import detect_language
 
 LOGGER = logging.getLogger(__name__)
@@ -100,12 +107,15 @@ def score_relevance(
     fired: list[str] = []  # names of exclusions that changed something
     texts = {name: _Text(value) for name, value in fields.items() if value}
     for ruleset in (primary, *(rules[other] for other in RULE_LANGUAGES if other != lang)):
-        groups = GROUPS if ruleset is primary else ("bilateral",)
+        groups = (*GROUPS, TAG_GROUP) if ruleset is primary else ("bilateral",)
         found = _scan(ruleset, texts, groups, fired)
         _apply_contexts(ruleset, texts.values(), found, scales, untagged, fired)
         hits.extend(found)
     # Masked text never matched; a term an exclusion doubted tags nothing (see keep_tags).
-    tags = sorted({tag for term, _field in hits if term not in untagged for tag in term.tags})
+    # The tag-only group's tags are event evidence, not the analysts' article tags.
+    tagged = [term for term, _field in hits if term not in untagged]
+    tags = sorted({tag for term in tagged if term.group != TAG_GROUP for tag in term.tags})
+    every_tag = {tag for term in tagged for tag in term.tags}
 
     evidence: list[Evidence] = []
     best: dict[str, tuple[float, str]] = {}  # term name -> (best contribution, group)
@@ -151,6 +161,7 @@ def score_relevance(
         evidence=evidence,
         reason=_reason(relevant, score, lang, best, sums, paired, fired),
         tags=tags,
+        event_tags=sorted(every_tag),
     )
 
 

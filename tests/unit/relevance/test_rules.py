@@ -15,6 +15,7 @@ from scrapers.relevance.rules import (
     GROUPS,
     PACKAGED_RULES_DIR,
     RULES_ENV,
+    TAG_GROUP,
     RulesError,
     load_rules,
     tag_vocabulary,
@@ -31,7 +32,7 @@ def test_packaged_rules_load_and_are_cached() -> None:
     assert load_rules() is rules
     assert load_rules(PACKAGED_RULES_DIR) is rules
     for ruleset in rules.values():
-        assert set(ruleset.groups) == set(GROUPS)
+        assert set(ruleset.groups) == {*GROUPS, TAG_GROUP}
         assert ruleset.scoring.unpaired_cap < ruleset.scoring.threshold
 
 
