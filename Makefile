@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db reader-role run once demo reprocess sources test lint clean-local bench bench-window bench-extraction
+.PHONY: help setup venv db reader-role run once demo reprocess relink sources test lint clean-local bench bench-window bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ demo: venv ## one run against the bundled offline sample, then a few rows of art
 
 reprocess: setup ## re-extract stored articles from their kept raw pages (no fetching)
 	@$(ENV) $(BIN)/python -m scrapers reprocess
+
+relink: setup ## re-cluster stories and re-link events of stored articles (after a method change)
+	@$(ENV) $(BIN)/python -m scrapers relink
 
 sources: setup ## source health; re-enable one with: make sources ENABLE="Name"
 	@$(ENV) if [ -n "$(ENABLE)" ]; then $(BIN)/python -m scrapers sources enable "$(ENABLE)"; \

@@ -3,8 +3,9 @@
 An Airflow 3 plugin:
 
 * ``fastapi_apps``: a FastAPI app served by the api-server under ``/nichiro``:
-  ``/nichiro/`` (the HTML page, ``?q=&lang=`` searches), ``/nichiro/api/summary`` and
-  ``/nichiro/api/search?q=&lang=`` (JSON);
+  ``/nichiro/`` (the HTML page, ``?q=&lang=`` searches), ``/nichiro/events/<id>`` (one
+  event's reports in every language), and as JSON ``/nichiro/api/summary``,
+  ``/nichiro/api/search?q=&lang=`` and ``/nichiro/api/events/<id>``;
 * ``external_views``: a "Nichiro" entry under Browse in the UI's navigation, which shows
   ``/nichiro/`` in the UI's frame at ``/plugin/nichiro``.
 
@@ -14,8 +15,9 @@ the JWT from ``Authorization: Bearer`` or else the UI's ``_token`` cookie, valid
 auth manager, then ``is_authorized_custom_view(GET, "Nichiro")``. Anonymous: 401 from the
 JSON API, a redirect to the login page from the HTML page. See docs/ui.md.
 
-The page's HTML is the Jinja2 template ``templates/nichiro_page.html`` (next to this module,
-autoescaped); its chart is drawn by ``nichiro_chart.py``.
+The pages' HTML are the Jinja2 templates ``templates/nichiro_page.html`` and
+``templates/nichiro_event.html`` (next to this module, autoescaped); the chart is drawn by
+``nichiro_chart.py``.
 
 Plugin modules are imported by every Airflow component, so the top level imports nothing
 heavy: FastAPI, Jinja2 and the API's security module are imported when the api-server asks
@@ -43,6 +45,7 @@ RESOURCE_NAME = "Nichiro"
 #: The page's Jinja2 template (rendered by render_page), and the folder it is loaded from.
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 PAGE_TEMPLATE = "nichiro_page.html"
+EVENT_TEMPLATE = "nichiro_event.html"
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
         "frame-ancestors 'self'; base-uri 'none'")
 
@@ -76,13 +79,42 @@ def safe_href(url: str | None) -> str | None:
 
 
 @cache
-def _template() -> Any:
-    """templates/nichiro_page.html, next to this module (autoescape on, StrictUndefined)."""
+def _template(name: str = PAGE_TEMPLATE) -> Any:
+    """A template of templates/, next to this module (autoescape on, StrictUndefined)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    return env.get_template(PAGE_TEMPLATE)
+    return env.get_template(name)
+
+
+def fmt_lag(value: Any) -> str:
+    """A timedelta as ``+5 h 20 min`` / ``−2 d 3 h`` (or an empty string)."""
+    if value is None:
+        return ""
+    seconds = int(value.total_seconds())
+    sign = "−" if seconds < 0 else "+"
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} d {hours} h"
+    return f"{sign}{hours} h {mins} min" if hours else f"{sign}{mins} min"
+
+
+def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**e, "first_seen": fmt_time(e["first_seen_at"]), "lag": fmt_lag(e["ru_lag_behind_ja"]),
+             "first_report": fmt_time(e["first_reported_at"])} for e in events]
+
+
+def render_event(detail: dict[str, Any], *, user: str) -> str:
+    """One event's page from scrapers.db.dashboard.event_detail() output."""
+    [event] = _event_rows([detail["event"]])
+    articles = [{**a, "href": safe_href(a["original_url"]) or safe_href(a["url"]),
+                 "time": fmt_time(a["dated_at"]), "shared": ", ".join(a["shared"] or [])}
+                for a in detail["articles"]]
+    return str(_template(EVENT_TEMPLATE).render(
+        generated=fmt_time(datetime.now(UTC)), user=user, event=event, articles=articles))
 
 
 def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str = "",
@@ -110,7 +142,7 @@ def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str =
             "problem_short": problem if len(problem) <= 160 else problem[:157] + "…",
         })
     latest = [{**a, "href": safe_href(a["original_url"]) or safe_href(a["url"]),
-               "time": fmt_time(a["dated_at"]), "terms": ", ".join(a["matched_terms"])}
+               "time": fmt_time(a["dated_at"])}
               for a in data["latest"]]
     found = [{**r, "href": safe_href(r["url"]),
               "time": fmt_time(r["published_at"] or r["first_seen_at"])}
@@ -119,7 +151,7 @@ def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str =
         generated=fmt_time(data["generated_at"]), user=user, query=query, lang=lang,
         languages=SEARCH_LANGUAGES, results=found, search_error=search_error,
         search_limit=search_limit, sources=sources, days=len(data["daily"]["days"]),
-        chart=Markup(svg_chart(data["daily"])), has_clusters=data["has_clusters"],
+        chart=Markup(svg_chart(data["daily"])), events=_event_rows(data["events"]),
         latest=latest,
     ))
 
@@ -224,6 +256,22 @@ def create_app() -> "FastAPI":
         body = render_page(data, user=user.get_name(), query=q, lang=lang, results=results,
                            search_error=error, search_limit=limit)
         return HTMLResponse(body, status_code=400 if error else 200, headers=_headers())
+
+    @app.get("/events/{event_id}", response_class=HTMLResponse)
+    def event_page(event_id: int, user: Annotated[Any, Depends(page_user)]) -> Response:
+        if isinstance(user, Response):
+            return user
+        detail = _with_db(lambda conn: dashboard.event_detail(conn, event_id))
+        if detail is None:
+            raise HTTPException(404, f"no event {event_id}")
+        return HTMLResponse(render_event(detail, user=user.get_name()), headers=_headers())
+
+    @app.get("/api/events/{event_id}")
+    def api_event(event_id: int, user: Annotated[Any, Depends(api_user)]) -> Response:
+        detail = _with_db(lambda conn: dashboard.event_detail(conn, event_id))
+        if detail is None:
+            raise HTTPException(404, f"no event {event_id}")
+        return JSONResponse(jsonable_encoder(detail), headers=_headers())
 
     @app.get("/api/summary")
     def api_summary(user: Annotated[Any, Depends(api_user)]) -> Response:

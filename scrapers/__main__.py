@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "export": ("scrapers.export", (), "export a date range of articles (CSV or JSON Lines)"),
     "search-index": ("scrapers.db.search", (), "write missing or stale search rows"),
     "clusters": ("scrapers.dedup.clusters", (), "assign story clusters to articles with none"),
+    "relink": ("scrapers.relink", (), "re-cluster stories and re-link events, with progress"),
 }
 
 

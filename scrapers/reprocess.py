@@ -22,6 +22,7 @@ from typing import Any
 from scrapers.db import search, store
 from scrapers.db.connection import Connection
 from scrapers.db.loader import save_article
+from scrapers.dedup import clusters, event_links
 from scrapers.extract.body import extract_article
 from scrapers.pipeline import build_record
 from scrapers.text.urls import canonicalize_url
@@ -54,6 +55,10 @@ def reprocess(
                     counts[outcome] += 1
                 bar.update(1)
             after_id = rows[-1]["id"]
+    # Edited texts (and articles that became relevant) are linked to events again, in id
+    # order, as the load would have linked them.
+    while event_links.link_pending(conn, batch):
+        conn.commit()
     return counts
 
 
@@ -74,8 +79,12 @@ def _reprocess_one(conn: Connection, row: dict[str, Any], now: datetime) -> str:
     )
     if outcome == "updated":
         store.replace_article_tags(conn, article_id, record.topic_tags)
-        # New text: its search row follows in the same transaction (one article, by id).
+        # New text: its search row, its story and its event follow in the same transaction
+        # (the event once every article is reprocessed: see `reprocess`).
         search.index_pending(conn, article_ids=[article_id])
+        clusters.assign_cluster(conn, article_id, record.title, record.body, record.language,
+                                row["source"], None)
+        event_links.forget(conn, [article_id])
         return "updated"
     derived = {**record.as_row(),
                "matched_terms": json.dumps(record.matched_terms, ensure_ascii=False)}

@@ -79,45 +79,73 @@ def dense_series(rows: list[tuple[date, str, int]], start: date, days: int) -> d
     return {"days": [d.isoformat() for d in axis], "series": dict(sorted(series.items()))}
 
 
-def has_clusters(conn: Connection) -> bool:
-    """Whether `articles.cluster_id` exists (story clusters, V008) in this database."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT 1 FROM information_schema.columns
-               WHERE table_schema = current_schema() AND table_name = 'articles'
-                 AND column_name = 'cluster_id'""")
-        return cur.fetchone() is not None
-
-
 def latest_articles(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
     """The newest relevant articles, newest first (by published time, else first seen).
 
-    ``cluster_size`` is the number of stored articles in the same story cluster, or None
-    when the article has no cluster or the database has no clusters at all.
+    ``story_size``: stored copies in its story (``cluster_id``); ``event_size``: reports of
+    its event in every language (``event_id``); None when it has none yet.
 
     :param conn: an open DB-API connection to the news database
     :param limit: at most this many rows
     """
-    cluster = (
-        "(SELECT count(*) FROM articles c WHERE c.cluster_id = a.cluster_id)"
-        if has_clusters(conn) else "NULL::bigint"
-    )
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT a.id, a.title, a.url, a.original_url, a.source, a.language,
-                       a.published_at, a.first_seen_at,
-                       coalesce(a.published_at, a.first_seen_at) AS dated_at,
-                       a.relevance_score, a.matched_terms, {cluster} AS cluster_size
-                FROM articles a
-                WHERE a.relevant
-                ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC
-                LIMIT %s""",
+            """SELECT a.id, a.title, a.url, a.original_url, a.source, a.language,
+                      a.published_at, a.first_seen_at,
+                      coalesce(a.published_at, a.first_seen_at) AS dated_at,
+                      a.relevance_score, a.matched_terms, a.cluster_id, a.event_id,
+                      c.article_count AS story_size, e.article_count AS event_size
+               FROM articles a
+               LEFT JOIN story_clusters c ON c.id = a.cluster_id
+               LEFT JOIN event_threads e ON e.id = a.event_id
+               WHERE a.relevant
+               ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC
+               LIMIT %s""",
             (limit,),
         )
         rows = dict_rows(cur)
     for row in rows:
         row["matched_terms"] = terms(row["matched_terms"])
     return rows
+
+
+EVENT_COLUMNS = """event_id, first_seen_at, last_seen_at, article_count, outlet_count,
+    languages, outlets, headline_en, headline_ja, headline_ru, en_articles, ja_articles,
+    ru_articles, first_outlet, first_language, first_reported_at, first_article_id,
+    en_first_at, ja_first_at, ru_first_at, ru_lag_behind_ja, evidence"""
+
+
+def latest_events(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The events seen most recently (analytics.events), newest first."""
+    with conn.cursor() as cur:
+        cur.execute(f"""SELECT {EVENT_COLUMNS} FROM analytics.events
+                        ORDER BY last_seen_at DESC, event_id DESC LIMIT %s""", (limit,))
+        return dict_rows(cur)
+
+
+def event_detail(conn: Connection, event_id: int) -> dict[str, Any] | None:
+    """One event (analytics.events) and its reports in time order; None if there is none."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {EVENT_COLUMNS} FROM analytics.events WHERE event_id = %s",
+                    (event_id,))
+        events = dict_rows(cur)
+        if not events:
+            conn.rollback()
+            return None
+        cur.execute(
+            """SELECT a.id, a.title, a.url, a.original_url, a.source, a.language,
+                      coalesce(a.published_at, a.first_seen_at) AS dated_at, a.cluster_id,
+                      c.article_count AS story_size, x.score, x.shared
+               FROM articles a
+               LEFT JOIN story_clusters c ON c.id = a.cluster_id
+               LEFT JOIN article_event_evidence x ON x.article_id = a.id
+               WHERE a.event_id = %s
+               ORDER BY coalesce(a.published_at, a.first_seen_at), a.id""",
+            (event_id,),
+        )
+        articles = dict_rows(cur)
+    conn.rollback()  # read-only
+    return {"event": events[0], "articles": articles}
 
 
 def terms(matched: Any) -> list[str]:
@@ -169,7 +197,7 @@ def summary(conn: Connection, now: datetime, days: int = 30, limit: int = 50) ->
         "generated_at": now,
         "sources": source_health(conn),
         "daily": daily_counts(conn, now.astimezone(UTC).date(), days),
-        "has_clusters": has_clusters(conn),
+        "events": latest_events(conn),
         "latest": latest_articles(conn, limit),
     }
     conn.rollback()  # read-only: end the transaction the queries opened

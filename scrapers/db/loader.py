@@ -39,7 +39,7 @@ from typing import Any
 from scrapers import config
 from scrapers.db import staging, store
 from scrapers.db.connection import Connection
-from scrapers.dedup import clusters, minhash
+from scrapers.dedup import clusters, event_links, minhash
 from scrapers.dedup.hashes import diff_summary
 from scrapers.text.urls import canonicalize_url, search_stub_target
 from scrapers.timing import PhaseTimer
@@ -50,6 +50,10 @@ LOGGER = logging.getLogger(__name__)
 LOAD_LOCK_KEY = 0x6E6C6F64
 #: Staged rows resolved and written together.
 BATCH_SIZE = 500
+#: At most this many articles are linked to events per load (oldest pending first): a
+#: load links what it brought; an archive stored before events existed is linked by
+#: `python -m scrapers relink`, not inside one load's transaction.
+EVENT_LINKS_PER_LOAD = 5000
 
 
 def _url_key(record: dict[str, Any]) -> str:
@@ -308,6 +312,8 @@ def _load_changed(
         # Same transaction: a story and its cluster membership land together.
         clusters.assign_cluster(conn, article_id, record["title"], record["body"],
                                 record.get("language"), record["source"], None)
+    if outcome == "updated":
+        event_links.forget(conn, [article_id])  # linked again below, with its new text
     if staged["has_raw"] and (
         outcome in ("new", "updated") or not store.articles_with_raw_page(conn, [article_id])
     ):
@@ -355,6 +361,14 @@ def load_run(conn: Connection, run_id: str, now: datetime | None = None,
                 # Written together after the loop (same transaction): nothing reads them.
                 marks.append((r["id"], r["entry_id"], article_id, outcome))
                 counts[outcome] += 1
+        with timer.phase("events"):
+            linked = 0
+            while linked < EVENT_LINKS_PER_LOAD:
+                step = event_links.link_pending(conn, min(BATCH_SIZE,
+                                                          EVENT_LINKS_PER_LOAD - linked))
+                if not step:
+                    break
+                linked += step
         with timer.phase("outcomes"):
             store.mark_loaded_many(conn, marks, loaded_at)
         with timer.phase("prune"):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -503,7 +503,8 @@ def _copy_value(value: float | int | None) -> str:
 # --------------------------------------------------------------------------- backfill
 
 def backfill(conn: Connection, batch_size: int = 500,
-             params: ClusterParams = DEFAULT_PARAMS) -> int:
+             params: ClusterParams = DEFAULT_PARAMS,
+             progress: Callable[[int], object] | None = None) -> int:
     """Cluster stored articles that have no cluster (or were sketched with other params).
 
     Oldest first, so originals come before their copies. Unlike `assign_cluster`, this
@@ -528,6 +529,8 @@ def backfill(conn: Connection, batch_size: int = 500,
                            params)
         conn.commit()
         done += len(rows)
+        if progress is not None:
+            progress(len(rows))
         LOGGER.info("clustered %d articles", done)
 
 

@@ -31,7 +31,9 @@ SELECT a.id,
        a.fetched_at,
        a.updated_count,
        a.captions,
-       s.search_vector
+       s.search_vector,
+       a.cluster_id,
+       a.event_id
 FROM public.articles a
 -- Search rows are written just after each load (scrapers.db.search.index_pending): until then a
 -- new article's search_vector is NULL and an edited one's still describes its previous text.
@@ -41,7 +43,9 @@ COMMENT ON VIEW analytics.articles IS
     'served on). tags: the publisher''s own '
     'keywords; analyst_tags: ours (kind:name, same across languages). dated_at: published_at, '
     'else first_seen_at. search_vector: title+body tsvector in the article''s language config, '
-    'written just after each load (NULL until then).';
+    'written just after each load (NULL until then). cluster_id: its story (copies of one '
+    'text, analytics.story_clusters); event_id: its event (reports of one happening in any '
+    'language, analytics.events).';
 
 -- The text search runs on: the title and body as last indexed, trigram-indexed, so
 -- LIKE / ILIKE '%...%' on them is served by an index (analytics.articles has none).
@@ -198,3 +202,63 @@ SELECT a.id AS article_id, a.source, a.title AS current_title, r.title AS previo
        r.revision, r.replaced_at AS edited_at, r.cause, r.diff_summary, a.url
 FROM public.article_revisions r
 JOIN public.articles a ON a.id = r.article_id;
+
+-- Events: reports of one happening across outlets and languages (scrapers.dedup.events).
+-- Per event and side: when each language first reported it, and the lag between Japan's
+-- and Russia's press. Times are when the report was published, else first seen.
+CREATE OR REPLACE VIEW analytics.events AS
+WITH reports AS (
+    SELECT a.event_id, a.id, a.language, a.source,
+           coalesce(a.published_at, a.first_seen_at) AS dated_at
+    FROM public.articles a WHERE a.event_id IS NOT NULL
+), first_report AS (
+    SELECT DISTINCT ON (event_id) event_id, source AS first_outlet, language AS first_language,
+           dated_at AS first_reported_at, id AS first_article_id
+    FROM reports ORDER BY event_id, dated_at, id
+), sides AS (
+    SELECT event_id,
+           count(*) FILTER (WHERE language = 'en') AS en_articles,
+           count(*) FILTER (WHERE language = 'ja') AS ja_articles,
+           count(*) FILTER (WHERE language = 'ru') AS ru_articles,
+           min(dated_at) FILTER (WHERE language = 'en') AS en_first_at,
+           min(dated_at) FILTER (WHERE language = 'ja') AS ja_first_at,
+           min(dated_at) FILTER (WHERE language = 'ru') AS ru_first_at
+    FROM reports GROUP BY event_id
+)
+SELECT e.id AS event_id,
+       e.first_seen_at,
+       e.last_seen_at,
+       e.article_count,
+       cardinality(e.outlets) AS outlet_count,
+       e.languages,
+       e.outlets,
+       e.headlines ->> 'en' AS headline_en,
+       e.headlines ->> 'ja' AS headline_ja,
+       e.headlines ->> 'ru' AS headline_ru,
+       s.en_articles, s.ja_articles, s.ru_articles,
+       f.first_outlet, f.first_language, f.first_reported_at, f.first_article_id,
+       s.en_first_at, s.ja_first_at, s.ru_first_at,
+       s.ru_first_at - s.ja_first_at AS ru_lag_behind_ja,
+       ARRAY(SELECT jsonb_array_elements_text(e.evidence)) AS evidence
+FROM public.event_threads e
+JOIN sides s ON s.event_id = e.id
+JOIN first_report f ON f.event_id = e.id;
+COMMENT ON VIEW analytics.events IS
+    'One row per event (reports of one happening in any language): headline per language, '
+    'reports per side, who reported first, when each language first reported it, and '
+    'ru_lag_behind_ja (Russian first report minus Japanese first report; negative: Russia '
+    'first). evidence: what its reports share (tags, numbers, dates).';
+
+CREATE OR REPLACE VIEW analytics.event_coverage AS
+SELECT a.event_id,
+       a.language,
+       a.source AS outlet,
+       count(*) AS articles,
+       min(coalesce(a.published_at, a.first_seen_at)) AS first_reported_at,
+       count(DISTINCT a.cluster_id) AS stories
+FROM public.articles a
+WHERE a.event_id IS NOT NULL
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW analytics.event_coverage IS
+    'Per event, language and outlet: reports, distinct stories, and the first report time.';
+

@@ -10,16 +10,39 @@ import pytest
 from tests.conftest import FIXTURES
 from tests.support import free_port
 
+#: The event of tests/fixtures/events/reports.jsonl the page shows in three languages.
+UI_EVENT = "visit"
+
 
 @pytest.fixture
 def dashboard_db(db: Any) -> Any:
-    """The emptied news database with tests/fixtures/ui/dashboard.sql loaded and indexed for
-    search (as the load task does after its commit)."""
+    """The emptied news database with tests/fixtures/ui/dashboard.sql loaded, plus the three
+    reports (EN, JA, RU) of one event from tests/fixtures/events/reports.jsonl 40 days ago
+    (before the chart), indexed for search and linked to events (as the load task does)."""
+    import json
+
     from scrapers.db.search import index_pending
+    from scrapers.dedup.event_links import link_pending
 
     with db.cursor() as cur:
         cur.execute((FIXTURES / "ui" / "dashboard.sql").read_text("utf-8"))
+        lines = (FIXTURES / "events" / "reports.jsonl").read_text("utf-8").splitlines()
+        for n, report in enumerate(json.loads(line) for line in lines if line):
+            if report["event"] != UI_EVENT:
+                continue
+            cur.execute(
+                """INSERT INTO articles (url, original_url, title, body, published_at,
+                       fetched_at, first_seen_at, language, source, relevance_score, relevant,
+                       content_hash)
+                   SELECT %(url)s, %(url)s, %(title)s, %(body)s, t, t, t, %(lang)s,
+                          %(outlet)s, 1.0, true, %(hash)s
+                   FROM (SELECT now() - interval '40 days' + %(n)s * interval '1 hour') AS s(t)""",
+                {"url": f"https://events.example/{report['id']}", "title": report["title"],
+                 "body": report["text"], "lang": report["language"], "n": n,
+                 "outlet": {"en": "Kyodo", "ja": "NHK", "ru": "TASS"}[report["language"]],
+                 "hash": f"ui-{report['id']}"})
     index_pending(db)
+    link_pending(db)
     db.commit()
     return db
 

@@ -1,10 +1,13 @@
 """The Nichiro page as a person sees it: headless Chromium logs in to the real api-server,
-opens Browse → Nichiro (/plugin/nichiro, the page in the UI's frame), and takes screenshots.
+opens Browse → Nichiro (/plugin/nichiro, the page in the UI's frame), reads the Events view
+(one event's English, Japanese and Russian headlines side by side) and its drill-down, and
+takes screenshots.
 
 Needs Debian's `chromium` (scripts/ensure_chromium.sh installs it): without a browser this
 test fails, it does not skip. Screenshots go to $NICHIRO_SCREENSHOT_DIR (default
 /tmp/nichiro-ui): nichiro-browse-menu.png (the Browse menu with its Nichiro entry),
-nichiro-in-airflow.png (the page in the UI's frame) and nichiro-page.png (full page, a search).
+nichiro-in-airflow.png (the page in the UI's frame), nichiro-event.png (an event's page) and
+nichiro-page.png (full page, a search).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from tests.ui.test_page import SCRIPT_TITLE
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 FRAME_DOC = "document.querySelector('iframe') && document.querySelector('iframe').contentDocument"
+#: The fixture event's headlines (tests/fixtures/events/reports.jsonl, event "visit").
+UI_EVENT_HEADLINES = ("Japan protests Russian minister's trip to Kunashir",
+                      "トルトネフ副首相が国後島訪問 政府が抗議", "Трутнев посетил Кунашир")
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +91,27 @@ def test_log_in_and_open_the_nichiro_page(chromium: str, api_server: Any, dashbo
                             ".map(a => [a.textContent, a.href])")
         assert [SCRIPT_TITLE, "https://tass.example/kurily"] in titles
         assert browser.js(f"{FRAME_DOC}.querySelectorAll('svg.chart rect').length") == 6
+        # the Events view: one event's headlines side by side, in three languages
+        events = browser.js(f"{FRAME_DOC}.querySelector('#events').innerText")
+        for headline in UI_EVENT_HEADLINES:
+            assert headline in events
         browser.wait_for("document.readyState === 'complete'")
         framed = browser.screenshot(shots / "nichiro-in-airflow.png")
+
+        # its drill-down, as a person opens it: a click on the event's "3 reports"
+        browser.goto(f"{base}/nichiro/")
+        browser.wait_for("!!document.querySelector('#events a')", what="the events table")
+        browser.js("[...document.querySelectorAll('#events a')]"
+                   ".find(a => a.closest('tr').innerText.includes('Трутнев')).click()")
+        browser.wait_for("location.pathname.startsWith('/nichiro/events/') && "
+                         "!!document.querySelector('#event-articles')", what="the event page")
+        sides = browser.js("document.querySelector('#headlines').innerText")
+        for headline in UI_EVENT_HEADLINES:
+            assert headline in sides
+        languages = browser.js("[...document.querySelectorAll('#event-articles tbody tr')]"
+                               ".map(r => r.cells[1].innerText)")
+        assert languages == ["en", "ja", "ru"]
+        event = browser.screenshot(shots / "nichiro-event.png", full_page=True)
 
         # the page on its own, full length
         browser.goto(f"{base}/nichiro/?q={json.dumps('peace treaty')[1:-1]}&lang=en")
@@ -95,5 +120,5 @@ def test_log_in_and_open_the_nichiro_page(chromium: str, api_server: Any, dashbo
             "document.querySelector('#search-results').innerText")
         page = browser.screenshot(shots / "nichiro-page.png", full_page=True)
         assert browser.dialogs() == []
-    for png in (menu, framed, page):
+    for png in (menu, framed, event, page):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000

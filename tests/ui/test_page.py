@@ -100,11 +100,13 @@ def test_page_shows_health_chart_and_latest(client: Any, dashboard_db: Any,
     assert latest.index("Япония") < latest.index("peace treaty talks") < latest.index("北方領土")
     assert ('<a href="https://kyodo.example/peace-treaty?utm_source=rss" target="_blank" '
             'rel="noopener noreferrer">Japan and Russia resume peace treaty talks</a>') in latest
-    assert "peace treaty, Russia" in latest  # matched terms, each once
     assert "Weather in Sapporo" not in page  # not relevant
-    assert "<th class=\"num\">Cluster size</th>" in latest
-    assert re.search(r"Kyodo</td><td>en</td><td>[\d :-]+</td>\s*<td class=\"terms\">"
-                     r"[^<]*</td>\s*<td class=\"num\">2</td>", latest)
+    # story and event sizes instead of the matched terms
+    assert "peace treaty, Russia" not in latest
+    assert '<th class="num">Story size</th><th class="num">Event size</th>' in latest
+    assert re.search(r"Kyodo</td><td>en</td><td>[\d :-]+</td>\s*<td class=\"num\">2</td>",
+                     latest)
+    assert re.search(r'<a href="events/\d+">3</a>', latest)  # the visit, in three languages
 
 
 def test_feed_text_is_escaped(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
@@ -129,7 +131,7 @@ def test_json_summary_shape(client: Any, dashboard_db: Any, auth_manager: Any) -
     r = client.get("/api/summary", headers=bearer(mint_token(auth_manager)))
     assert r.status_code == 200
     data = r.json()
-    assert set(data) == {"generated_at", "sources", "daily", "has_clusters", "latest"}
+    assert set(data) == {"generated_at", "sources", "daily", "events", "latest"}
     got = {s["name"]: (s["status"], s["consecutive_failures"], s["articles_24h"],
                        s["articles_7d"]) for s in data["sources"]}
     assert got == EXPECTED_SOURCES
@@ -140,19 +142,22 @@ def test_json_summary_shape(client: Any, dashboard_db: Any, auth_manager: Any) -
     assert len(data["daily"]["days"]) == 30
     assert {k: sum(v) for k, v in data["daily"]["series"].items()} == {"en": 1, "ja": 1, "ru": 1}
     assert all(len(v) == 30 for v in data["daily"]["series"].values())
-    assert data["has_clusters"] is True
     first = data["latest"][0]
     assert first["title"] == SCRIPT_TITLE  # JSON carries the raw text; escaping is the page's
-    assert first["matched_terms"] == ["мирный договор"] and first["cluster_size"] == 2
-    assert [a["id"] for a in data["latest"]] == [2, 1, 3]
+    assert first["matched_terms"] == ["мирный договор"] and first["story_size"] == 2
+    assert [a["id"] for a in data["latest"]][:3] == [2, 1, 3]  # then the visit's reports
+    [visit] = [e for e in data["events"] if e["headline_ru"] == "Трутнев посетил Кунашир"]
+    assert (visit["en_articles"], visit["ja_articles"], visit["ru_articles"]) == (1, 1, 1)
+    assert visit["headline_ja"] == "トルトネフ副首相が国後島訪問 政府が抗議"
 
 
 def test_json_search(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
     token = mint_token(auth_manager)
-    r = client.get("/api/search", params={"q": "北方領土", "lang": "ja"}, headers=bearer(token))
+    r = client.get("/api/search", params={"q": "北方領土 交渉", "lang": "ja"},
+                   headers=bearer(token))
     assert r.status_code == 200
     body = r.json()
-    assert body["query"] == "北方領土" and body["lang"] == "ja" and body["count"] == 1
+    assert body["query"] == "北方領土 交渉" and body["lang"] == "ja" and body["count"] == 1
     [hit] = body["results"]
     assert set(hit) == {"id", "url", "title", "source", "language", "published_at",
                         "first_seen_at", "rank"}
@@ -164,14 +169,26 @@ def test_json_search(client: Any, dashboard_db: Any, auth_manager: Any) -> None:
                       headers=bearer(token)).status_code == 400
 
 
-def test_without_cluster_column(dashboard_db: Any) -> None:
-    """An older database (before V004) still renders: no cluster sizes, no error."""
-    from scrapers.db import dashboard
-
-    with dashboard_db.cursor() as cur:
-        cur.execute("ALTER TABLE articles RENAME COLUMN cluster_id TO cluster_id_hidden")
-        try:
-            assert dashboard.has_clusters(dashboard_db) is False
-            assert {a["cluster_size"] for a in dashboard.latest_articles(dashboard_db)} == {None}
-        finally:
-            dashboard_db.rollback()
+def test_events_side_by_side_and_their_drill_down(client: Any, dashboard_db: Any,
+                                                 auth_manager: Any) -> None:
+    token = mint_token(auth_manager)
+    page = client.get("/", headers=bearer(token)).text
+    events = page.split('id="events"')[1].split("</table>")[0]
+    row = next(r for r in events.split("<tr>") if "Трутнев посетил Кунашир" in r)
+    assert '<td lang="ja">トルトネフ副首相が国後島訪問 政府が抗議</td>' in row
+    assert '<td lang="ru">Трутнев посетил Кунашир</td>' in row
+    assert re.search(r'<td class="num">1</td><td class="num">1</td>\s*<td class="num">1</td>',
+                     row)
+    assert "Kyodo (en)" in row and "+1 h 0 min" in row  # RU one hour after JA
+    event_id = int(re.search(r'href="events/(\d+)">3 reports', row)[1])
+    r = client.get(f"/events/{event_id}", headers=bearer(token))
+    assert r.status_code == 200 and "script-src" not in r.headers["content-security-policy"]
+    reports = r.text.split('id="event-articles"')[1].split("</table>")[0]
+    assert [lang for lang in re.findall(r"<td>(en|ja|ru)</td>", reports)] == ["en", "ja", "ru"]
+    assert "person:yuri_trutnev" in r.text  # the evidence that linked them
+    detail = client.get(f"/api/events/{event_id}", headers=bearer(token)).json()
+    assert detail["event"]["headline_en"] == "Japan protests Russian minister's trip to Kunashir"
+    assert [a["language"] for a in detail["articles"]] == ["en", "ja", "ru"]
+    assert client.get("/events/999999", headers=bearer(token)).status_code == 404
+    assert client.get(f"/api/events/{event_id}").status_code == 401
+    assert client.get(f"/events/{event_id}").status_code == 303
