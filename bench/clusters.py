@@ -470,16 +470,19 @@ def timed_assignments(conn: Any, synth: Synth, store: list[Stored], count: int,
 
 
 def explain_lookup(conn: Any, store: list[Stored]) -> str:
-    """EXPLAIN ANALYZE of the candidate look-up for a near-duplicate of a stored article."""
+    """EXPLAIN ANALYZE of the candidate look-up (`_BATCH_HITS_SQL`, key by key) for a
+    near-duplicate of a stored article, as a batch of one."""
     title, paras = store[len(store) // 2].title, store[len(store) // 2].paras
     values, count = sketch(title, "\n\n".join(paras), "en")
     keys = article_band_keys(values, count)
+    day = minhash.seen_day(T0)
     with conn.cursor() as cur:
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "
-                    + clusters._CANDIDATES_SQL,
-                    {"bands": [b for b, _ in keys], "buckets": [k for _, k in keys],
-                     "article_id": -1, "limit": minhash.MAX_CANDIDATES,
-                     "params": minhash.DEFAULT_PARAMS.tag})
+                    + clusters._BATCH_HITS_SQL.format(stored=clusters._PROBE_BANDS),
+                    {"idx": [0] * len(keys), "bands": [b for b, _ in keys],
+                     "buckets": [k for _, k in keys], "days": [day] * len(keys),
+                     "window": minhash.WINDOW_DAYS, "limit": minhash.MAX_CANDIDATES,
+                     "params": minhash.DEFAULT_PARAMS.tag, "batch": [-1]})
         lines = [r[0] for r in cur.fetchall()]
     conn.rollback()
     return "\n".join("    " + ln for ln in lines)

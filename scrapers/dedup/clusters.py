@@ -9,9 +9,11 @@ Clustering is incremental: an article's cluster is decided when it is assigned (
 again when its text changes); other clusters change only by such a merge, at a cost
 proportional to their size.
 
-`assign_cluster` (one stored article) and `plan_clusters` + `write_plan` (a batch of new
-articles, set-based, with the same result as `assign_cluster` called for each in order) run
-their SQL on a DB-API (psycopg2) connection and leave transaction control to the caller.
+One set-based path decides and writes: `plan_clusters` (read only: the batch's stored
+candidates in one query, the decisions in memory) and `write_plan`. A load's new articles go
+through it in batches; `assign_cluster` (one stored article whose text changed) and
+`backfill` (stored articles without a current sketch) call it too. The SQL runs on a DB-API
+(psycopg2) connection; only `backfill` commits.
 """
 
 from __future__ import annotations
@@ -27,17 +29,13 @@ import numpy as np
 from scrapers.db.connection import Connection, Cursor
 from scrapers.dedup.minhash import (
     DEFAULT_PARAMS,
-    Candidate,
     ClusterAssignment,
     ClusterParams,
     NewArticle,
     Sketched,
     StoredHit,
     article_band_keys,
-    containment,
-    decide,
     decide_batch,
-    seen_day,
     signature_bytes,
     signature_from_bytes,
     sketch,
@@ -48,27 +46,6 @@ LOGGER = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- DB part
-
-_CANDIDATES_SQL = """
-WITH keys AS (
-    SELECT * FROM unnest(%(bands)s::smallint[], %(buckets)s::bigint[]) AS k(band, bucket)
-), hits AS (
-    SELECT l.article_id, count(*) AS shared
-    FROM keys k
-    JOIN article_lsh_bands l ON l.band = k.band AND l.bucket = k.bucket
-        AND l.seen_day BETWEEN %(day)s - %(window)s AND %(day)s + %(window)s
-    WHERE l.article_id <> %(article_id)s
-    GROUP BY l.article_id
-    ORDER BY shared DESC, l.article_id
-    LIMIT %(limit)s
-)
-SELECT h.article_id, a.cluster_id, m.signature
-FROM hits h
-JOIN article_minhash m ON m.article_id = h.article_id AND m.params = %(params)s
-JOIN articles a ON a.id = h.article_id
-WHERE a.cluster_id IS NOT NULL
-"""
-
 
 def assign_cluster(
     conn: Connection,
@@ -84,17 +61,15 @@ def assign_cluster(
 
     Call it after the article's row is written, in the same transaction (no commit here).
     Unchanged text with the same parameters changes nothing and returns the stored
-    assignment. Changed text replaces the article's signature and bands and decides its
-    cluster again (it stays while a member of its cluster still matches).
+    assignment. Changed text replaces the article's sketch and decides its cluster again
+    (it stays while a member of its cluster still matches), through `plan_clusters` and
+    `write_plan` with a batch of one.
 
     :param article_id: `articles.id` of the row just inserted or updated.
     :param outlet: the article's outlet, used for logging the match.
-    :param first_seen_at: when the article was first seen (aware); widens the cluster's
-        first/last seen. None: take `articles.first_seen_at` of the row.
+    :param first_seen_at: when the article was first seen (aware). None: the row's.
     :raises LookupError: if no article has that id.
     """
-    values, shingle_count = sketch(title, body, language, params)
-    signature = signature_bytes(values)
     with conn.cursor() as cur:
         cur.execute(
             """SELECT a.cluster_id, m.signature, m.params, m.matched_article_id, m.similarity,
@@ -104,86 +79,20 @@ def assign_cluster(
             (article_id,),
         )
         row = cur.fetchone()
-        if row is None:
-            raise LookupError(f"no article with id {article_id}: upsert it before clustering")
-        current, stored_sig, stored_params, stored_match, stored_sim, row_seen = row
-        if first_seen_at is None:
-            first_seen_at = row_seen
-        day = seen_day(row_seen)  # the row's own day, as the batch path and V016 use
-        if (current is not None and stored_sig is not None and bytes(stored_sig) == signature
-                and stored_params == params.tag):
-            return ClusterAssignment(int(current), False, stored_match, stored_sim)
-
-        keys = article_band_keys(values, shingle_count, params)
-        if stored_sig is not None:
-            cur.execute("DELETE FROM article_lsh_bands WHERE article_id = %s", (article_id,))
-        candidates: list[Candidate] = []
-        if keys:
-            cur.execute(_CANDIDATES_SQL, {
-                "bands": [b for b, _ in keys], "buckets": [k for _, k in keys],
-                "article_id": article_id, "limit": params.max_candidates,
-                "params": params.tag, "day": day, "window": params.window_days,
-            })
-            candidates = [
-                Candidate(int(aid), int(cid),
-                          containment(values, signature_from_bytes(sig), params.min_shared))
-                for aid, cid, sig in cur.fetchall()
-            ]
-        decision = decide(candidates, current, params.threshold)
-        chosen = decision.best
-
-        is_new = False
-        if decision.cluster_id is not None:
-            target = decision.cluster_id
-            if decision.merge:
-                _merge_clusters(cur, target, decision.merge)
-        elif current is not None and _cluster_size(cur, current) == 1:
-            target = current  # alone before and still alone: keep its cluster id
-        else:
-            cur.execute(
-                """INSERT INTO story_clusters (first_seen_at, last_seen_at, article_count)
-                   VALUES (%s, %s, 0) RETURNING id""",
-                (first_seen_at, first_seen_at),
-            )
-            target = int(cur.fetchone()[0])
-            is_new = True
-
-        if keys:
-            cur.execute(
-                """INSERT INTO article_lsh_bands (band, seen_day, bucket, article_id)
-                   SELECT unnest(%s::smallint[]), %s, unnest(%s::bigint[]), %s
-                   ON CONFLICT DO NOTHING""",
-                ([b for b, _ in keys], day, [k for _, k in keys], article_id),
-            )
-        matched = chosen.article_id if chosen else None
-        similarity = chosen.similarity if chosen else None
-        cur.execute(
-            """INSERT INTO article_minhash (article_id, num_perm, signature, shingle_count,
-                   params, matched_article_id, similarity, updated_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, now())
-               ON CONFLICT (article_id) DO UPDATE SET
-                   num_perm = EXCLUDED.num_perm, signature = EXCLUDED.signature,
-                   shingle_count = EXCLUDED.shingle_count, params = EXCLUDED.params,
-                   matched_article_id = EXCLUDED.matched_article_id,
-                   similarity = EXCLUDED.similarity, updated_at = EXCLUDED.updated_at""",
-            (article_id, len(values), signature, shingle_count, params.tag, matched,
-             similarity),
-        )
-        if target != current:
-            cur.execute("UPDATE articles SET cluster_id = %s WHERE id = %s",
-                        (target, article_id))
-            cur.execute(
-                """UPDATE story_clusters SET article_count = article_count + 1,
-                       first_seen_at = least(first_seen_at, %s),
-                       last_seen_at = greatest(last_seen_at, %s)
-                   WHERE id = %s""",
-                (first_seen_at, first_seen_at, target),
-            )
-            if current is not None:
-                _refresh_cluster(cur, current)
-    got = ClusterAssignment(target, is_new, matched, similarity, decision.merge)
-    _log_assignment(article_id, outlet, language, got)
-    return got
+    if row is None:
+        raise LookupError(f"no article with id {article_id}: upsert it before clustering")
+    current, stored_sig, stored_params, stored_match, stored_sim, row_seen = row
+    values, count = sketch(title, body, language, params)
+    if (current is not None and stored_sig is not None and stored_params == params.tag
+            and bytes(stored_sig) == signature_bytes(values)):
+        return ClusterAssignment(int(current), False, stored_match, stored_sim)
+    article = NewArticle(article_id, title, body, language, outlet,
+                         first_seen_at if first_seen_at is not None else row_seen,
+                         values, count, stored=True,
+                         current_cluster_id=None if current is None else int(current))
+    plan = plan_clusters(conn, [article], params)
+    write_plan(conn, plan)
+    return plan.assignments[0]
 
 
 def _log_assignment(article_id: int, outlet: str, language: str | None,
@@ -197,55 +106,15 @@ def _log_assignment(article_id: int, outlet: str, language: str | None,
                  f", merged {list(got.merged_cluster_ids)}" if got.merged_cluster_ids else "")
 
 
-def _merge_clusters(cur: Cursor, target: int, others: Sequence[int]) -> None:
-    """Fold clusters into `target`: their articles move, their rows go (cost: their size)."""
-    ids = [target, *others]
-    cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                (sorted(ids),))
-    cur.execute(
-        """UPDATE story_clusters t SET article_count = t.article_count + s.n,
-               first_seen_at = least(t.first_seen_at, s.first_seen),
-               last_seen_at = greatest(t.last_seen_at, s.last_seen)
-           FROM (SELECT sum(article_count) AS n, min(first_seen_at) AS first_seen,
-                        max(last_seen_at) AS last_seen
-                 FROM story_clusters WHERE id = ANY(%(others)s)) s
-           WHERE t.id = %(target)s""",
-        {"target": target, "others": list(others)},
-    )
-    cur.execute("UPDATE articles SET cluster_id = %s WHERE cluster_id = ANY(%s)",
-                (target, list(others)))
-    cur.execute("DELETE FROM story_clusters WHERE id = ANY(%s)", (list(others),))
-
-
-def _cluster_size(cur: Cursor, cluster_id: int) -> int:
-    cur.execute("SELECT article_count FROM story_clusters WHERE id = %s", (cluster_id,))
-    row = cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-def _refresh_cluster(cur: Cursor, cluster_id: int) -> None:
-    """Recount a cluster an article left (from its members, via the cluster_id index)."""
-    cur.execute(
-        """WITH m AS (SELECT count(*) AS n, min(first_seen_at) AS first_seen,
-                             max(first_seen_at) AS last_seen
-                      FROM articles WHERE cluster_id = %(id)s)
-           UPDATE story_clusters c SET article_count = m.n,
-               first_seen_at = coalesce(m.first_seen, c.first_seen_at),
-               last_seen_at = coalesce(m.last_seen, c.last_seen_at)
-           FROM m WHERE c.id = %(id)s""",
-        {"id": cluster_id},
-    )
-    cur.execute("DELETE FROM story_clusters WHERE id = %s AND article_count = 0", (cluster_id,))
-
-
 # --------------------------------------------------------------------------- batch path
 
 # Every batch article's stored hits in one statement: its keys matched to the bands within
-# the time window, counted per (article, stored article), ranked per article like
-# `_CANDIDATES_SQL` and cut at the limit before the signature/cluster filter (which
-# `decide_batch` applies). A stored article's signature comes once, on its first row. (The
-# batch's own ids need no excluding: bands reference stored articles, and the batch is not
-# stored yet.) `{stored}` is how keys meet the bands: `_JOIN_BANDS`, one join the planner
+# the time window, counted per (article, stored article), ranked per article (most shared
+# keys, then the lower id) and cut at the limit before the signature/cluster filter (which
+# `decide_batch` applies). A stored article's signature comes once, on its first row. The
+# batch's own articles are left out: a stored one being decided again must not match its
+# old sketch, and the batch's earlier articles come from `decide_batch`'s own index.
+# `{stored}` is how keys meet the bands: `_JOIN_BANDS`, one join the planner
 # runs as a sort and merge of the whole band table (cheapest while the table is small), or
 # `_PROBE_BANDS`, one primary-key probe per key, its window in the index condition (OFFSET 0
 # keeps the planner from flattening it into the join): cost by keys, not by archive.
@@ -258,6 +127,7 @@ WITH keys AS (
            row_number() OVER (PARTITION BY k.idx ORDER BY count(*) DESC, l.article_id) AS rank
     FROM keys k
     {stored}
+    WHERE l.article_id <> ALL(%(batch)s::bigint[])
     GROUP BY k.idx, l.article_id
 )
 SELECT h.idx, h.article_id, h.shared, a.cluster_id,
@@ -329,6 +199,15 @@ class ClusterPlan:
     folded: dict[int, int] = field(default_factory=dict)
     items: list[Sketched] = field(default_factory=list)
 
+    def moved(self, item: Sketched) -> bool:
+        """Whether the article changes cluster (a new one always does; a stored one whose
+        cluster was folded into its final cluster moves with the fold, not by itself)."""
+        article = item.article
+        if not article.stored or article.current_cluster_id is None:
+            return True
+        current = self.folded.get(article.current_cluster_id, article.current_cluster_id)
+        return self.cluster_of[article.article_id] != current
+
 
 def _sketched(article: NewArticle, params: ClusterParams) -> Sketched:
     if article.first_seen_at.tzinfo is None:
@@ -371,6 +250,7 @@ def _stored_hits(cur: Cursor, items: Sequence[Sketched],
         "buckets": _int_array(k for item in items for _, k in item.keys),
         "days": _int_array(days[i] for i in idx), "window": params.window_days,
         "limit": params.max_candidates, "params": params.tag,
+        "batch": _int_array(item.article.article_id for item in items),
     })
     rows = cur.fetchall()
     signatures = {aid: signature_from_bytes(sig) for _, aid, _, _, sig in rows if sig is not None}
@@ -383,14 +263,16 @@ def _stored_hits(cur: Cursor, items: Sequence[Sketched],
 def plan_clusters(conn: Connection, articles: Sequence[NewArticle],
                   params: ClusterParams = DEFAULT_PARAMS,
                   timer: PhaseTimer = NO_TIMER) -> ClusterPlan:
-    """Decide the clusters of new articles as `assign_cluster` would, one by one in order.
+    """Decide the clusters of articles as if decided one by one in order.
 
-    Reads only: one query for all stored candidates, one `nextval` query for the new
-    clusters' ids (allocated in input order, as the sequential calls would). Insert the
-    articles with `cluster_id = plan.cluster_of[id]`, then call `write_plan` in the same
-    transaction. The plan is valid while no other transaction changes the clusters it read.
+    Reads only: one query for all stored candidates, one for the sizes of the stored
+    articles' current clusters, one `nextval` query for the new clusters' ids (allocated in
+    input order). Insert the new articles with `cluster_id = plan.cluster_of[id]`, then call
+    `write_plan` in the same transaction (it moves the stored ones). The plan is valid while
+    no other transaction changes the clusters it read.
 
-    :param articles: rows not inserted yet, ids pre-allocated from `articles_id_seq`.
+    :param articles: new rows not inserted yet (ids pre-allocated from `articles_id_seq`),
+        and stored rows decided again (`NewArticle.stored`).
     :raises ValueError: on repeated article ids, a naive `first_seen_at` or a signature of
         the wrong length.
     """
@@ -402,8 +284,15 @@ def plan_clusters(conn: Connection, articles: Sequence[NewArticle],
     with conn.cursor() as cur:
         with timer.phase("cluster candidates"):
             stored = _stored_hits(cur, items, params)
+        currents = sorted({a.current_cluster_id for a in articles
+                           if a.current_cluster_id is not None})
+        sizes: dict[int, int] = {}
+        if currents:
+            cur.execute("SELECT id, article_count FROM story_clusters WHERE id = ANY(%s)",
+                        (currents,))
+            sizes = {int(c): int(n) for c, n in cur.fetchall()}
         with timer.phase("cluster decisions"):
-            batch = decide_batch(items, stored, _PROVISIONAL, params)
+            batch = decide_batch(items, stored, _PROVISIONAL, params, sizes)
         real: dict[int, int] = {}
         if batch.created:
             cur.execute("SELECT nextval(pg_get_serial_sequence('story_clusters', 'id')) "
@@ -437,22 +326,27 @@ def _copy(cur: Cursor, table: str, columns: str, rows: Iterable[str]) -> None:
 
 
 def write_plan(conn: Connection, plan: ClusterPlan) -> None:
-    """Write a plan after its articles were inserted with `cluster_id = plan.cluster_of[id]`.
+    """Write a plan after its new articles were inserted with `cluster_id = plan.cluster_of[id]`.
 
     Inserts the new `story_clusters` rows with their counts, folds merged stored clusters
-    (their articles move, their rows go), counts the batch into every stored cluster it
-    touched (one statement), and COPYs the articles' `article_minhash` and
-    `article_lsh_bands` rows (plain COPY: the articles are new, so no row of theirs can
-    exist). No commit. The articles'
-    `cluster_id` foreign key is checked at commit (V013), so the order of the inserts
+    (their articles move, their rows go), moves the stored articles that change cluster,
+    counts the batch into every stored cluster it touched (one statement), recounts the
+    clusters stored articles left (deleting emptied ones), and replaces the articles'
+    `article_minhash` and `article_lsh_bands` rows (COPY). No commit. The articles'
+    `cluster_id` foreign key is checked at commit (V013), so the order of the writes
     within the transaction does not matter.
     """
     params = plan.params
     items = plan.items
     per_cluster: dict[int, list[datetime]] = {}
     for item in items:
-        per_cluster.setdefault(plan.cluster_of[item.article.article_id], []).append(
-            item.article.first_seen_at)
+        if plan.moved(item):
+            per_cluster.setdefault(plan.cluster_of[item.article.article_id], []).append(
+                item.article.first_seen_at)
+    again = [item for item in items if item.article.stored]  # stored, decided again
+    moved = [item for item in again if plan.moved(item)]
+    left = sorted({plan.folded.get(c, c) for item in moved
+                   for c in (item.article.current_cluster_id,) if c is not None})
     # A new cluster's articles are all in this batch (stored clusters are never folded into
     # one: a merge keeps the lowest id): its row is written once, complete.
     new = set(plan.new_clusters)
@@ -468,7 +362,7 @@ def write_plan(conn: Connection, plan: ClusterPlan) -> None:
                  [len(per_cluster[c]) for c in plan.new_clusters]))
         touched = sorted({*stored, *plan.folded, *plan.folded.values()})
         if touched:
-            # lock in id order, like `_merge_clusters`, so concurrent writers cannot deadlock
+            # lock in id order, so concurrent writers cannot deadlock
             cur.execute("SELECT id FROM story_clusters WHERE id = ANY(%s) ORDER BY id "
                         "FOR UPDATE", (touched,))
         if plan.folded:
@@ -484,6 +378,19 @@ def write_plan(conn: Connection, plan: ClusterPlan) -> None:
                 "firsts": [min(v) for v in stored.values()],
                 "lasts": [max(v) for v in stored.values()],
             })
+        if moved:
+            cur.execute(
+                """UPDATE articles a SET cluster_id = m.target
+                   FROM unnest(%s::bigint[], %s::bigint[]) AS m(id, target)
+                   WHERE a.id = m.id""",
+                ([i.article.article_id for i in moved],
+                 [plan.cluster_of[i.article.article_id] for i in moved]))
+        if left:
+            _recount(cur, left)
+        if again:
+            ids = [item.article.article_id for item in again]
+            cur.execute("DELETE FROM article_lsh_bands WHERE article_id = ANY(%s)", (ids,))
+            cur.execute("DELETE FROM article_minhash WHERE article_id = ANY(%s)", (ids,))
         _copy(cur, "article_minhash", "article_id, num_perm, signature, shingle_count, params, "
               "matched_article_id, similarity", (
                   f"{item.article.article_id}\t{len(item.values)}"
@@ -494,6 +401,23 @@ def write_plan(conn: Connection, plan: ClusterPlan) -> None:
         _copy(cur, "article_lsh_bands", "band, seen_day, bucket, article_id", (
             f"{band}\t{day}\t{bucket}\t{item.article.article_id}\n"
             for item in items for day in (item.day,) for band, bucket in item.keys))
+
+
+def _recount(cur: Cursor, cluster_ids: Sequence[int]) -> None:
+    """Recount clusters that articles left, from their members (via the cluster_id
+    index: the cost of their size); delete the emptied ones."""
+    cur.execute(
+        """WITH m AS (SELECT cluster_id, count(*) AS n, min(first_seen_at) AS first_seen,
+                             max(first_seen_at) AS last_seen
+                      FROM articles WHERE cluster_id = ANY(%(ids)s) GROUP BY cluster_id)
+           UPDATE story_clusters c SET article_count = m.n, first_seen_at = m.first_seen,
+               last_seen_at = m.last_seen
+           FROM m WHERE c.id = m.cluster_id""",
+        {"ids": list(cluster_ids)},
+    )
+    cur.execute("""DELETE FROM story_clusters c WHERE c.id = ANY(%s)
+                   AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.cluster_id = c.id)""",
+                (list(cluster_ids),))
 
 
 def _copy_value(value: float | int | None) -> str:
@@ -507,26 +431,29 @@ def backfill(conn: Connection, batch_size: int = 500,
              progress: Callable[[int], object] | None = None) -> int:
     """Cluster stored articles that have no cluster (or were sketched with other params).
 
-    Oldest first, so originals come before their copies. Unlike `assign_cluster`, this
-    commits after every `batch_size` articles (a long backfill keeps its progress if it
-    stops); rerunning it continues where it stopped. Returns how many it assigned.
+    Oldest first, so originals come before their copies, in batches through
+    `plan_clusters` and `write_plan`, committing after each (a long backfill keeps its
+    progress if it stops; rerunning it continues where it stopped). Returns how many.
     """
     done = 0
     while True:
         with conn.cursor() as cur:
             cur.execute(
-                """SELECT a.id, a.title, a.body, a.language, a.source, a.first_seen_at
+                """SELECT a.id, a.title, a.body, a.language, a.source, a.first_seen_at,
+                          a.cluster_id
                    FROM articles a LEFT JOIN article_minhash m ON m.article_id = a.id
                    WHERE a.cluster_id IS NULL OR m.params IS DISTINCT FROM %s
-                   ORDER BY a.first_seen_at, a.id LIMIT %s""",
+                   ORDER BY a.first_seen_at, a.id LIMIT %s
+                   FOR UPDATE OF a""",
                 (params.tag, batch_size),
             )
             rows = cur.fetchall()
         if not rows:
             return done
-        for article_id, title, body, language, outlet, first_seen_at in rows:
-            assign_cluster(conn, article_id, title, body, language, outlet, first_seen_at,
-                           params)
+        articles = [NewArticle(int(aid), title, body, language, outlet, seen, stored=True,
+                               current_cluster_id=None if cid is None else int(cid))
+                    for aid, title, body, language, outlet, seen, cid in rows]
+        write_plan(conn, plan_clusters(conn, articles, params))
         conn.commit()
         done += len(rows)
         if progress is not None:

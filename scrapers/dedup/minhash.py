@@ -32,7 +32,7 @@ import heapq
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -296,13 +296,15 @@ def decide(candidates: Sequence[Candidate], current_cluster_id: int | None,
 
 def rank_hits(hits: Iterable[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
     """The `limit` (article_id, shared bands) hits verified: most shared bands first, ties
-    to the lower article id (the order and cut of `clusters._CANDIDATES_SQL`)."""
+    to the lower article id (the order and cut of `clusters._BATCH_HITS_SQL`)."""
     return heapq.nsmallest(limit, hits, key=lambda h: (-h[1], h[0]))
 
 
 @dataclass(frozen=True)
 class NewArticle:
-    """An article about to be inserted (its id pre-allocated), for `clusters.plan_clusters`.
+    """An article to cluster, for `clusters.plan_clusters`: a new one about to be inserted
+    (its id pre-allocated), or a stored one being decided again (its text changed, or it
+    was sketched with other params) with `stored` true and its `current_cluster_id`.
 
     `signature`/`shingle_count`: the article's `sketch`, if computed earlier with the same
     params; either one None and both are computed here.
@@ -316,6 +318,8 @@ class NewArticle:
     first_seen_at: datetime  # aware
     signature: U32Array | None = None
     shingle_count: int | None = None
+    stored: bool = False
+    current_cluster_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -323,7 +327,7 @@ class StoredHit:
     """A stored article sharing `shared` LSH bands with a batch article.
 
     `cluster_id` None (no cluster) or `signature` None (none with these params): it still
-    takes its place in the ranking, as in `clusters._CANDIDATES_SQL`, but is not verified.
+    takes its place in the ranking, as in `clusters._BATCH_HITS_SQL`, but is not verified.
     """
 
     article_id: int
@@ -381,9 +385,14 @@ class _Redirects:
 
 
 def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]],
-                 first_new_id: int, params: ClusterParams = DEFAULT_PARAMS) -> BatchDecision:
-    """`clusters.assign_cluster`'s decisions for new articles assigned one by one in input
-    order.
+                 first_new_id: int, params: ClusterParams = DEFAULT_PARAMS,
+                 sizes: Mapping[int, int] | None = None) -> BatchDecision:
+    """The clusters of articles decided one by one in input order.
+
+    A stored article (`NewArticle.stored`) stays in its current cluster while a member of
+    it still qualifies; with no match at all it keeps its cluster if it is alone there
+    (`sizes`: member counts of the current clusters before the batch, kept up to date as
+    the batch moves articles), else it opens a new one.
 
     Article i's candidates are the stored articles of `stored[i]` (its top hits by the
     same ranking, before any of the batch was stored) and the batch's articles before it
@@ -396,6 +405,7 @@ def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]
     if len(stored) != len(items):
         raise ValueError(f"{len(items)} articles but {len(stored)} lists of stored hits")
     redirects = _Redirects()
+    size = dict(sizes or {})
     index: dict[tuple[int, int], list[int]] = {}
     position = {item.article.article_id: i for i, item in enumerate(items)}
     cluster: list[int] = []
@@ -420,19 +430,31 @@ def decide_batch(items: Sequence[Sketched], stored: Sequence[Sequence[StoredHit]
                 cid, other = hit.cluster_id, hit.signature
             candidates.append(Candidate(article_id, redirects.find(cid),
                                         containment(item.values, other, params.min_shared)))
-        decision = decide(candidates, None, params.threshold)
-        if decision.cluster_id is None:
-            target = first_new_id + len(created)
-            created.append(target)
-        else:
+        current = item.article.current_cluster_id
+        if current is not None:
+            current = redirects.find(current)
+        decision = decide(candidates, current, params.threshold)
+        is_new = False
+        if decision.cluster_id is not None:
             target = decision.cluster_id
             redirects.fold(target, decision.merge)
+            for folded in decision.merge:
+                size[target] = size.get(target, 0) + size.pop(folded, 0)
+        elif current is not None and size.get(current) == 1:
+            target = current  # alone before and still alone: it keeps its cluster id
+        else:
+            target, is_new = first_new_id + len(created), True
+            created.append(target)
+        if target != current:
+            if current is not None:
+                size[current] = size.get(current, 0) - 1
+            size[target] = size.get(target, 0) + 1
         cluster.append(target)
         for key in item.keys:
             index.setdefault(key, []).append(i)
         best = decision.best
         assignments.append(ClusterAssignment(
-            target, decision.cluster_id is None, best.article_id if best else None,
+            target, is_new, best.article_id if best else None,
             best.similarity if best else None, decision.merge))
     return BatchDecision(assignments, [redirects.find(c) for c in cluster], created,
                          {c: redirects.find(c) for c in list(redirects.parent)})

@@ -291,3 +291,33 @@ def test_an_article_within_the_window_of_two_split_clusters_merges_them() -> Non
     assert got.final == [100, 100, 100]
     narrow = decide_batch([a, b, c], [[], [], []], 100, ClusterParams(window_days=19))
     assert [g.is_new_cluster for g in narrow.assignments] == [True, True, True]
+
+
+def stored_item(article_id: int, body: str, current: int | None) -> Sketched:
+    values, count = sketch("", body, "en")
+    return Sketched(NewArticle(article_id, "", body, "en", "X", T0, stored=True,
+                               current_cluster_id=current),
+                    values, count, article_band_keys(values, count))
+
+
+def test_a_stored_article_decided_again_stays_keeps_or_leaves_its_cluster() -> None:
+    whole = item(1, WHOLE)
+    # its text still matches a member of its cluster: it stays there
+    edited = stored_item(2, HALF_A, current=7)
+    got = decide_batch([edited], [[hit(edited, whole, 7)]], 100, sizes={7: 2})
+    assert got.assignments == [ClusterAssignment(7, False, 1, 1.0)] and got.created == []
+    # no match at all: alone in its cluster, it keeps the id; with company it leaves
+    other = stored_item(3, HALF_C, current=9)
+    assert decide_batch([other], [[]], 100, sizes={9: 1}).assignments == [
+        ClusterAssignment(9, False, None, None)]
+    assert decide_batch([other], [[]], 100, sizes={9: 2}).assignments == [
+        ClusterAssignment(100, True, None, None)]
+
+
+def test_sizes_follow_the_batch_as_articles_leave() -> None:
+    """Two stored articles of one cluster, both edited beyond recognition: the first leaves
+    (its cluster had two members), the second is then alone and keeps the cluster."""
+    a, b = stored_item(1, HALF_A, current=5), stored_item(2, HALF_C, current=5)
+    got = decide_batch([a, b], [[], []], 100, sizes={5: 2})
+    assert [g.cluster_id for g in got.assignments] == [100, 5]
+    assert [g.is_new_cluster for g in got.assignments] == [True, False]
