@@ -3,8 +3,7 @@ event rows analysts read, idempotent re-runs, edits and relink."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,18 +11,12 @@ import pytest
 from scrapers.dedup import event_links
 from scrapers.dedup.hashes import content_hash
 from scrapers.events import link_events
-from tests.conftest import REPO
+from tests.support.groups import REPORTS, same_partition, timed_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
-REPORTS = REPO / "tests" / "fixtures" / "events" / "reports.jsonl"
-
-
 def reports() -> list[dict[str, Any]]:
-    items = [json.loads(line) for line in REPORTS.read_text("utf-8").splitlines() if line]
-    for item in items:
-        item["published_at"] = datetime.fromisoformat(item["published_at"])
-    return items
+    return timed_items(REPORTS)
 
 
 def store(db: Any, items: list[dict[str, Any]], relevant: bool = True) -> dict[str, int]:
@@ -45,6 +38,15 @@ def store(db: Any, items: list[dict[str, Any]], relevant: bool = True) -> dict[s
             ids[item["id"]] = int(cur.fetchone()[0])
     db.commit()
     return ids
+
+
+def linked(db: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every fixture report stored and linked, committed: (items, fixture id -> article id)."""
+    items = reports()
+    ids = store(db, items)
+    event_links.link_pending(db)
+    db.commit()
+    return items, ids
 
 
 def events_of(db: Any) -> dict[int, int]:
@@ -70,18 +72,12 @@ def test_the_database_links_as_link_events_does(db: Any) -> None:
     assert event_links.link_pending(db) == len(items)
     db.commit()
     stored = events_of(db)
-    pure = link_events(items)
-    for i, a in enumerate(items):
-        for j, b in enumerate(items):
-            assert (stored[ids[a["id"]]] == stored[ids[b["id"]]]) == (pure[i] == pure[j])
+    assert same_partition([stored[ids[i["id"]]] for i in items], link_events(items))
     assert len(set(stored.values())) == 2
 
 
 def test_event_rows_carry_languages_outlets_headlines_and_evidence(db: Any) -> None:
-    items = reports()
-    ids = store(db, items)
-    event_links.link_pending(db)
-    db.commit()
+    items, ids = linked(db)
     visit = events_of(db)[ids["visit-en"]]
     with db.cursor() as cur:
         cur.execute("""SELECT article_count, languages, outlets, headlines, evidence,
@@ -113,10 +109,7 @@ def test_linking_again_changes_nothing_and_irrelevant_articles_wait(db: Any) -> 
 
 
 def test_an_edited_report_is_linked_anew_and_an_emptied_event_goes(db: Any) -> None:
-    items = reports()
-    ids = store(db, items)
-    event_links.link_pending(db)
-    db.commit()
+    items, ids = linked(db)
     drills_ru = ids["drills-ru"]
     visit = events_of(db)[ids["visit-en"]]
     # the outlet replaced the text with a copy of the visit report
@@ -143,25 +136,17 @@ def test_an_edited_report_is_linked_anew_and_an_emptied_event_goes(db: Any) -> N
 
 
 def test_relink_rebuilds_the_same_events(db: Any) -> None:
-    items = reports()
-    ids = store(db, items)
-    event_links.link_pending(db)
-    db.commit()
+    items, ids = linked(db)
     first = events_of(db)
     seen: list[tuple[int, int]] = []
     assert event_links.relink(db, batch_size=4, progress=lambda d, t: seen.append((d, t))) == 6
     again = events_of(db)
     assert seen == [(4, 6), (6, 6)]
-    for a in ids.values():
-        for b in ids.values():
-            assert (first[a] == first[b]) == (again[a] == again[b])
+    assert same_partition([first[a] for a in ids.values()], [again[a] for a in ids.values()])
 
 
 def test_analysts_see_coverage_first_reports_and_the_lag_between_sides(db: Any) -> None:
-    items = reports()
-    ids = store(db, items)
-    event_links.link_pending(db)
-    db.commit()
+    items, ids = linked(db)
     visit = events_of(db)[ids["visit-en"]]
     with db.cursor() as cur:
         cur.execute("""SELECT headline_en, headline_ja, headline_ru, en_articles, ja_articles,

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from scrapers.clusters import cluster_texts
-from tests.conftest import REPO
-
-TAKES = REPO / "tests" / "fixtures" / "stories" / "takes.jsonl"
+from tests.support.groups import TAKES, same_partition, timed_items
 
 
 def takes() -> list[dict[str, Any]]:
-    items = [json.loads(line) for line in TAKES.read_text("utf-8").splitlines() if line]
-    for item in items:
-        item["published_at"] = datetime.fromisoformat(item["published_at"])
-    return items
-
-
-def same_partition(got: list[int], labels: list[str]) -> bool:
-    return all((got[i] == got[j]) == (labels[i] == labels[j])
-               for i in range(len(got)) for j in range(len(got)))
+    return timed_items(TAKES)
 
 
 def test_takes_of_one_story_share_a_group_and_others_do_not() -> None:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from scrapers.events import link_events
-from tests.conftest import REPO
-
-REPORTS = REPO / "tests" / "fixtures" / "events" / "reports.jsonl"
+from tests.support.groups import REPORTS, same_partition, timed_items
 
 
 def reports() -> list[dict[str, Any]]:
-    items = [json.loads(line) for line in REPORTS.read_text("utf-8").splitlines() if line]
-    for item in items:
-        item["published_at"] = datetime.fromisoformat(item["published_at"])
-    return items
-
-
-def same_partition(got: list[int], labels: list[str]) -> bool:
-    return all((got[i] == got[j]) == (labels[i] == labels[j])
-               for i in range(len(got)) for j in range(len(got)))
+    return timed_items(REPORTS)
 
 
 def test_one_event_in_three_languages_and_a_neighbour_kept_apart() -> None:
