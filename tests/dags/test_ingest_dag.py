@@ -101,6 +101,12 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
         assert tags.get("person:sergei_lavrov") is not None
         assert any(tag.startswith("theme:") for tag in tags)
         assert any(len(langs) >= 2 for langs in tags.values()), tags
+        # the load linked every stored story to an event (one happening, any language)
+        cur.execute("SELECT count(*) FROM articles WHERE event_id IS NULL")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT id, article_count, languages FROM event_threads ORDER BY id")
+        events = cur.fetchall()
+        assert events and sum(n for _, n, _ in events) == len(first)
         # the broken source is on record, the others succeeded
         cur.execute("""SELECT s.name, f.http_status, f.error FROM feed_fetches f
                        JOIN sources s ON s.id = f.source_id WHERE f.run_id = %s""",
@@ -118,9 +124,12 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
     alerts = [a for a in alert_receiver if a.get("source") == "Broken Feed"]
     assert alerts and alerts[0]["path"] == "/hook" and "HTTP 500" in alerts[0]["text"]
 
-    # 2. Rerun: nothing new, nothing changed (not even fetched_at).
+    # 2. Rerun: nothing new, nothing changed (not even fetched_at, nor the events).
     rerun = ingest_dag.test(run_conf={"fetch_all": True})
     assert articles(db) == first
+    with db.cursor() as cur:
+        cur.execute("SELECT id, article_count, languages FROM event_threads ORDER BY id")
+        assert cur.fetchall() == events
     states = task_states(rerun.run_id)
     assert states[("announce", None)] == "skipped"
     # unchanged feeds with no page left: fetch_feed skipped, and fetch_articles never ran
