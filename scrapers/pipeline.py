@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from scrapers import config
 from scrapers.db import search, staging, store
-from scrapers.db.connection import Connection
+from scrapers.db.connection import Connection, savepoint
 from scrapers.dedup.hashes import content_hash, entry_fingerprint
 from scrapers.fetch.http import Fetcher, FetchError
 from scrapers.fetch.politeness import RobotsPolicy
@@ -62,6 +62,11 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 MIN_BODY_CHARS = 1  # pages with no extractable text at all are rejected, not stored
+#: Longest URL stored: the URL indexes refuse keys over about 2,700 bytes, and one such row
+#: would fail the whole load on every retry.
+MAX_URL_BYTES = 2000
+#: Longest outlet name stored (from a feed's own source element).
+MAX_OUTLET_CHARS = 512
 
 
 def _now(now: datetime | None) -> datetime:
@@ -135,7 +140,17 @@ def fetch_feed(
             entries, skipped = parsed.entries, len(parsed.skipped)
             warning = parsed.bozo_exception
             for entry in entries:
-                is_new, is_candidate_entry = _store_entry(conn, source, entry, fetch_id, started)
+                try:
+                    with savepoint(conn, "feed_entry"):
+                        is_new, is_candidate_entry = _store_entry(conn, source, entry,
+                                                                  fetch_id, started)
+                except Exception:
+                    if getattr(conn, "closed", False):
+                        raise
+                    # One entry the database refuses must not cost the feed its others.
+                    LOGGER.exception("%s: entry %r not stored", source["name"], entry.url)
+                    skipped += 1
+                    continue
                 new_entries += is_new
                 candidates += is_candidate_entry
         staging.finish_feed_fetch(
@@ -239,9 +254,6 @@ def fetch_articles(
     source that never became an article (a killed run, a failed page) are retried within
     the backlog window, up to three failed attempts.
     """
-    from scrapers.db.loader import minhash_field
-    from scrapers.extract.body import extract_article
-
     started = _now(now)
     source = staging.get_source(conn, source_id)
     window = timedelta(hours=config.refetch_window_hours())
@@ -251,51 +263,21 @@ def fetch_articles(
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
     stage = partial(_stage, conn, run_id, source_id, started)
     for entry in staging.candidate_entries(conn, fetch_id, _backlog_since(started))[:limit]:
-        known_id = entry["known_article_id"]
-        if known_id is not None and entry["article_first_seen_at"] < started - window:
-            stage(entry, "known", None, {"article_id": known_id})
-            counts["known"] += 1
-            continue
-        if not robots.allowed(entry["link"], started):
-            stage(entry, "rejected", Rejection("robots.txt", "robots.txt disallows this page"),
-                  None)
-            counts["rejected"] += 1
-            rejected_by["robots.txt"] += 1
-            continue
         try:
-            result = fetcher.fetch(
-                entry["link"], etag=entry["article_etag"],
-                last_modified=entry["article_last_modified"], accept=PAGE_ACCEPT,
-            )
-        except FetchError as exc:
-            stage(entry, "error", Rejection(type(exc).__name__, f"{type(exc).__name__}: {exc}"),
-                  None)
-            counts["errors"] += 1
-            LOGGER.warning("%s: page fetch failed: %s", source["name"], exc)
-            continue
-        if result.not_modified:
-            stage(entry, "not_modified", None, {"article_id": known_id})
-            counts["not_modified"] += 1
-            continue
-        try:
-            article = extract_article(result.body, result.final_url, result.content_type)
-        except ValueError as exc:
-            stage(entry, "rejected", Rejection("unextractable", f"unextractable: {exc}"), None)
-            counts["rejected"] += 1
-            rejected_by["unextractable"] += 1
-            continue
-        record, rejection = build_record(source, entry, article, result.etag,
-                                         result.last_modified, started)
-        if rejection:
-            stage(entry, "rejected", rejection, record)
-            counts["rejected"] += 1
-            rejected_by[rejection.code] += 1
-        else:
-            # Sketched here, in the per-source task, so the load (one task) need not.
-            record = replace(record, minhash=minhash_field(record.title, record.body,
-                                                           record.language))
-            stage(entry, "extracted", None, record, result)
-            counts["fetched"] += 1
+            outcome, code = _fetch_page(entry, source, fetcher, robots, stage, started, window)
+        except Exception as exc:
+            if getattr(conn, "closed", False):  # the database itself is gone: stop the task
+                raise
+            # One page must never stop the others: the failure is staged as an error, so
+            # the attempt limit applies to it like to any failed fetch.
+            conn.rollback()
+            LOGGER.exception("%s: page %s failed unexpectedly", source["name"], entry["link"])
+            stage(entry, "error", Rejection(type(exc).__name__,
+                                            f"{type(exc).__name__}: {exc}"[:2000]), None)
+            outcome, code = "errors", None
+        counts[outcome] += 1
+        if code is not None:
+            rejected_by[code] += 1
     reasons = ", ".join(f"{why} {n}" for why, n in rejected_by.most_common())
     LOGGER.info(
         "%s: pages fetched=%d not_modified=%d already_stored=%d rejected=%d%s errors=%d",
@@ -304,6 +286,50 @@ def fetch_articles(
     )
     return {"source": source["name"], "source_id": source_id, **counts,
             "rejected_by": dict(rejected_by)}
+
+
+def _fetch_page(
+    entry: dict[str, Any], source: dict[str, Any], fetcher: Fetcher, robots: RobotsPolicy,
+    stage: Callable[..., None], started: datetime, window: timedelta,
+) -> tuple[str, str | None]:
+    """Fetch, extract and stage one candidate page; returns (count key, rejection code)."""
+    from scrapers.db.loader import minhash_field
+    from scrapers.extract.body import extract_article
+
+    known_id = entry["known_article_id"]
+    if known_id is not None and entry["article_first_seen_at"] < started - window:
+        stage(entry, "known", None, {"article_id": known_id})
+        return "known", None
+    if not robots.allowed(entry["link"], started):
+        stage(entry, "rejected", Rejection("robots.txt", "robots.txt disallows this page"), None)
+        return "rejected", "robots.txt"
+    try:
+        result = fetcher.fetch(
+            entry["link"], etag=entry["article_etag"],
+            last_modified=entry["article_last_modified"], accept=PAGE_ACCEPT,
+        )
+    except FetchError as exc:
+        stage(entry, "error", Rejection(type(exc).__name__, f"{type(exc).__name__}: {exc}"),
+              None)
+        LOGGER.warning("%s: page fetch failed: %s", source["name"], exc)
+        return "errors", None
+    if result.not_modified:
+        stage(entry, "not_modified", None, {"article_id": known_id})
+        return "not_modified", None
+    try:
+        article = extract_article(result.body, result.final_url, result.content_type)
+    except ValueError as exc:
+        stage(entry, "rejected", Rejection("unextractable", f"unextractable: {exc}"), None)
+        return "rejected", "unextractable"
+    record, rejection = build_record(source, entry, article, result.etag,
+                                     result.last_modified, started)
+    if rejection:
+        stage(entry, "rejected", rejection, record)
+        return "rejected", rejection.code
+    # Sketched here, in the per-source task, so the load (one task) need not.
+    record = replace(record, minhash=minhash_field(record.title, record.body, record.language))
+    stage(entry, "extracted", None, record, result)
+    return "fetched", None
 
 
 def load(conn: Connection, run_id: str, now: datetime | None = None) -> dict[str, int]:
@@ -371,7 +397,7 @@ def build_record(
         published_at=article.published_at or entry["published_at"],
         fetched_at=fetched_at,
         language=language,
-        source=entry["outlet"] or source["outlet"],
+        source=(entry["outlet"] or source["outlet"])[:MAX_OUTLET_CHARS],
         source_id=source["id"],
         guid=entry["guid"],
         tags=list(article.tags),
@@ -390,6 +416,10 @@ def build_record(
         truncated=article.truncated,
         paywalled=article.paywalled,
     )
+    longest = max(len(url.encode()), len(url_key.encode()))
+    if longest > MAX_URL_BYTES:
+        return record, Rejection("url too long", f"URL of {longest} bytes (at most "
+                                                 f"{MAX_URL_BYTES} are stored)")
     if article.page_kind == "listing":
         return record, Rejection("listing page", "listing page (many headlines, no article body)")
     if len(body.strip()) < MIN_BODY_CHARS:
@@ -402,12 +432,14 @@ def build_record(
 def record_urls(entry: dict[str, Any], article: Article) -> tuple[str, str]:
     """(dedup key, URL to store and show) of a fetched page.
 
-    The key is the page's rel=canonical, whatever its site (a syndicated copy is the story
-    it names), else the feed entry's key; both scheme-folded (`canonicalize_url`). The URL
-    shown keeps its scheme (`normalize_url`): the rel=canonical when it is on the site the
-    page was served from (or the page is a search-engine stub), else the URL the page was
-    served from after redirects. A rel=canonical naming a site's front page is a template
-    bug, not identity, and is ignored.
+    The page's rel=canonical is its key and the URL shown only when it is on the site the
+    page was served from (or the page is a search-engine stub, which stands for the
+    publisher it names); else the feed entry's key and the URL the page was served from
+    after redirects. A canonical on another site is ignored: any page may name any URL, and
+    taking its word would let it overwrite the article stored there (a syndicated copy is
+    joined to its original as a story instead, docs/clusters.md). A rel=canonical naming a
+    site's front page is a template bug, not identity, and is ignored too. Keys are
+    scheme-folded (`canonicalize_url`); the URL shown keeps its scheme (`normalize_url`).
     """
     url_key: str = entry["url"]
     url: str | None = None
@@ -416,10 +448,9 @@ def record_urls(entry: dict[str, Any], article: Article) -> tuple[str, str]:
             canonical = normalize_url(article.canonical_url)
         except ValueError:
             canonical = None
-        if canonical and not _is_front_page(canonical):
-            url_key = canonicalize_url(canonical)
-            if same_site(canonical, article.url) or is_search_stub(article.url):
-                url = canonical
+        if (canonical and not _is_front_page(canonical)
+                and (same_site(canonical, article.url) or is_search_stub(article.url))):
+            url_key, url = canonicalize_url(canonical), canonical
     if url is None:
         for served in (article.url, entry["link"]):
             try:

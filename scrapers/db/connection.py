@@ -4,6 +4,8 @@ psycopg2 connection, which has these methods)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 
@@ -43,3 +45,19 @@ class Connection(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+@contextmanager
+def savepoint(conn: Connection, name: str = "one_row") -> Iterator[None]:
+    """Run the block inside a savepoint: on an exception, only the block's writes are undone
+    (and the exception propagates), so the transaction goes on for the other rows."""
+    with conn.cursor() as cur:
+        cur.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        with conn.cursor() as cur:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    with conn.cursor() as cur:
+        cur.execute(f"RELEASE SAVEPOINT {name}")

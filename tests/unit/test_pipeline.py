@@ -74,10 +74,12 @@ def test_same_site_canonical_is_shown_with_the_scheme_it_declares() -> None:
         "https://news.example/a/1-slug", "https://news.example/a/1-slug")
 
 
-def test_canonical_on_another_site_is_the_key_but_not_the_link() -> None:
-    """A syndicated copy is filed under the story it names, and shown where it was read."""
+def test_canonical_on_another_site_is_neither_key_nor_link() -> None:
+    """Any page may name any URL: taking a cross-site canonical as the key would let it
+    overwrite the article stored under that URL. A syndicated copy is its own article, and
+    joins its original's story (docs/clusters.md); its key is its feed entry's."""
     assert record_urls("http://aggregator.example/x/9", "https://wire.example/story") == (
-        "http://aggregator.example/x/9", "https://wire.example/story")
+        "http://aggregator.example/x/9", "https://news.example/a/1")
 
 
 def test_search_stub_page_is_shown_as_the_publisher_it_names() -> None:
@@ -114,3 +116,15 @@ def test_empty_and_irrelevant_pages_are_rejected_with_reason() -> None:
                              NOW)
     assert reason is not None and reason.code == "not relevant"
     assert reason.detail.startswith("not relevant with body")
+
+
+def test_an_oversized_url_is_rejected_with_its_reason_and_a_long_outlet_cut() -> None:
+    """A URL over the index's key size would fail the whole load on every retry."""
+    long_path = "https://news.example/a/" + "x" * 2500
+    article = Article(url=long_path, title="T", text=BODY)
+    record, reason = build_record(SOURCE, entry(link=long_path), article, None, None, NOW)
+    assert reason is not None and reason.code == "url too long"
+    assert "2523 bytes" in reason.detail
+    article = Article(url="https://news.example/a/1", title="T", text=BODY)
+    record, reason = build_record(SOURCE, entry(outlet="O" * 3000), article, None, None, NOW)
+    assert reason is None and record.source == "O" * 512
