@@ -43,6 +43,11 @@ SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
 RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
 HTTP_CONCURRENCY = int(os.environ.get("NICHIRO_HTTP_CONCURRENCY", "4"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("NICHIRO_RETRY_DELAY_SECONDS", "60")))
+# Every task and the run itself end: a hung request, lock or worker cannot hold a slot
+# (or the next scheduled run) forever. The load may follow a long outage's backlog.
+TASK_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_TASK_TIMEOUT_MINUTES", "30")))
+LOAD_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_LOAD_TIMEOUT_MINUTES", "90")))
+RUN_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_RUN_TIMEOUT_MINUTES", "240")))
 
 
 def _label(source: dict[str, Any]) -> None:
@@ -56,6 +61,7 @@ def _label(source: dict[str, Any]) -> None:
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=RUN_TIMEOUT,
     doc_md=__doc__,
     # Active from the first parse: a fresh install runs on schedule with no click (the
     # deployment default, DAGS_ARE_PAUSED_AT_CREATION, stays True for other DAGs).
@@ -73,6 +79,7 @@ def _label(source: dict[str, Any]) -> None:
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": TASK_TIMEOUT,
         "on_failure_callback": on_task_failure,
     },
 )
@@ -155,7 +162,7 @@ def nichiro_ingest() -> None:
         # At parse time a TaskFlow call returns an XComArg, not its annotated result.
         fetch_articles(fetch_feed(source))  # type: ignore[arg-type]
 
-    @task(trigger_rule="all_done", multiple_outputs=False)
+    @task(trigger_rule="all_done", multiple_outputs=False, execution_timeout=LOAD_TIMEOUT)
     def load() -> dict[str, int]:
         """Upsert this run's staged articles into `articles` in one transaction, then
         write their search rows. The log gives the seconds of each phase of the load

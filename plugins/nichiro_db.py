@@ -4,15 +4,39 @@ Why not `PostgresHook.get_conn()`: with SQLAlchemy 2 installed the hook hands ou
 psycopg 3 connections, while `scrapers` is written and tested against psycopg2. We take
 the credentials from the Connection (so secrets stay in Airflow's hands) and open a
 psycopg2 connection with them.
+
+Every task's session is bounded: a statement, a lock wait and an idle open transaction
+each have a timeout, and TCP keepalives notice a server that vanished without closing the
+connection, so a stuck database fails the task (and its retries) instead of holding a
+worker slot forever. The Connection's own `options` extra is kept, after ours.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 CONN_ID = "nichiro_db"
+#: Session limits (milliseconds, PostgreSQL settings) and their environment overrides. The
+#: statement limit is above the longest load measured; raise it for a huge first backfill.
+SESSION_LIMITS = {
+    "statement_timeout": ("NICHIRO_DB_STATEMENT_TIMEOUT_MS", 15 * 60 * 1000),
+    "lock_timeout": ("NICHIRO_DB_LOCK_TIMEOUT_MS", 5 * 60 * 1000),
+    "idle_in_transaction_session_timeout": ("NICHIRO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                                            10 * 60 * 1000),
+}
+#: libpq TCP keepalives: a silently dropped connection is noticed within about
+#: idle + interval x count seconds.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}
+
+
+def session_options() -> str:
+    """The libpq `options` string that sets the session limits."""
+    return " ".join(f"-c {name}={int(os.environ.get(env, default))}"
+                    for name, (env, default) in SESSION_LIMITS.items())
 
 
 def connection_kwargs(conn_id: str = CONN_ID) -> dict[str, Any]:
@@ -29,10 +53,14 @@ def connection_kwargs(conn_id: str = CONN_ID) -> dict[str, Any]:
         "application_name": "nichiro-airflow",
         "connect_timeout": 10,
     }
+    kwargs.update(KEEPALIVES)
+    kwargs["options"] = session_options()
     extra = conn.extra_dejson or {}
-    for key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "options"):
+    for key in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
         if key in extra:
             kwargs[key] = extra[key]
+    if extra.get("options"):  # later -c settings win: the deployment's own choice
+        kwargs["options"] += " " + extra["options"]
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
