@@ -140,6 +140,11 @@ def staged_retention_days() -> float:
     return _float("NICHIRO_STAGED_RETENTION_DAYS", 30.0)
 
 
+def feed_log_retention_days() -> float:
+    """How long feed entries no feed lists any more, and feed fetch records, are kept."""
+    return _float("NICHIRO_FEED_LOG_RETENTION_DAYS", 90.0)
+
+
 def same_content_window_days() -> float:
     """An outlet republishing identical text within this window is the same story."""
     return _float("NICHIRO_SAME_CONTENT_DAYS", 7.0)

@@ -377,6 +377,8 @@ def load_run(conn: Connection, run_id: str, now: datetime | None = None,
                 raw_before=loaded_at - timedelta(days=config.raw_retention_days()),
                 staged_before=loaded_at - timedelta(days=config.staged_retention_days()),
             )
+            store.prune_feed_log(
+                conn, loaded_at - timedelta(days=config.feed_log_retention_days()))
         with timer.phase("commit"):
             conn.commit()
     except Exception:

@@ -266,6 +266,25 @@ def prune(conn: Connection, raw_before: datetime, staged_before: datetime) -> tu
         return raw, cur.rowcount
 
 
+def prune_feed_log(conn: Connection, before: datetime) -> tuple[int, int]:
+    """Retention of the feed log: entries no feed has listed since `before`, then fetch
+    records started before it; returns (entries, fetches) deleted.
+
+    A row something still points at stays until that goes (an entry a staging row names,
+    a fetch an entry was last seen in). An entry that comes back later is simply new
+    again: its story, if stored, is still found by its URL.
+    """
+    with conn.cursor() as cur:
+        cur.execute("""DELETE FROM feed_entries e WHERE e.last_seen_at < %s
+                       AND NOT EXISTS (SELECT 1 FROM staged_articles s WHERE s.entry_id = e.id)""",
+                    (before,))
+        entries = cur.rowcount
+        cur.execute("""DELETE FROM feed_fetches f WHERE f.started_at < %s
+                       AND NOT EXISTS (SELECT 1 FROM feed_entries e
+                                       WHERE e.last_fetch_id = f.id)""", (before,))
+        return entries, cur.rowcount
+
+
 def replace_article_tags(conn: Connection, article_id: int, tags: Sequence[str]) -> None:
     """Make the article's analyst tags exactly `tags` (no writes when already so).
 

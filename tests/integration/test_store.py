@@ -176,3 +176,33 @@ def test_inserting_from_a_missing_staged_row_stops_the_load(db: Any) -> None:
     with pytest.raises(RuntimeError, match="inserted 0 of 1 staged articles"):
         store.insert_articles_from_staged(db, [(987654321, article_id, None)])
     db.rollback()
+
+
+def test_retention_prunes_the_feed_log_but_not_what_is_still_pointed_at(db: Any) -> None:
+    [src] = staging.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
+                                           language="en")])
+    old, recent = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    fetches = {when: staging.start_feed_fetch(db, src["id"], "r", "https://x.example/f", when)
+               for when in (old, recent, old - timedelta(days=1))}
+    entries = {}
+    for name, seen, fetch in [("gone", old, fetches[old]), ("listed", recent, fetches[recent]),
+                              ("staged", old, fetches[old - timedelta(days=1)])]:
+        entries[name], _ = staging.upsert_feed_entry(db, {
+            "source_id": src["id"], "guid": name, "link": f"https://news.example/{name}",
+            "url": f"https://news.example/{name}", "title": name, "summary": "",
+            "published_at": None, "outlet": None, "fingerprint": name, "relevance_score": 0,
+            "candidate": False, "matched_terms": "[]", "now": seen, "fetch_id": fetch})
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO staged_articles (run_id, source_id, entry_id, url, status, "
+                    "created_at) VALUES ('r', %s, %s, 'https://news.example/staged', "
+                    "'rejected', %s)", (src["id"], entries["staged"], recent))
+    # the entry no feed lists and its fetch go; a listed entry, an entry a staging row
+    # names, and the fetches they were last seen in stay
+    assert store.prune_feed_log(db, datetime(2026, 9, 1, tzinfo=UTC)) == (1, 1)
+    with db.cursor() as cur:
+        cur.execute("SELECT guid FROM feed_entries ORDER BY guid")
+        assert [r[0] for r in cur.fetchall()] == ["listed", "staged"]
+        cur.execute("SELECT id FROM feed_fetches ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == sorted([fetches[recent],
+                                                         fetches[old - timedelta(days=1)]])
+    db.rollback()
