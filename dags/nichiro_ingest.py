@@ -22,6 +22,10 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
    relevant, fetched, new, updated, duplicates, rejected, errors) and writes the run's
    **note** (totals, failing sources with their errors, sources that brought news) through
    the REST API when the Connection `nichiro_airflow_api` is defined (`make run` does).
+8. **run_ok** and **sources_ok** decide the run's colour, not summary: the run fails when
+   migrate, load_sources or load failed (run_ok is then upstream_failed), or when more than
+   `NICHIRO_MAX_FAILED_SOURCE_SHARE` (half) of the sources it fetched failed. One broken
+   source alone stays red in the grid and named in the note, and the run stays green.
 
 A failed task logs one `NICHIRO_TASK_FAILED {json}` line and, if the Connection
 `nichiro_alerts` exists, posts an alert to it.
@@ -206,12 +210,37 @@ def nichiro_ingest() -> None:
             logging.getLogger("nichiro.summary").warning("run note not written: %s", exc)
         return [{k: v for k, v in r.items() if k != "error"} for r in rows]
 
+    @task(trigger_rule="all_success")
+    def run_ok() -> None:
+        """Runs only when migrate, load_sources and load succeeded: otherwise it ends
+        upstream_failed, and the run with it."""
+
+    @task(trigger_rule="all_done")
+    def sources_ok() -> None:
+        """Fail the run when more than the allowed share of its sources failed."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from nichiro_db import news_db
+        from scrapers.config import max_failed_source_share
+        from scrapers.db.store import run_summary
+        from scrapers.report import failing_sources_verdict
+
+        with news_db() as conn:
+            rows = run_summary(conn, get_current_context()["run_id"])
+        verdict = failing_sources_verdict(rows, max_failed_source_share())
+        if verdict:
+            raise AirflowFailException(verdict)
+
+    migrated = migrate()
     sources = load_sources()
-    migrate() >> sources
+    migrated >> sources
     groups = per_source.expand(source=sources)
     loaded = load()
     groups >> loaded
-    loaded >> announce(loaded) >> summary()  # type: ignore[arg-type]  # an XComArg, as above
+    summarised = summary()
+    loaded >> announce(loaded) >> summarised  # type: ignore[arg-type]  # an XComArg, as above
+    [migrated, sources, loaded] >> run_ok()
+    summarised >> sources_ok()
 
 
 nichiro_ingest()

@@ -140,6 +140,11 @@ def staged_retention_days() -> float:
     return _float("NICHIRO_STAGED_RETENTION_DAYS", 30.0)
 
 
+def max_failed_source_share() -> float:
+    """A run fails when more than this share of the sources it fetched failed."""
+    return _float("NICHIRO_MAX_FAILED_SOURCE_SHARE", 0.5)
+
+
 def feed_log_retention_days() -> float:
     """How long feed entries no feed lists any more, and feed fetch records, are kept."""
     return _float("NICHIRO_FEED_LOG_RETENTION_DAYS", 90.0)

@@ -75,6 +75,20 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def failing_sources_verdict(rows: Sequence[dict[str, Any]], max_share: float) -> str | None:
+    """Why a run should count as failed because of its sources, or None.
+
+    One broken feed is the source's problem, shown by name in the summary and the note;
+    more than `max_share` of the sources fetched in the run failing at once points at the
+    deployment (network, DNS, proxy, a bad release) and must turn the run red.
+    """
+    failed = [r["source"] for r in rows if r.get("error")]
+    if rows and len(failed) > max_share * len(rows):
+        return (f"{len(failed)} of {len(rows)} sources failed (more than "
+                f"{max_share:.0%}): {', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}")
+    return None
+
+
 def _md(text: str) -> str:
     """Feed-provided text as literal Markdown: no links, emphasis or HTML of its own."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))

@@ -189,3 +189,32 @@ def test_new_articles_emit_the_asset_and_the_digest_refreshes(
         cur.execute("SELECT language, sum(articles), bool_or(top_stories <> '[]') "
                     "FROM daily_digest GROUP BY language ORDER BY language")
         assert cur.fetchall() == [("en", 4, True), ("ja", 3, True), ("ru", 3, True)]
+
+
+def test_a_systemic_failure_turns_the_run_red_and_the_summary_still_runs(
+        ingest_dag: Any, db: Any, site: Any) -> None:
+    """load_sources fails (an unreadable catalog): nothing is fetched, and the run is red,
+    not green because its summary succeeded."""
+    site.catalog.write_text("this is [not toml", "utf-8")
+    run = ingest_dag.test(run_conf={"fetch_all": True})
+    states = task_states(run.run_id)
+    assert states[("load_sources", None)] == "failed"
+    assert states[("summary", None)] == "success"  # the table and the note still come
+    assert states[("run_ok", None)] == "upstream_failed"
+    assert run.state == "failed"
+
+
+def test_most_sources_failing_turns_the_run_red(ingest_dag: Any, db: Any, site: Any) -> None:
+    """Every source of the catalog answers HTTP 500: a deployment problem, not a source's."""
+    text = site.catalog.read_text("utf-8")
+    broken = re.search(r'url = "([^"]*/status/500)"', text)
+    assert broken, "the sample catalog has a broken feed"
+    urls = iter(range(100))
+    site.catalog.write_text(re.sub(r'url = "[^"]*"',
+                                   lambda _: f'url = "{broken[1]}?copy={next(urls)}"', text),
+                            "utf-8")
+    run = ingest_dag.test(run_conf={"fetch_all": True})
+    states = task_states(run.run_id)
+    assert states[("run_ok", None)] == "success"
+    assert states[("sources_ok", None)] == "failed"
+    assert run.state == "failed"

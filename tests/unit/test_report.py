@@ -94,3 +94,18 @@ def test_summary_lines_are_one_per_source() -> None:
         "rejected=0 errors=1 error='HTTP 500'",
         "北海新報: entries=6 relevant=3 fetched=3 new=2 updated=1 duplicates=0 "
         "rejected=3 (not relevant with body 2, listing page 1) errors=0"]
+
+
+def test_a_run_fails_only_when_more_than_the_allowed_share_of_sources_fail() -> None:
+    from scrapers.report import failing_sources_verdict
+
+    def rows(ok: int, failed: int) -> list[dict[str, object]]:
+        return ([{"source": f"ok-{i}", "error": None} for i in range(ok)]
+                + [{"source": f"bad-{i}", "error": "HTTP 500"} for i in range(failed)])
+
+    assert failing_sources_verdict(rows(4, 1), 0.5) is None  # one broken feed: its own problem
+    assert failing_sources_verdict(rows(2, 2), 0.5) is None  # exactly half: not more
+    verdict = failing_sources_verdict(rows(1, 2), 0.5)
+    assert verdict is not None and verdict.startswith("2 of 3 sources failed")
+    assert "bad-0, bad-1" in verdict
+    assert failing_sources_verdict([], 0.5) is None  # nothing due, nothing fetched
