@@ -5,7 +5,9 @@ No Docker engine is needed: `docker-compose config` only reads and validates the
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,6 +32,18 @@ ALL_SERVICES = ("postgres", "news-db", *AIRFLOW_SERVICES)
 LONG_RUNNING = AIRFLOW_SERVICES[1:]
 
 
+#: The secrets the compose file requires (no defaults), with stand-ins for the checks: URL-
+#: and JSON-safe, as docs/docker.md asks (the Fernet key is a well-formed one).
+SECRETS = {
+    "AIRFLOW_DB_PASSWORD": "test-airflow-db-pw",
+    "NICHIRO_DB_PASSWORD": "test-nichiro-db-pw",
+    "NICHIRO_API_PASSWORD": "test-nichiro-api-pw",
+    "AIRFLOW_FERNET_KEY": "J8Xz8sBWbKdu7h3l0D0gWt6yqVQq4pA8X8vI6N3Jr1c=",
+    "AIRFLOW_JWT_SECRET": "test-jwt-secret",
+    "AIRFLOW_API_SECRET_KEY": "test-api-secret-key",
+}
+
+
 def _clean_env() -> dict[str, str]:
     """An environment without the variables the compose file interpolates, so that a developer's
     shell settings cannot change what is checked."""
@@ -48,14 +62,17 @@ def _docker_compose() -> str:
     return exe
 
 
-def _run_config(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run_config(tmp_path: Path, *extra: str, secrets: dict[str, str] | None = None,
+                env_file: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` with `secrets` (default: all of SECRETS) in its environment."""
     # An empty --env-file keeps a local .env (real secrets, other passwords) out of the check.
-    env_file = tmp_path / "empty.env"
-    env_file.write_text("")
+    if env_file is None:
+        env_file = tmp_path / "empty.env"
+        env_file.write_text("")
     return subprocess.run(
         [_docker_compose(), "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", *extra],
         cwd=REPO,
-        env=_clean_env(),
+        env={**_clean_env(), **(SECRETS if secrets is None else secrets)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -75,21 +92,69 @@ def test_docker_compose_v1_validates(tmp_path: Path) -> None:
     assert proc.returncode == 0, f"docker-compose config -q failed:\n{proc.stderr}{proc.stdout}"
 
 
-def test_resolved_defaults(tmp_path: Path) -> None:
-    """With no .env and no variables set, the defaults give a working local setup."""
+def test_resolved_values(tmp_path: Path) -> None:
+    """With the secrets set (and nothing else), every service gets them, and AIRFLOW_UID, the
+    one optional variable, keeps its default."""
     proc = _run_config(tmp_path)
     assert proc.returncode == 0, proc.stderr
     services = yaml.safe_load(proc.stdout)["services"]
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
-        assert env["NICHIRO_DB_URL"] == "postgresql://nichiro:nichiro@news-db:5432/nichiro"
-        assert env["AIRFLOW_CONN_NICHIRO_DB"] == "postgres://nichiro:nichiro@news-db:5432/nichiro"
+        assert env["NICHIRO_DB_URL"] == (
+            "postgresql://nichiro:test-nichiro-db-pw@news-db:5432/nichiro")
+        assert env["AIRFLOW_CONN_NICHIRO_DB"] == (
+            "postgres://nichiro:test-nichiro-db-pw@news-db:5432/nichiro")
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
-            "postgresql+psycopg2://airflow:airflow@postgres/airflow"
+            "postgresql+psycopg2://airflow:test-airflow-db-pw@postgres/airflow"
         )
+        assert env["AIRFLOW__CORE__FERNET_KEY"] == SECRETS["AIRFLOW_FERNET_KEY"]
+        assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "test-jwt-secret"
+        assert env["AIRFLOW__API__SECRET_KEY"] == "test-api-secret-key"
+        api_conn = json.loads(env["AIRFLOW_CONN_NICHIRO_AIRFLOW_API"])
+        assert (api_conn["login"], api_conn["password"]) == ("nichiro", "test-nichiro-api-pw")
         assert services[name]["user"] == "50000:0"
         assert services[name]["image"] == "nichiro-airflow:latest"
-    assert services["news-db"]["environment"]["POSTGRES_PASSWORD"] == "nichiro"
+    assert services["airflow-init"]["environment"]["NICHIRO_API_PASSWORD"] == (
+        "test-nichiro-api-pw")
+    assert services["news-db"]["environment"]["POSTGRES_PASSWORD"] == "test-nichiro-db-pw"
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "test-airflow-db-pw"
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+@pytest.mark.parametrize("how", ["unset", "empty"])
+def test_compose_refuses_to_start_without_each_secret(tmp_path: Path, missing: str,
+                                                      how: str) -> None:
+    """No public default stands in for a secret: an unset or empty one stops compose, with a
+    message that names it."""
+    secrets = {k: v for k, v in SECRETS.items() if k != missing}
+    if how == "empty":
+        secrets[missing] = ""
+    proc = _run_config(tmp_path, "-q", secrets=secrets)
+    assert proc.returncode != 0, f"config accepted the file without {missing}"
+    assert f"set {missing}" in proc.stderr, proc.stderr
+
+
+def test_no_secret_has_a_default_anywhere_in_the_file() -> None:
+    """Every use of a secret is `${VAR:?...}`: a `${VAR:-...}` or a bare `${VAR}` would let a
+    copy of the line run with a public or empty value."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    for name in SECRETS:
+        uses = re.findall(r"\$\{" + name + r"(\W{0,2})", text)
+        assert uses, name
+        assert all(sep == ":?" for sep in uses), (name, uses)
+        assert f"${name}" not in text.replace("${", "{"), name  # no unbraced $VAR either
+
+
+def test_env_example_names_every_secret_and_holds_none(tmp_path: Path) -> None:
+    """.env.example lists each secret with an empty value: a copy that was not filled in is
+    refused, not run with placeholders."""
+    example = REPO / ".env.example"
+    values = dict(line.split("=", 1) for line in example.read_text("utf-8").splitlines()
+                  if line.strip() and not line.lstrip().startswith("#"))
+    assert set(SECRETS) <= set(values)
+    assert all(values[name] == "" for name in SECRETS), values
+    proc = _run_config(tmp_path, "-q", secrets={}, env_file=example)
+    assert proc.returncode != 0 and "set " in proc.stderr, proc.stderr
 
 
 def test_services_exist(raw: dict[str, Any]) -> None:
