@@ -1,6 +1,8 @@
 -- The privileged step (`make reader-role`, run by a role with CREATEROLE): the analysts'
--- read-only role. {role} is the role's quoted name, {name} its name as a string literal.
--- Roles are cluster-wide: another database on the server may have made it already.
+-- read-only role and its settings. {role} is the role's quoted name, {name} its name as a
+-- string literal. Roles are cluster-wide: another database on the server may have made it
+-- already. Idempotent: `make reader-role` applies it on every run, and so does a grant run
+-- (scrapers.db.migrate.grant_reader) whose role may, when the setting below has gone.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {name}) THEN

@@ -9,7 +9,10 @@ DAG run starts by migrating).
 
 Migrations need only the ownership of the database. The analysts' read-only role is made
 by a separate, privileged step (`create_reader_role`, `make reader-role`: creating a role
-needs CREATEROLE); every migration run grants it what it reads once it exists.
+needs CREATEROLE); every migration run grants it what it reads once it exists, and checks
+its limits: no CREATE in `public`, sessions that start read-only. The owner restores the
+first itself; the second is a role setting, which only a role with CREATEROLE may change, so
+an owner without it says so and `make reader-role` restores it.
 
 CLI: `python -m scrapers migrate [--db URL]` (migrate; also creates the reader role when the
 connected role may), `python -m scrapers reader-role [--admin-db URL] [--db URL]`.
@@ -132,7 +135,7 @@ def migrate(conn: Connection, sql_dir: Path = SQL_DIR, reader_role: str | None =
             _apply(conn, migration)
             applied_now.append(migration.path.name)
         # Grants rewrite every analytics view's ACL: only when the schema changed, or the
-        # role has none yet (an administrator made it since the last run).
+        # role lacks its grants (an administrator made it since the last run) or its limits.
         if applied_now or not reader_granted(conn, reader_role):
             grant_reader(conn, reader_role)
     finally:
@@ -179,23 +182,42 @@ def role_exists(conn: Connection, role: str) -> bool:
         return cur.fetchone() is not None
 
 
+_READER_STATE = """
+SELECT has_schema_privilege(r.oid, 'analytics', 'USAGE'),
+       has_schema_privilege(r.oid, 'public', 'CREATE'),
+       EXISTS (SELECT FROM unnest(r.rolconfig) AS setting
+               WHERE lower(setting) IN ('default_transaction_read_only=on',
+                                        'default_transaction_read_only=true'))
+FROM pg_catalog.pg_roles r WHERE r.rolname = %s
+"""
+
+
+def _reader_state(cur: Any, role: str) -> tuple[bool, bool, bool] | None:
+    """(granted the analytics schema, may CREATE in public, starts read-only), or None when
+    the role does not exist."""
+    cur.execute(_READER_STATE, (role,))
+    row = cur.fetchone()
+    return (bool(row[0]), bool(row[1]), bool(row[2])) if row else None
+
+
 def reader_granted(conn: Connection, role: str | None = None) -> bool:
-    """Whether the reader role exists and has been granted the analytics schema."""
+    """Whether the reader role exists, has been granted the analytics schema, may not create
+    in `public`, and starts its sessions read-only."""
     from scrapers.config import reader_role
 
-    role = role or reader_role()
     with conn.cursor() as cur:
-        cur.execute("SELECT has_schema_privilege(r.oid, 'analytics', 'USAGE') "
-                    "FROM pg_catalog.pg_roles r WHERE r.rolname = %s", (role,))
-        row = cur.fetchone()
+        state = _reader_state(cur, role or reader_role())
     conn.rollback()
-    return bool(row and row[0])
+    return state == (True, False, True)
 
 
 def grant_reader(conn: Connection, role: str | None = None) -> bool:
-    """Grant the reader role what analysts read (sql/reader_grants.sql), as the database's
-    owner. A missing role is skipped with one line that says how to make it; returns
-    whether the grants were applied."""
+    """Grant the reader role what analysts read and close `public` (sql/reader_grants.sql),
+    as the database's owner, and restore the role's read-only default (sql/reader_role.sql)
+    when the connected role may. A missing role is skipped, and a limit left open is logged,
+    each with one line that says how to fix it; returns whether the grants were applied."""
+    import psycopg2
+
     from scrapers.config import reader_role
 
     role = role or reader_role()
@@ -206,9 +228,31 @@ def grant_reader(conn: Connection, role: str | None = None) -> bool:
             "administrator (CREATEROLE) creates it with `make reader-role` "
             "(python -m scrapers reader-role --admin-db URL)", role)
         return False
+    may_alter_role = may_create_roles(conn)
     with conn.cursor() as cur:
         cur.execute(_role_sql(READER_GRANTS, role))
+        state = _reader_state(cur, role)
+        if may_alter_role and state is not None and not state[2]:
+            # a role setting, changed only when missing: the role is shared by every
+            # database on the server, and their migration runs may overlap
+            cur.execute("SAVEPOINT reader_role")
+            try:
+                cur.execute(_role_sql(READER_ROLE_SQL, role))
+            except psycopg2.errors.InsufficientPrivilege:
+                cur.execute("ROLLBACK TO SAVEPOINT reader_role")  # logged below
     conn.commit()
+    with conn.cursor() as cur:
+        state = _reader_state(cur, role) or (False, False, False)
+    conn.rollback()
+    if state[1]:
+        LOGGER.warning(
+            "reader role %s may still CREATE in schema public (granted by a role other than "
+            "this one): the schema's owner must revoke it", role)
+    if not state[2]:
+        LOGGER.warning(
+            "reader role %s: sessions do not start read-only (default_transaction_read_only), "
+            "and only a role with CREATEROLE may set that. An administrator restores it with "
+            "`make reader-role ADMIN_DB_URL=<URL of a role with CREATEROLE>`", role)
     return True
 
 
@@ -222,8 +266,9 @@ def may_create_roles(conn: Connection) -> bool:
 
 
 def create_reader_role(admin_conn: Connection, role: str | None = None) -> None:
-    """The privileged step: create the reader role (needs CREATEROLE) if it is missing.
-    The grants follow from the owner's next migration run, or `grant_reader`."""
+    """The privileged step: create the reader role (needs CREATEROLE) if it is missing, and
+    (re)set its read-only default. The grants follow from the owner's next migration run, or
+    `grant_reader`."""
     from scrapers.config import reader_role
 
     with admin_conn.cursor() as cur:
@@ -251,16 +296,19 @@ def main(argv: list[str] | None = None) -> int:
     conn = psycopg2.connect(args.db or db_url())
     try:
         # The role is made where it is missing: by the privileged step, or by a plain
-        # migration run whose role may create roles (a development superuser).
-        if not role_exists(conn, role) and (args.command == "reader-role"
-                                            or may_create_roles(conn)):
+        # migration run whose role may create roles (a development superuser). Given an
+        # administrator, the privileged step also resets an existing role's settings.
+        exists = role_exists(conn, role)
+        if (args.command == "reader-role" and (args.admin_db or not exists)) or (
+                not exists and may_create_roles(conn)):
             admin = psycopg2.connect(args.admin_db) if args.admin_db else conn
             try:
                 create_reader_role(admin, role)
             except psycopg2.errors.InsufficientPrivilege as exc:
-                print(f"cannot create the reader role {role}: {exc.diag.message_primary}. Run this "
-                      "step as an administrator: make reader-role ADMIN_DB_URL=<URL of a "
-                      "role with CREATEROLE>", file=sys.stderr)
+                print(f"cannot {'set up' if exists else 'create'} the reader role {role}: "
+                      f"{exc.diag.message_primary}. Run this step as an administrator: "
+                      "make reader-role ADMIN_DB_URL=<URL of a role with CREATEROLE>",
+                      file=sys.stderr)
                 return 1
             finally:
                 if admin is not conn:

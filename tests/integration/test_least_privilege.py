@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 _SUFFIX = os.getpid()
 OWNER = f"nichiro_owner_{_SUFFIX}"
 READER = f"nichiro_reader_{_SUFFIX}"  # not the shared nichiro_reader: cluster-wide
+READER_RO = f"nichiro_reader_ro_{_SUFFIX}"  # a second reader, for the drift test alone
 OWNED_DB = f"nichiro_owned_{_SUFFIX}"
 
 
@@ -47,7 +48,7 @@ def owned_db() -> Iterator[str]:
     """OWNER (LOGIN, nothing else) and a database it owns; both dropped afterwards."""
     admin = _admin()
     with admin.cursor() as cur:
-        for role in (READER, OWNER):
+        for role in (READER, READER_RO, OWNER):
             cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
         cur.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB")
                     .format(sql.Identifier(OWNER)))
@@ -64,7 +65,7 @@ def owned_db() -> Iterator[str]:
         _recreate_database(ADMIN_URL, create=False)
         admin = _admin()
         with admin.cursor() as cur:
-            for role in (READER, OWNER):
+            for role in (READER, READER_RO, OWNER):
                 cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
         admin.close()
 
@@ -154,3 +155,79 @@ def test_a_database_another_role_owns_is_refused_by_name(owned_db: str, airflow_
     assert out.returncode == 1
     assert (f"does not exist and role {OWNER} may not create databases" in out.stderr
             and f"CREATE DATABASE {OWNED_DB}_missing OWNER {OWNER}" in out.stderr), out.stderr
+
+
+def _read_only_default(role: str) -> bool:
+    """Whether the role's sessions start read-only (ALTER ROLE ... SET, any database)."""
+    admin = _admin()
+    with admin.cursor() as cur:
+        cur.execute("SELECT coalesce(rolconfig, '{}') FROM pg_roles WHERE rolname = %s", (role,))
+        config = cur.fetchone()[0]
+    admin.close()
+    return "default_transaction_read_only=on" in config
+
+
+def _drift(role: str) -> None:
+    """What a hand-made change, a restore or an old server leaves behind: the role's
+    read-only default gone, and CREATE in `public` open to everyone (PostgreSQL < 15)."""
+    admin = _admin()
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("ALTER ROLE {} RESET default_transaction_read_only").format(
+            sql.Identifier(role)))
+    admin.close()
+    admin = _admin(OWNED_DB)
+    with admin.cursor() as cur:
+        cur.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+    admin.close()
+
+
+def _reader_may_create_in_public(role: str) -> bool:
+    admin = psycopg2.connect(ADMIN_URL)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            cur.execute("CREATE TABLE public.reader_was_here (x int)")
+        return True
+    except psycopg2.errors.InsufficientPrivilege:
+        return False
+    finally:
+        admin.rollback()
+        admin.close()
+
+
+def test_grants_restore_the_readers_limits_every_time(owned_db: str) -> None:
+    env = {"NICHIRO_READER_ROLE": READER_RO}
+    assert _python("-m", "scrapers", "migrate", "--db", owned_db, **env).returncode == 0
+    made = _python("-m", "scrapers", "reader-role", "--admin-db", ADMIN_URL, "--db", owned_db,
+                   **env)
+    assert made.returncode == 0, made.stderr
+    assert _read_only_default(READER_RO) and not _reader_may_create_in_public(READER_RO)
+
+    # 1. A migration run as the owner closes `public` again; the role's setting is not the
+    #    owner's to restore, and the run says who can.
+    _drift(READER_RO)
+    assert _reader_may_create_in_public(READER_RO)
+    owner_run = _python("-m", "scrapers", "migrate", "--db", owned_db, **env)
+    assert owner_run.returncode == 0, owner_run.stderr
+    assert not _reader_may_create_in_public(READER_RO)
+    assert not _read_only_default(READER_RO)
+    [warning] = [line for line in owner_run.stderr.splitlines()
+                 if "default_transaction_read_only" in line]
+    assert READER_RO in warning and "make reader-role ADMIN_DB_URL=" in warning
+
+    # 2. The privileged step restores it although the role exists ...
+    again = _python("-m", "scrapers", "reader-role", "--admin-db", ADMIN_URL, "--db", owned_db,
+                    **env)
+    assert again.returncode == 0, again.stderr
+    assert _read_only_default(READER_RO)
+
+    # 3. ... and so does a migration run by a role that may (a development superuser).
+    _drift(READER_RO)
+    admin_run = _python("-m", "scrapers", "migrate", "--db", ADMIN_URL, **env)
+    assert admin_run.returncode == 0, admin_run.stderr
+    assert _read_only_default(READER_RO) and not _reader_may_create_in_public(READER_RO)
+
+    # 4. With everything in place, the owner's runs have nothing to say.
+    quiet = _python("-m", "scrapers", "migrate", "--db", owned_db, **env)
+    assert quiet.returncode == 0 and "default_transaction_read_only" not in quiet.stderr, (
+        quiet.stderr)
