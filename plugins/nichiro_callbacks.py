@@ -3,6 +3,10 @@
 The alert is off by default. Define an Airflow Connection `nichiro_alerts` (e.g.
 `AIRFLOW_CONN_NICHIRO_ALERTS=https://hooks.slack.com/services/...`) and each failed task
 POSTs `{"text": ...}` (Slack-compatible) plus the structured fields to that URL.
+
+A webhook URL is a credential (whoever has Slack's `/services/...` path may post to the
+channel), so logs name only its host, and an alert that fails is logged by its host and
+HTTP status or error class, never by the URL or an error message that quotes it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 LOGGER = logging.getLogger("nichiro.alerts")
 ALERT_CONN_ID = "nichiro_alerts"
@@ -39,6 +44,26 @@ def alert_url(conn_id: str = ALERT_CONN_ID) -> str | None:
     return connection_url(conn) if conn is not None else None
 
 
+def webhook_host(url: str) -> str:
+    """`host[:port]` of a webhook URL: what a log may say about it."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _alert_failure(exc: Exception, url: str) -> str:
+    """Why an alert failed, without the URL: httpx quotes it in some of its messages."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    secret = urlsplit(url)
+    text = str(exc)
+    for part in (url, secret.path, secret.query):
+        if len(part) > 1:
+            text = text.replace(part, "…")
+    return f"{type(exc).__name__}: {text}"
+
+
 def on_task_failure(context: Any) -> None:
     event = failure_event(context)
     LOGGER.error("NICHIRO_TASK_FAILED %s", json.dumps(event, ensure_ascii=False, default=str))
@@ -50,7 +75,10 @@ def on_task_failure(context: Any) -> None:
     text = (f"Nichiro: {event['dag_id']}.{event['task_id']}"
             + (f" [{event['source']}]" if event["source"] else "")
             + f" failed (try {event['try_number']}): {event['error']}")
+    failure = None
     try:
         httpx.post(url, json={"text": text, **event}, timeout=10).raise_for_status()
     except httpx.HTTPError as exc:  # an alerting outage must not hide the task's own error
-        LOGGER.warning("alert to %s failed: %s", url, exc)
+        failure = _alert_failure(exc, url)
+    if failure is not None:  # logged outside the handler: no traceback can carry the URL
+        LOGGER.warning("alert to %s failed: %s", webhook_host(url), failure)
