@@ -3,7 +3,8 @@
 
 Scheduled on the `nichiro_articles` asset: every `nichiro_ingest` run that stores new or
 changed articles emits an event, and this DAG recomputes `daily_digest` (per UTC day and
-language: articles, outlets, top tags, top stories) for the last three days.
+language: articles, outlets, top tags, top stories) for the last three days. A manual run
+recomputes further back with the `days` parameter (trigger form, or `{"days": 30}`).
 
 Beside it, **search_catch_up** writes the search rows of any article that still lacks an
 up-to-date one (`scrapers.db.search.index_all`). The ingest's load task indexes its own run's
@@ -31,6 +32,8 @@ from nichiro_callbacks import on_task_failure
     # deployment default, DAGS_ARE_PAUSED_AT_CREATION, stays True for other DAGs).
     is_paused_upon_creation=False,
     tags=["nichiro", "digest"],
+    # The task reads `days` from these Params only, so a run's value is the one Airflow
+    # validated against this schema when the run was created.
     params={"days": Param(3, type="integer", minimum=1,
                           description="How many recent UTC days to recompute.")},
     default_args={"owner": "nichiro", "retries": 2, "retry_delay": timedelta(minutes=1),
@@ -43,9 +46,7 @@ def nichiro_digest() -> None:
         from nichiro_db import news_db
         from scrapers.db.digest import refresh_digest
 
-        context = get_current_context()
-        conf = getattr(context.get("dag_run"), "conf", None) or {}
-        days = int(conf.get("days") or context["params"].get("days") or 3)
+        days = get_current_context()["params"]["days"]
         with news_db() as conn:
             return refresh_digest(conn, days=days)
 
