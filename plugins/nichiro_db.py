@@ -33,13 +33,22 @@ KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
               "keepalives_count": 3}
 
 
-def session_options() -> str:
-    """The libpq `options` string that sets the session limits."""
-    return " ".join(f"-c {name}={int(os.environ.get(env, default))}"
-                    for name, (env, default) in SESSION_LIMITS.items())
+#: The Nichiro page's sessions: read-only, and a statement limit a person waits through.
+PAGE_STATEMENT_TIMEOUT_MS = 5000
 
 
-def connection_kwargs(conn_id: str = CONN_ID) -> dict[str, Any]:
+def session_options(read_only: bool = False) -> str:
+    """The libpq `options` string that sets the session limits (the page's if `read_only`)."""
+    limits = {name: int(os.environ.get(env, default))
+              for name, (env, default) in SESSION_LIMITS.items()}
+    if read_only:
+        limits["statement_timeout"] = int(os.environ.get("NICHIRO_PAGE_STATEMENT_TIMEOUT_MS",
+                                                         PAGE_STATEMENT_TIMEOUT_MS))
+    options = " ".join(f"-c {name}={value}" for name, value in limits.items())
+    return options + (" -c default_transaction_read_only=on" if read_only else "")
+
+
+def connection_kwargs(conn_id: str = CONN_ID, read_only: bool = False) -> dict[str, Any]:
     """libpq keyword arguments from an Airflow Connection."""
     from airflow.sdk import BaseHook
 
@@ -54,7 +63,7 @@ def connection_kwargs(conn_id: str = CONN_ID) -> dict[str, Any]:
         "connect_timeout": 10,
     }
     kwargs.update(KEEPALIVES)
-    kwargs["options"] = session_options()
+    kwargs["options"] = session_options(read_only)
     extra = conn.extra_dejson or {}
     for key in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
         if key in extra:
@@ -65,11 +74,15 @@ def connection_kwargs(conn_id: str = CONN_ID) -> dict[str, Any]:
 
 
 @contextmanager
-def news_db(conn_id: str = CONN_ID) -> Iterator[Any]:
-    """An open psycopg2 connection to the news database, closed afterwards."""
+def news_db(conn_id: str = CONN_ID, read_only: bool = False) -> Iterator[Any]:
+    """An open psycopg2 connection to the news database, closed afterwards.
+
+    :param read_only: the Nichiro page's session: its transactions cannot write, and a
+        statement stops after a few seconds (PAGE_STATEMENT_TIMEOUT_MS).
+    """
     import psycopg2
 
-    conn = psycopg2.connect(**connection_kwargs(conn_id))
+    conn = psycopg2.connect(**connection_kwargs(conn_id, read_only))
     try:
         yield conn
     finally:

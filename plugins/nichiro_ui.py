@@ -225,11 +225,15 @@ def create_app() -> "FastAPI":
         from nichiro_db import news_db
 
         try:
-            with news_db() as conn:
+            with news_db(read_only=True) as conn:
                 return fn(conn)
+        except psycopg2.errors.QueryCanceled as exc:
+            LOGGER.warning("page query stopped at its time limit: %s", exc)
+            raise HTTPException(503, "the query took too long; narrow it down") from exc
         except psycopg2.OperationalError as exc:
+            # The detail (host, user, libpq's words) goes to the log, not to the browser.
             LOGGER.error("news database unavailable: %s", exc)
-            raise HTTPException(503, f"news database unavailable: {exc}".strip()) from exc
+            raise HTTPException(503, "news database unavailable") from exc
 
     def _headers() -> dict[str, str]:
         return {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff",

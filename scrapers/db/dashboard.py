@@ -16,6 +16,8 @@ from scrapers.db.store import dict_rows
 
 LOGGER = logging.getLogger(__name__)
 
+#: Shortest query the page searches for.
+MIN_QUERY_CHARS = 2
 #: Languages the search understands on their own (analytics.search); others go to 'simple'.
 SEARCH_LANGUAGES = ("en", "ja", "ru")
 #: Health statuses listed first: the ones an operator has to look at.
@@ -168,7 +170,8 @@ def search(conn: Connection, query: str, lang: str | None = None, limit: int = 5
     :param query: websearch syntax for en/ru, a substring for ja
     :param lang: one of SEARCH_LANGUAGES, or None/"" for every language
     :param limit: at most this many rows
-    :raises SearchError: for an unknown language or a query over 500 characters
+    :raises SearchError: for an unknown language, or a query under MIN_QUERY_CHARS or over
+        500 characters
     """
     query = (query or "").strip()
     lang = lang or None
@@ -176,6 +179,10 @@ def search(conn: Connection, query: str, lang: str | None = None, limit: int = 5
         raise SearchError(f"unknown language {lang!r}: use one of {', '.join(SEARCH_LANGUAGES)}")
     if len(query) > 500:
         raise SearchError("query longer than 500 characters")
+    if 0 < len(query) < MIN_QUERY_CHARS:
+        # Japanese is matched as a substring: one character matches nearly every article and
+        # no trigram index can serve it (the page's statement limit bounds the rest).
+        raise SearchError(f"a search needs at least {MIN_QUERY_CHARS} characters")
     if not query:
         return []
     with conn.cursor() as cur:

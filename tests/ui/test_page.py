@@ -192,3 +192,29 @@ def test_events_side_by_side_and_their_drill_down(client: Any, dashboard_db: Any
     assert client.get("/events/999999", headers=bearer(token)).status_code == 404
     assert client.get(f"/api/events/{event_id}").status_code == 401
     assert client.get(f"/events/{event_id}").status_code == 303
+
+
+def test_the_page_reads_in_a_bounded_read_only_session(client: Any, dashboard_db: Any,
+                                                       auth_manager: Any) -> None:
+    """The page cannot write, a slow query stops after a few seconds, and one character
+    (a substring matching nearly every Japanese article) is refused."""
+    from nichiro_db import news_db
+
+    with news_db(read_only=True) as conn, conn.cursor() as cur:
+        cur.execute("SHOW statement_timeout")
+        assert cur.fetchone() == ("5s",)
+        with pytest.raises(Exception, match="read-only transaction"):
+            cur.execute("DELETE FROM articles")
+    r = client.get("/api/search", params={"q": "北"}, headers=bearer(mint_token(auth_manager)))
+    assert r.status_code == 400 and "at least 2 characters" in r.json()["detail"]
+
+
+def test_an_unreachable_database_is_a_503_that_names_nothing(
+        client: Any, auth_manager: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import free_port
+
+    monkeypatch.setenv("AIRFLOW_CONN_NICHIRO_DB",
+                       f"postgresql://secret_user:hunter2@127.0.0.1:{free_port()}/nichiro")
+    r = client.get("/api/summary", headers=bearer(mint_token(auth_manager)))
+    assert r.status_code == 503
+    assert r.json() == {"detail": "news database unavailable"}
