@@ -300,7 +300,12 @@ def _fetch_page(
     if known_id is not None and entry["article_first_seen_at"] < started - window:
         stage(entry, "known", None, {"article_id": known_id})
         return "known", None
-    if not robots.allowed(entry["link"], started):
+    verdict = robots.verdict(entry["link"], started)
+    if verdict == "unavailable":  # retried by a later run, within the attempt limit
+        stage(entry, "error", Rejection("robots.txt unavailable",
+                                        "robots.txt unavailable (unreachable, 5xx or 429)"), None)
+        return "errors", None
+    if verdict == "disallowed":
         stage(entry, "rejected", Rejection("robots.txt", "robots.txt disallows this page"), None)
         return "rejected", "robots.txt"
     try:

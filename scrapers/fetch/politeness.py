@@ -3,8 +3,13 @@
 Both keep their state in PostgreSQL, so they hold across parallel mapped tasks and
 worker processes: a host's robots.txt is read once per TTL for everyone, and each request
 reserves the host's next free slot with one atomic UPDATE before it starts.
-robots.txt is parsed by the standard library's RFC 9309 parser; as the RFC says, a 4xx
-robots.txt allows everything and an unreachable or 5xx one disallows everything (for now).
+
+robots.txt is read as RFC 9309 says, by protego (Scrapy's parser): the longest matching
+rule wins, with `*` and `$` (the standard library applies the first matching rule, so an
+`Allow` under a shorter `Disallow` is lost). A 4xx robots.txt allows everything. An
+unreachable, 5xx or 429 one makes the site's pages *unavailable* for now: they are not
+fetched, but they are not refused either (the page is staged as a retryable error), and the
+answer is not cached, so the next run asks again.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from scrapers import config
 from scrapers.db.connection import Connection
@@ -61,6 +67,14 @@ class HostThrottle:
             self._sleep(wait)
 
 
+Verdict = Literal["allowed", "disallowed", "unavailable"]
+
+
+def unavailable(status: int | None) -> bool:
+    """A robots.txt answer that says nothing about the rules: no answer, 5xx or 429."""
+    return status is None or status >= 500 or status == 429
+
+
 class RobotsPolicy:
     """Answers whether our User-Agent may fetch a URL, with robots.txt cached per host."""
 
@@ -68,16 +82,22 @@ class RobotsPolicy:
         self.conn = conn
         self.fetcher = fetcher
         self.agent = user_agent.split("/", 1)[0]  # product token, e.g. "NichiroBot"
-        self._parsers: dict[str, RobotFileParser] = {}
+        self._parsers: dict[str, Protego | None] = {}
+
+    def verdict(self, url: str, now: datetime | None = None) -> Verdict:
+        """"allowed", "disallowed", or "unavailable" while the site's robots.txt is."""
+        host = host_key(url)
+        if host not in self._parsers:
+            self._parsers[host] = self._load(host, now or datetime.now(UTC))
+        parser = self._parsers[host]
+        if parser is None:
+            return "unavailable"
+        return "allowed" if parser.can_fetch(url, self.agent) else "disallowed"
 
     def allowed(self, url: str, now: datetime | None = None) -> bool:
-        host = host_key(url)
-        parser = self._parsers.get(host)
-        if parser is None:
-            parser = self._parsers[host] = self._load(host, now or datetime.now(UTC))
-        return parser.can_fetch(self.agent, url)
+        return self.verdict(url, now) == "allowed"
 
-    def _load(self, host: str, now: datetime) -> RobotFileParser:
+    def _load(self, host: str, now: datetime) -> Protego | None:
         ttl = timedelta(hours=config.robots_ttl_hours())
         with self.conn.cursor() as cur:
             cur.execute("SELECT fetched_at, status, body FROM robots_cache WHERE host = %s",
@@ -87,8 +107,8 @@ class RobotsPolicy:
             status, body = self._fetch(host)
         else:
             status, body = row[1], row[2]
-        if status is not None and (row is None or row[0] < now - ttl):
-            # An unreachable robots.txt is not cached: the next run asks again.
+        if not unavailable(status) and (row is None or row[0] < now - ttl):
+            # An unavailable robots.txt is not cached: the next run asks again.
             with self.conn.cursor() as cur:
                 cur.execute(
                     """INSERT INTO robots_cache (host, fetched_at, status, body)
@@ -98,14 +118,10 @@ class RobotsPolicy:
                     (host, now, status, body),
                 )
             self.conn.commit()
-        parser = RobotFileParser()
-        if status is None or status >= 500:
-            parser.parse(["User-agent: *", "Disallow: /"])
-        elif status >= 400:
-            parser.parse([])  # no rules: everything allowed
-        else:
-            parser.parse(body.splitlines())
-        return parser
+        if unavailable(status):
+            return None
+        assert status is not None
+        return Protego.parse("" if status >= 400 else body)  # 4xx: no rules, all allowed
 
     def _fetch(self, host: str) -> tuple[int | None, str]:
         try:
@@ -113,7 +129,7 @@ class RobotsPolicy:
         except HTTPStatusError as exc:
             return exc.status, ""
         except FetchError as exc:
-            LOGGER.warning("robots.txt of %s unreachable (%s): not fetching there for now",
+            LOGGER.warning("robots.txt of %s unreachable (%s): its pages wait for now",
                            host, exc)
             return None, ""
         return result.status, result.body[:512_000].decode("utf-8", "replace")

@@ -87,3 +87,43 @@ def test_other_hosts_are_not_delayed(db: Any) -> None:
     throttle("https://b.example/1")
     throttle("https://a.example/2")
     assert len(slept) == 1 and 29 < slept[0] <= 30
+
+
+def test_the_longest_matching_rule_wins(db: Any, site: Any) -> None:
+    """RFC 9309: an Allow more specific than a Disallow wins, wherever it is listed (the
+    standard library's parser took the first match and refused the page)."""
+    (site.root / "robots.txt").write_text(
+        "User-agent: *\nDisallow: /en/articles/\nAllow: /en/articles/kunashir\n"
+        "Disallow: /*.pdf$\n", "utf-8")
+    base = site.base_url
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
+        policy = RobotsPolicy(db, fetcher, "NichiroBot/0.1")
+        assert policy.verdict(f"{base}/en/articles/kunashir-fishing-boats-detained.html") == (
+            "allowed")
+        assert policy.verdict(f"{base}/en/articles/arakawa-lavrov-tokyo.html") == "disallowed"
+        assert policy.verdict(f"{base}/files/report.pdf") == "disallowed"
+        assert policy.verdict(f"{base}/files/report.pdf?page=2") == "allowed"
+
+
+def test_an_unavailable_robots_txt_leaves_pages_retryable_then_they_are_fetched(
+        db: Any, site: Any) -> None:
+    """robots.txt answering 503: nothing is fetched from the site, nothing is refused for
+    good, nothing is cached; once it answers, the next run fetches the pages."""
+    site.outages["/robots.txt"] = 503
+    src = Source(name="Pacific Wire", url=f"{site.base_url}/feeds/en_wire.xml", language="en")
+    [row] = pipeline.sync_catalog(db, [src])
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
+        feed = pipeline.fetch_feed(db, row["id"], "r1", fetcher)
+        first = pipeline.fetch_articles(db, row["id"], "r1", feed["fetch_id"], fetcher)
+    assert first["fetched"] == 0 and first["rejected"] == 0 and first["errors"] == 3
+    with db.cursor() as cur:
+        cur.execute("SELECT DISTINCT status, reason_code FROM staged_articles")
+        assert cur.fetchall() == [("error", "robots.txt unavailable")]
+        cur.execute("SELECT count(*) FROM robots_cache")
+        assert cur.fetchone() == (0,)
+    assert not any(path.startswith("/en/articles/") for path, _ in site.hits)
+    del site.outages["/robots.txt"]
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
+        feed = pipeline.fetch_feed(db, row["id"], "r2", fetcher)
+        second = pipeline.fetch_articles(db, row["id"], "r2", feed["fetch_id"], fetcher)
+    assert second["fetched"] == 3 and second["errors"] == 0

@@ -43,6 +43,8 @@ class FixtureServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), FixtureHandler)
         self.root = root.resolve()
         self.hits: list[tuple[str, int]] = []
+        #: path -> status answered instead of the file (a test's outage of one resource)
+        self.outages: dict[str, int] = {}
         self._thread: threading.Thread | None = None
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -79,6 +81,9 @@ class FixtureHandler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         if path.startswith("/status/") and path[8:].isdigit():
             self._send(int(path[8:]), b"status page\n", "text/plain")
+            return
+        if path in self.server.outages:
+            self._send(self.server.outages[path], b"unavailable\n", "text/plain")
             return
         target = (self.server.root / path.lstrip("/")).resolve()
         if self.server.root not in target.parents or not target.is_file():
