@@ -161,7 +161,11 @@ def _split(url: str) -> SplitResult:
 
 
 def _canonical_host(parts: SplitResult, original: str) -> str:
-    """Lower-case, drop the trailing dot, and encode an IDN host as punycode."""
+    """Lower-case, drop the trailing dot, and encode an IDN host as punycode.
+
+    IDNA 2008 with UTS 46 mapping (the `idna` package), as browsers resolve names: Python's
+    own codec is IDNA 2003, which maps `faß.de` to `fass.de`, a different domain.
+    """
     host = parts.hostname  # lower-cased, brackets of an IPv6 literal removed
     if not host:
         raise ValueError(f"URL has no host: {original!r}")
@@ -171,9 +175,11 @@ def _canonical_host(parts: SplitResult, original: str) -> str:
     if ":" in host:  # IPv6 literal
         return f"[{host}]"
     if not host.isascii():
+        import idna
+
         try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError as exc:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
             raise ValueError(f"invalid international host in {original!r}: {exc}") from exc
     host = host.lower()
     if not _HOST_RE.fullmatch(host):

@@ -86,6 +86,10 @@ CASES: list[tuple[str, str]] = [
     ("http://кремль.рф/events", "https://xn--e1ajeds9e.xn--p1ai/events"),
     ("https://例え.テスト/", "https://xn--r8jz45g.xn--zckzah/"),
     ("https://XN--P1AI.example/", "https://xn--p1ai.example/"),
+    # IDNA 2008 (UTS 46), as browsers resolve it: ß stays ß (IDNA 2003 made it "fass.de",
+    # another domain); upper case maps to lower case first
+    ("https://faß.de/a", "https://xn--fa-hia.de/a"),
+    ("https://FAß.DE/a", "https://xn--fa-hia.de/a"),
     ("https://www.example.com/a", "https://www.example.com/a"),
     ("https://m.example.com/a", "https://m.example.com/a"),
     ("https://user:secret@example.com/a", "https://example.com/a"),
