@@ -124,12 +124,14 @@ def nichiro_ingest() -> None:
             unchanged feed with no page left to retry ends skipped, and so does its
             fetch_articles (a task instance that would do nothing)."""
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+            from nichiro_limits import limit_task_memory
 
             from nichiro_db import news_db
             from scrapers.fetch.http import Fetcher
             from scrapers.fetch.politeness import HostThrottle
             from scrapers.pipeline import fetch_feed as run_fetch_feed
 
+            limit_task_memory()
             _label(source)
             run_id = get_current_context()["run_id"]
             with news_db() as conn, news_db() as slots, \
@@ -150,11 +152,14 @@ def nichiro_ingest() -> None:
               multiple_outputs=False)
         def fetch_articles(feed: dict[str, Any]) -> dict[str, Any]:
             """Fetch and extract the pages of the feed's relevant entries into staging."""
+            from nichiro_limits import limit_task_memory
+
             from nichiro_db import news_db
             from scrapers.fetch.http import Fetcher
             from scrapers.fetch.politeness import HostThrottle
             from scrapers.pipeline import fetch_articles as run_fetch_articles
 
+            limit_task_memory()
             _label({"name": feed["source"]})
             run_id = get_current_context()["run_id"]
             with news_db() as conn, news_db() as slots, \

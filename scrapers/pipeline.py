@@ -116,6 +116,8 @@ def fetch_feed(
                 "status": done["http_status"], "entries": done["entries"] or 0,
                 "candidates": done["relevant"] or 0, "new_entries": done["new_entries"] or 0,
                 "page_work": True}
+    if _record_killed_attempts(conn, source, started, schedule):
+        source = staging.get_source(conn, source_id)
     fetch_id = staging.start_feed_fetch(conn, source_id, run_id, source["url"], started)
     conn.commit()
     status: int | None = None
@@ -205,6 +207,36 @@ def fetch_feed(
                     len(entries), new_entries, candidates, skipped)
     counts.update(entries=len(entries), candidates=candidates, new_entries=new_entries)
     return counts
+
+
+KILLED = "TaskKilled"
+
+
+def _record_killed_attempts(conn: Connection, source: dict[str, Any], now: datetime,
+                            schedule: config.FetchSchedule) -> bool:
+    """Count an earlier attempt that never finished as the source's failure.
+
+    A task killed mid-fetch (memory limit, timeout, OOM, a crash) writes nothing, so
+    without this a feed that kills its task would keep its health and be fetched, and kill
+    its task, on every run; now it backs off and is disabled like any failing source.
+    """
+    abandoned = staging.abandoned_feed_fetches(conn, source["id"])
+    if not abandoned:
+        return False
+    message = (f"{len(abandoned)} earlier attempt(s) ended without a result: the task was "
+               "killed (memory limit, timeout or crash)")
+    for fetch_id in abandoned:
+        staging.finish_feed_fetch(conn, fetch_id, finished_at=now, http_status=None,
+                                  error_class=KILLED, error=message)
+    failures = source["consecutive_failures"] + 1
+    staging.record_source_failure(
+        conn, source["id"], now, error=message, error_class=KILLED,
+        next_fetch_at=now + timedelta(seconds=backoff_s(failures, None, schedule)),
+        disabled_reason=disable_reason(failures, None, message, schedule),
+    )
+    conn.commit()
+    LOGGER.error("%s: %s", source["name"], message)
+    return True
 
 
 def _store_entry(

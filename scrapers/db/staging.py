@@ -115,6 +115,14 @@ def finished_feed_fetch(conn: Connection, source_id: int, run_id: str) -> Row | 
     return rows[0] if rows else None
 
 
+def abandoned_feed_fetches(conn: Connection, source_id: int) -> list[int]:
+    """The source's feed fetches that started and never finished: their task was killed."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM feed_fetches WHERE source_id = %s AND finished_at IS NULL "
+                    "ORDER BY id", (source_id,))
+        return [int(row[0]) for row in cur.fetchall()]
+
+
 def finish_feed_fetch(
     conn: Connection,
     fetch_id: int,
