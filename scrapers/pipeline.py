@@ -177,7 +177,9 @@ def fetch_feed(
         message = f"{type(exc).__name__}: {exc}"[:2000]
         status = getattr(exc, "status", status)
         retry_after = getattr(exc, "retry_after_s", None)
-        failures = source["consecutive_failures"] + 1
+        # Airflow's retries of one run are one failure of the source, not one each.
+        counts_as_new = not staging.failed_earlier_in_run(conn, source_id, run_id, fetch_id)
+        failures = source["consecutive_failures"] + (1 if counts_as_new else 0)
         reason = disable_reason(failures, status, message, schedule)
         staging.finish_feed_fetch(
             conn, fetch_id, finished_at=_now(now), http_status=status,
@@ -187,7 +189,7 @@ def fetch_feed(
             conn, source_id, started, error=message, error_class=type(exc).__name__,
             next_fetch_at=started + timedelta(
                 seconds=backoff_s(failures, retry_after, schedule)),
-            disabled_reason=reason,
+            disabled_reason=reason, counts=counts_as_new,
         )
         conn.commit()
         LOGGER.error("%s: feed fetch failed: %s", source["name"], message)

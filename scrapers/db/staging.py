@@ -172,20 +172,32 @@ def record_source_success(
         )
 
 
+def failed_earlier_in_run(conn: Connection, source_id: int, run_id: str,
+                          fetch_id: int) -> bool:
+    """Whether an earlier try of this run already failed fetching the source's feed."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT EXISTS (SELECT 1 FROM feed_fetches WHERE source_id = %s
+                       AND run_id = %s AND id < %s AND error IS NOT NULL)""",
+                    (source_id, run_id, fetch_id))
+        return bool(cur.fetchone()[0])
+
+
 def record_source_failure(
     conn: Connection, source_id: int, now: datetime, *, error: str, error_class: str,
-    next_fetch_at: datetime, disabled_reason: str | None,
+    next_fetch_at: datetime, disabled_reason: str | None, counts: bool = True,
 ) -> None:
+    """Record a failed fetch of the source; `counts` False: a retry within the same run,
+    which updates the error but is not another failure (one run, one failure)."""
     with conn.cursor() as cur:
         cur.execute(
             """UPDATE sources SET last_fetched_at = %s,
-                   consecutive_failures = consecutive_failures + 1, last_error = %s,
+                   consecutive_failures = consecutive_failures + %s, last_error = %s,
                    last_error_class = %s, next_fetch_at = %s,
                    disabled_reason = coalesce(%s, disabled_reason),
                    disabled_at = CASE WHEN %s IS NOT NULL THEN %s ELSE disabled_at END
                WHERE id = %s""",
-            (now, error, error_class, next_fetch_at, disabled_reason, disabled_reason, now,
-             source_id),
+            (now, 1 if counts else 0, error, error_class, next_fetch_at, disabled_reason,
+             disabled_reason, now, source_id),
         )
 
 

@@ -36,9 +36,9 @@ def fetch(db: Any, source_id: int, now: datetime, run_id: str = "r") -> dict[str
 def test_failures_back_off_then_success_resets(db: Any, site: Any) -> None:
     [row] = pipeline.sync_catalog(db, [Source(name="Flaky", url=f"{site.base_url}/status/503",
                                               language="en")], now=NOW)
-    for attempt in (1, 2):
+    for attempt in (1, 2):  # two runs
         with pytest.raises(HTTPStatusError):
-            fetch(db, row["id"], NOW)
+            fetch(db, row["id"], NOW, run_id=f"run-{attempt}")
         s = state(db, "Flaky")
         assert s["consecutive_failures"] == attempt and s["last_error_class"] == "HTTPStatusError"
         assert s["next_fetch_at"] == NOW + timedelta(minutes=5 * 2 ** (attempt - 1))
@@ -121,3 +121,18 @@ def test_unchanged_body_is_not_parsed_again(db: Any, site: Any) -> None:
     with db.cursor() as cur:
         cur.execute("SELECT http_status, body_unchanged FROM feed_fetches WHERE run_id = 'r2'")
         assert cur.fetchone() == (200, True)
+
+
+def test_the_retries_of_one_run_are_one_failure(db: Any, site: Any) -> None:
+    """Airflow retries a failed fetch_feed within its run: three tries, one failure."""
+    [row] = pipeline.sync_catalog(db, [Source(name="Flaky", url=f"{site.base_url}/status/503",
+                                              language="en")], now=NOW)
+    for _try in range(3):
+        with pytest.raises(HTTPStatusError):
+            fetch(db, row["id"], NOW, run_id="run-1")
+    s = state(db, "Flaky")
+    assert s["consecutive_failures"] == 1 and s["last_error_class"] == "HTTPStatusError"
+    assert s["next_fetch_at"] == NOW + timedelta(minutes=5)
+    with pytest.raises(HTTPStatusError):
+        fetch(db, row["id"], NOW, run_id="run-2")
+    assert state(db, "Flaky")["consecutive_failures"] == 2
