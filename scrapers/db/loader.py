@@ -38,7 +38,7 @@ from typing import Any
 
 from scrapers import config
 from scrapers.db import staging, store
-from scrapers.db.connection import Connection
+from scrapers.db.connection import Connection, savepoint
 from scrapers.dedup import clusters, event_links, minhash
 from scrapers.dedup.hashes import diff_summary
 from scrapers.text.urls import canonicalize_url, search_stub_target
@@ -338,6 +338,7 @@ def load_run(conn: Connection, run_id: str, now: datetime | None = None,
     counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
     touched: set[int] = set()
     marks: list[tuple[int, int | None, int | None, str]] = []
+    failed: list[tuple[int, str, str]] = []  # (staged id, code, detail) set aside
     try:
         with timer.phase("lock"), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
@@ -345,18 +346,35 @@ def load_run(conn: Connection, run_id: str, now: datetime | None = None,
             for r in rows:
                 r["record"] = r["record"] or {}
             results: dict[int, tuple[int | None, str]] = {}
-            start = 0
-            while start < len(rows):
-                with timer.phase("resolve"):
-                    batch, stop = _resolve(conn, rows[start:], loaded_at, touched, results)
-                _write_batch(conn, batch, results, touched, timer)
-                if stop is None:
-                    break
-                changed = rows[start + stop]  # rare: an edit takes the row-by-row path
-                with timer.phase("edits (row by row)"):
-                    results[changed["id"]] = _load_changed(conn, changed, loaded_at, touched)
-                start += stop + 1
+            touched_before = set(touched)
+            try:
+                with savepoint(conn, "load_batch"):
+                    _load_rows(conn, rows, loaded_at, touched, results, timer)
+            except Exception:
+                if getattr(conn, "closed", False):
+                    raise
+                # Some row the database refuses: load the batch again one row at a time,
+                # setting aside the rows that fail alone, so the rest of the run loads.
+                LOGGER.exception("load %s: a batch failed; loading its rows one by one", run_id)
+                results.clear()
+                touched.intersection_update(touched_before)
+                for r in rows:
+                    touched_row = set(touched)
+                    try:
+                        with savepoint(conn, "load_row"):
+                            _load_rows(conn, [r], loaded_at, touched, results, timer)
+                    except Exception as exc:
+                        if getattr(conn, "closed", False):
+                            raise
+                        LOGGER.error("load %s: staged row %s set aside: %s: %s", run_id,
+                                     r["id"], type(exc).__name__, exc)
+                        failed.append((r["id"], type(exc).__name__,
+                                       f"load failed: {type(exc).__name__}: {exc}"[:2000]))
+                        results.pop(r["id"], None)
+                        touched.intersection_update(touched_row)
             for r in rows:
+                if r["id"] not in results:
+                    continue
                 article_id, outcome = results[r["id"]]
                 # Written together after the loop (same transaction): nothing reads them.
                 marks.append((r["id"], r["entry_id"], article_id, outcome))
@@ -371,6 +389,7 @@ def load_run(conn: Connection, run_id: str, now: datetime | None = None,
                 linked += step
         with timer.phase("outcomes"):
             store.mark_loaded_many(conn, marks, loaded_at)
+            store.mark_load_failed(conn, failed, loaded_at)
         with timer.phase("prune"):
             raw_pruned, staged_pruned = store.prune(
                 conn,
@@ -389,6 +408,28 @@ def load_run(conn: Connection, run_id: str, now: datetime | None = None,
                 run_id, counts, time.perf_counter() - started, raw_pruned, staged_pruned,
                 timer.summary())
     return counts
+
+
+def _load_rows(
+    conn: Connection, rows: list[dict[str, Any]], loaded_at: datetime, touched: set[int],
+    results: dict[int, tuple[int | None, str]], timer: PhaseTimer,
+) -> None:
+    """Resolve and write `rows` in load order: set-based runs between the rare edits.
+
+    On an exception the caller rolls back to its savepoint and restores `touched` and
+    `results`, which this fills as it goes.
+    """
+    start = 0
+    while start < len(rows):
+        with timer.phase("resolve"):
+            batch, stop = _resolve(conn, rows[start:], loaded_at, touched, results)
+        _write_batch(conn, batch, results, touched, timer)
+        if stop is None:
+            return
+        changed = rows[start + stop]  # rare: an edit takes the row-by-row path
+        with timer.phase("edits (row by row)"):
+            results[changed["id"]] = _load_changed(conn, changed, loaded_at, touched)
+        start += stop + 1
 
 
 def _timed_batches(

@@ -310,6 +310,23 @@ def mark_loaded(
     mark_loaded_many(conn, [(staged_id, entry_id, article_id, outcome)], now)
 
 
+def mark_load_failed(conn: Connection, rows: Sequence[tuple[int, str, str]],
+                     now: datetime) -> None:
+    """Staging rows the load set aside (staged id, code, detail): an `error` now, done with
+    for this run; the page is fetched again by a later run within the attempt limit."""
+    if not rows:
+        return
+    ids, codes, details = (list(c) for c in zip(*rows, strict=True))
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE staged_articles AS s SET status = 'error', reason_code = v.code,
+                   reason = v.detail, loaded_at = %s, raw_gz = NULL
+               FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, code, detail)
+               WHERE s.id = v.id""",
+            (now, ids, codes, details),
+        )
+
+
 def mark_loaded_many(
     conn: Connection, rows: Sequence[tuple[int, int | None, int | None, str]], now: datetime,
 ) -> None:

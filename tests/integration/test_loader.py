@@ -11,6 +11,7 @@ rows that were not fetched again.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -335,3 +336,31 @@ def test_a_page_staged_again_during_a_load_waits_for_it(db: Any, news_db_url: st
         restager.rollback()
     finally:
         restager.close()
+
+
+def test_a_row_the_database_refuses_is_set_aside_and_the_rest_of_the_run_loads(
+        db: Any) -> None:
+    """A record staged with a URL beyond the index's key size (as before URLs were capped)
+    used to fail the whole load, on every retry and every run."""
+    _scenario(db)
+    with db.cursor() as cur:
+        cur.execute("SELECT id, name, outlet FROM sources WHERE name = 'Pacific Wire'")
+        sid, _, outlet = cur.fetchone()
+    # random text: PostgreSQL compresses index entries, and a repetitive one would fit
+    huge = "https://pw.example/" + "".join(
+        hashlib.sha256(str(i).encode()).hexdigest() for i in range(100))
+    _stage(db, {"id": sid, "outlet": outlet or "Pacific Wire"}, "https://pw.example/huge",
+           record=_record({"id": sid, "outlet": "Pacific Wire"}, huge, "Huge", ENERGY * 4))
+    db.commit()
+    counts = loader.load_run(db, RUN, now=NOW)
+    assert counts == {"new": 4, "updated": 2, "unchanged": 1, "duplicate": 4}  # as without it
+    with db.cursor() as cur:
+        cur.execute("SELECT status, reason_code, reason LIKE 'load failed: %%', "
+                    "loaded_at IS NOT NULL FROM staged_articles WHERE url = %s",
+                    ("https://pw.example/huge",))
+        assert cur.fetchone() == ("error", "ProgramLimitExceeded", True, True)
+        cur.execute("SELECT count(*) FROM articles WHERE url = %s", (huge,))
+        assert cur.fetchone() == (0,)
+    # a second load finds nothing pending: the row is not retried forever
+    assert loader.load_run(db, RUN, now=NOW) == {"new": 0, "updated": 0, "unchanged": 0,
+                                                 "duplicate": 0}
