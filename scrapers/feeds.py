@@ -26,15 +26,21 @@ Choices that differ from feedparser's defaults, and why:
   (it becomes the 1st of the current month).
 - A malformed feed whose trouble is a bare ``&`` ("Q&A", "M&A") is parsed again with those
   ampersands escaped: feedparser's lenient fallback parser would return "Q&A;".
+- The prolog is defused first (:mod:`scrapers.text.xmlsafe`): feedparser and expat expand
+  the entities a document declares for itself, and feedparser's prolog regexes backtrack.
+- Every text field loses its C0 control characters and is capped; identifiers that would
+  not fit a btree index are skipped (links) or hashed (GUIDs).
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import html
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +54,7 @@ from scrapers.dedup.hashes import collapse_text, content_hash
 from scrapers.models import FeedEntry
 from scrapers.text.dates import parse_date
 from scrapers.text.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
+from scrapers.text.xmlsafe import UnsafeDocumentError, defuse_prolog
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,6 +66,20 @@ SKIP_NO_LINK = "no_link"
 SKIP_BAD_LINK = "bad_link"
 SKIP_DUPLICATE_GUID = "duplicate_guid"
 SKIP_OVER_LIMIT = "over_max_entries"
+SKIP_LONG_LINK = "link_too_long"
+
+# Caps on what one entry may carry. A headline runs to a few hundred characters and a
+# feed's description is a teaser (the article text comes from its page); anything longer
+# is a feed stuffing a whole page, or worse, into the field.
+MAX_TITLE_CHARS = 1_000
+MAX_SUMMARY_CHARS = 10_000
+MAX_AUTHOR_CHARS = 300
+# Identifiers end up in btree indexes (feed_entries.url, UNIQUE (source_id, guid),
+# article_urls), whose rows PostgreSQL refuses above about 2,700 bytes. A link is
+# measured as it is stored: canonical, each byte outside the URL alphabet as "%XX".
+MAX_LINK_BYTES = 2_000
+MAX_GUID_BYTES = 512
+MAX_OUTLET_BYTES = 512
 
 _HTTP_SCHEMES = frozenset({"http", "https"})
 
@@ -79,12 +100,21 @@ _XML_DECL_ENCODING_RE = re.compile(
 _XML_DECL_RE = re.compile(r"\A<\?xml[^>]{0,200}?\?>")
 _UNICODE_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
-# A CDATA section (kept as it is), or an "&" that begins no reference (to escape).
+# An "&" that begins no entity or character reference (to escape; CDATA is skipped in code,
+# which finds each section's end once: a lazy regex rescans to the end from every opening
+# that has none).
 _BARE_AMPERSAND_RE = re.compile(
-    rb"(<!\[CDATA\[.*?\]\]>)"
-    rb"|&(?!(?:[A-Za-z_][A-Za-z0-9._-]{0,40}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)",
-    re.DOTALL,
+    rb"&(?!(?:[A-Za-z_][A-Za-z0-9._-]{0,40}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)"
 )
+_CDATA_OPEN, _CDATA_CLOSE = b"<![CDATA[", b"]]>"
+
+# C0 control characters but tab, newline and carriage return: PostgreSQL refuses NUL in
+# text, and the others are no part of a headline or a name.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Bytes that stand for themselves in a canonical URL; any other byte is stored as "%XX".
+_URL_BYTES = b"".join(bytes([c]) for c in range(0x21, 0x7F) if chr(c) not in '"<>\\^`{|}')
+# How far a cap backs off to keep a letter with its combining marks.
+_MAX_MARKS = 32
 
 # A numeric character reference (its value is checked in code; the digits are bounded).
 _CHARREF_RE = re.compile(rb"&#([0-9]{1,12}|[xX][0-9A-Fa-f]{1,12});")
@@ -147,10 +177,16 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
         raise FeedParseError(f"empty document at {url}")
 
     data, encoding_used, encoding_note = _transcode(bytes(data))
+    try:
+        defused = defuse_prolog(data)
+    except UnsafeDocumentError as exc:
+        raise FeedParseError(f"unsafe feed at {url}: {exc}") from exc
+    data, encoding_used = defused.data, encoding_used or defused.transcoded_from
     parsed = _feedparser_parse(data, url)
-    bozo = bool(parsed.get("bozo")) or encoding_note is not None
+    bozo = bool(parsed.get("bozo")) or encoding_note is not None or defused.note is not None
     # of the document as given, for the record
-    error_text = "; ".join(filter(None, (encoding_note, _error_text(parsed)))) or None
+    notes = (encoding_note, defused.note, _error_text(parsed))
+    error_text = "; ".join(filter(None, notes)) or None
     if _is_fatal(parsed):
         # The commonest breakage is a bare "&" ("Q&A", "M&A"). feedparser's fallback
         # parser would turn it into "Q&A;", so escape such ampersands and parse again.
@@ -193,11 +229,11 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
         entries.append(entry)
 
     feed = parsed.get("feed") or {}
-    language = collapse_text(feed.get("language") or "").lower() or None
+    language = _plain(feed.get("language") or "").lower() or None
     return ParsedFeed(
         entries=entries,
         skipped=skipped,
-        title=_text_of(feed.get("title"), feed.get("title_detail")),
+        title=_capped(_text_of(feed.get("title"), feed.get("title_detail")), MAX_TITLE_CHARS),
         language=language,
         version=version,
         encoding=encoding_used or parsed.get("encoding") or None,
@@ -255,15 +291,22 @@ def _escape_bare_ampersands(data: bytes) -> bytes:
     """Escape each "&" that starts no entity or character reference, outside CDATA.
 
     Only for ASCII-compatible encodings (in UTF-8, windows-1251 or Shift_JIS an 0x26
-    byte is always "&"); UTF-16/32 documents are returned unchanged.
+    byte is always "&"); UTF-16/32 documents are returned unchanged. A CDATA opening
+    without its end is text, as is everything after it.
     """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
         return data
-    return _BARE_AMPERSAND_RE.sub(_escape_ampersand, data)
-
-
-def _escape_ampersand(match: re.Match[bytes]) -> bytes:
-    return match.group(0) if match.group(1) else b"&amp;"
+    parts: list[bytes] = []
+    pos = 0
+    while (start := data.find(_CDATA_OPEN, pos)) >= 0:
+        end = data.find(_CDATA_CLOSE, start + len(_CDATA_OPEN))
+        if end < 0:
+            break  # no later opening has an end either
+        end += len(_CDATA_CLOSE)
+        parts += (_BARE_AMPERSAND_RE.sub(b"&amp;", data[pos:start]), data[start:end])
+        pos = end
+    parts.append(_BARE_AMPERSAND_RE.sub(b"&amp;", data[pos:]))
+    return b"".join(parts)
 
 
 def _transcode(data: bytes) -> tuple[bytes, str | None, str | None]:
@@ -332,7 +375,7 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
     title = _text_of(raw.get("title"), raw.get("title_detail"))
     summary = _text_of(raw.get("summary"), raw.get("summary_detail") or _first_content(raw))
     source = raw.get("source") or {}
-    outlet = collapse_text(source.get("title") or "") or None
+    outlet = _plain(source.get("title") or "") or None
     if outlet:
         # Search feeds repeat the publisher after the headline (and the description is
         # just "headline publisher"); left in, the name would match relevance terms for
@@ -343,18 +386,18 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
             summary = bare_summary
 
     link, reason = _entry_link(raw, feed_url)
-    guid = collapse_text(raw.get("id") or "") or link or _hash_guid(title, summary)
+    guid = _plain(raw.get("id") or "") or link or _hash_guid(title, summary)
     if link is None:
         return None, reason
     return (
         FeedEntry(
             url=link,
-            title=title,
-            summary=summary,
+            title=_capped(title, MAX_TITLE_CHARS),
+            summary=_capped(summary, MAX_SUMMARY_CHARS),
             published_at=_entry_date(raw),
-            guid=guid,
-            outlet=outlet,
-            authors=_unique(_author_names(raw)),
+            guid=_bounded_guid(guid),
+            outlet=_capped_utf8(outlet, MAX_OUTLET_BYTES) if outlet else None,
+            authors=_unique(_capped(name, MAX_AUTHOR_CHARS) for name in _author_names(raw)),
             tags=_unique(_tag_names(raw)),
         ),
         "",
@@ -363,17 +406,17 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
 
 def _entry_link(raw: Mapping[str, Any], feed_url: str) -> tuple[str | None, str]:
     """Return the entry's absolute http(s) link, or None and why there is none."""
-    link = (raw.get("link") or "").strip()
+    link = _clean(raw.get("link") or "").strip()
     if not link:
         for candidate in raw.get("links") or []:
             if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
-                link = candidate["href"].strip()
+                link = _clean(candidate["href"]).strip()
                 break
     if not link:
         return None, SKIP_NO_LINK
     # feedparser copies a permalink <guid> into `link` when there is no <link>; RSS says
     # such a GUID is a full URL, so a relative one is an id, not a page address.
-    from_guid = bool(raw.get("guidislink")) and link == (raw.get("id") or "").strip()
+    from_guid = bool(raw.get("guidislink")) and link == _clean(raw.get("id") or "").strip()
     try:
         if not from_guid:
             link = urljoin(feed_url, link)
@@ -382,12 +425,57 @@ def _entry_link(raw: Mapping[str, Any], feed_url: str) -> tuple[str | None, str]
         return None, SKIP_BAD_LINK
     if parts.scheme.lower() not in _HTTP_SCHEMES or not parts.hostname:
         return None, SKIP_BAD_LINK
+    if _stored_size(link) > MAX_LINK_BYTES:
+        return None, SKIP_LONG_LINK
     return link, ""
+
+
+def _stored_size(link: str) -> int:
+    """Bytes of `link` once percent-encoded: three for each byte outside the URL alphabet."""
+    encoded = link.encode("utf-8", errors="replace")
+    return len(encoded) + 2 * len(encoded.translate(None, _URL_BYTES))
 
 
 def _hash_guid(title: str, summary: str) -> str:
     """A GUID for an entry that has neither id nor link: stable while its text is."""
     return f"sha256:{content_hash(title, summary)}"
+
+
+def _bounded_guid(guid: str) -> str:
+    """`guid`, or a hash of it (stable while it is) if too long for its unique index."""
+    encoded = guid.encode("utf-8", errors="replace")
+    if len(encoded) <= MAX_GUID_BYTES:
+        return guid
+    return f"sha256:{hashlib.sha256(encoded).hexdigest()}"
+
+
+def _clean(text: str) -> str:
+    return _CONTROL_RE.sub("", text)
+
+
+def _plain(text: str) -> str:
+    """Control characters removed, then `collapse_text` (so no double space is left)."""
+    return collapse_text(_clean(text))
+
+
+def _capped(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, never between a letter and its marks."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    while cut > limit - _MAX_MARKS and unicodedata.category(text[cut]).startswith("M"):
+        cut -= 1  # text[cut] is the first character left out
+    if unicodedata.category(text[cut]).startswith("M"):
+        cut = limit  # marks on marks: no letter in reach to cut before
+    return text[:cut].rstrip()
+
+
+def _capped_utf8(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8, at a character boundary."""
+    encoded = text.encode("utf-8", errors="replace")
+    if len(encoded) <= limit:
+        return text
+    return _capped(text, len(encoded[:limit].decode("utf-8", errors="ignore")))
 
 
 def _strip_outlet_suffix(text: str, outlet: str, separator: str) -> str:
@@ -407,6 +495,7 @@ def _text_of(value: str | None, detail: Mapping[str, Any] | None) -> str:
     """Plain text of a feed text construct, whatever markup it was declared with."""
     if not value:
         return ""
+    value = _clean(value)  # before the HTML parser, which turns NUL into U+FFFD
     content_type = (detail or {}).get("type") or "text/html"
     if content_type in _PLAIN_TYPES:
         return collapse_text(value)
@@ -416,25 +505,25 @@ def _text_of(value: str | None, detail: Mapping[str, Any] | None) -> str:
 def _html_to_text(markup: str) -> str:
     """Tags removed, entities decoded, one space where a block element ended."""
     if "<" not in markup:
-        return collapse_text(html.unescape(markup))
+        return _plain(html.unescape(markup))
     soup = BeautifulSoup(markup, "lxml")
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.insert_before(" ")
         tag.insert_after(" ")
-    return collapse_text(soup.get_text())
+    return _plain(soup.get_text())  # it decodes "&#1;" and the like
 
 
 def _author_names(raw: Mapping[str, Any]) -> Iterable[str]:
     authors = raw.get("authors") or []
     if authors:
-        return (collapse_text(author.get("name") or "") for author in authors)
-    return [collapse_text(raw.get("author") or "")]
+        return (_plain(author.get("name") or "") for author in authors)
+    return [_plain(raw.get("author") or "")]
 
 
 def _tag_names(raw: Mapping[str, Any]) -> Iterable[str]:
-    return (collapse_text(tag.get("term") or tag.get("label") or "")
+    return (_plain(tag.get("term") or tag.get("label") or "")
             for tag in raw.get("tags") or [])
 
 
@@ -448,7 +537,7 @@ def _describe(raw: Mapping[str, Any]) -> str:
     for key in ("id", "link", "title"):
         value = raw.get(key)
         if value:
-            return collapse_text(str(value))[:200]
+            return _plain(str(value))[:200]
     return "(entry without id, link or title)"
 
 
