@@ -53,7 +53,12 @@ from bs4 import BeautifulSoup
 from scrapers.dedup.hashes import collapse_text, content_hash
 from scrapers.models import FeedEntry
 from scrapers.text.dates import parse_date
-from scrapers.text.encoding import CHARSET_ALIASES, cyrillic_reading, detect_charset
+from scrapers.text.encoding import (
+    CHARSET_ALIASES,
+    cyrillic_reading,
+    detect_charset,
+    strip_controls,
+)
 from scrapers.text.xmlsafe import UnsafeDocumentError, defuse_prolog
 
 LOGGER = logging.getLogger(__name__)
@@ -108,9 +113,6 @@ _BARE_AMPERSAND_RE = re.compile(
 )
 _CDATA_OPEN, _CDATA_CLOSE = b"<![CDATA[", b"]]>"
 
-# C0 control characters but tab, newline and carriage return: PostgreSQL refuses NUL in
-# text, and the others are no part of a headline or a name.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Bytes that stand for themselves in a canonical URL; any other byte is stored as "%XX".
 _URL_BYTES = b"".join(bytes([c]) for c in range(0x21, 0x7F) if chr(c) not in '"<>\\^`{|}')
 # How far a cap backs off to keep a letter with its combining marks.
@@ -406,17 +408,17 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
 
 def _entry_link(raw: Mapping[str, Any], feed_url: str) -> tuple[str | None, str]:
     """Return the entry's absolute http(s) link, or None and why there is none."""
-    link = _clean(raw.get("link") or "").strip()
+    link = strip_controls(raw.get("link") or "").strip()
     if not link:
         for candidate in raw.get("links") or []:
             if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
-                link = _clean(candidate["href"]).strip()
+                link = strip_controls(candidate["href"]).strip()
                 break
     if not link:
         return None, SKIP_NO_LINK
     # feedparser copies a permalink <guid> into `link` when there is no <link>; RSS says
     # such a GUID is a full URL, so a relative one is an id, not a page address.
-    from_guid = bool(raw.get("guidislink")) and link == _clean(raw.get("id") or "").strip()
+    from_guid = bool(raw.get("guidislink")) and link == strip_controls(raw.get("id") or "").strip()
     try:
         if not from_guid:
             link = urljoin(feed_url, link)
@@ -449,13 +451,9 @@ def _bounded_guid(guid: str) -> str:
     return f"sha256:{hashlib.sha256(encoded).hexdigest()}"
 
 
-def _clean(text: str) -> str:
-    return _CONTROL_RE.sub("", text)
-
-
 def _plain(text: str) -> str:
     """Control characters removed, then `collapse_text` (so no double space is left)."""
-    return collapse_text(_clean(text))
+    return collapse_text(strip_controls(text))
 
 
 def _capped(text: str, limit: int) -> str:
@@ -495,7 +493,7 @@ def _text_of(value: str | None, detail: Mapping[str, Any] | None) -> str:
     """Plain text of a feed text construct, whatever markup it was declared with."""
     if not value:
         return ""
-    value = _clean(value)  # before the HTML parser, which turns NUL into U+FFFD
+    value = strip_controls(value)  # before the HTML parser, which turns NUL into U+FFFD
     content_type = (detail or {}).get("type") or "text/html"
     if content_type in _PLAIN_TYPES:
         return collapse_text(value)

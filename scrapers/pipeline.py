@@ -46,6 +46,7 @@ from scrapers.models import (
     StagedRecord,
 )
 from scrapers.relevance.scoring import is_fetch_candidate, score_relevance
+from scrapers.text.encoding import strip_controls
 from scrapers.text.urls import (
     canonicalize_url,
     is_search_stub,
@@ -421,8 +422,10 @@ def build_record(
     files it under (see `record_urls`).
     """
     url_key, url = record_urls(entry, article)
-    title = article.title or entry["title"]
-    body = article.text
+    # `&#0;` in a page decodes to NUL, which PostgreSQL refuses: the staging of the page (and
+    # so the whole task) would fail on it. Other C0 controls are no text either.
+    title = strip_controls(article.title or entry["title"])
+    body = strip_controls(article.text)
     language = article.language or source["language"]
     relevance = score_relevance(title, body, language, summary=entry["summary"])
     record = StagedRecord(
@@ -431,16 +434,16 @@ def build_record(
         original_url=entry["link"],
         title=title,
         body=body,
-        summary=entry["summary"] or article.summary,
-        authors=list(article.authors),
+        summary=strip_controls(entry["summary"] or article.summary or ""),
+        authors=[strip_controls(name) for name in article.authors],
         published_at=article.published_at or entry["published_at"],
         fetched_at=fetched_at,
         language=language,
         source=(entry["outlet"] or source["outlet"])[:MAX_OUTLET_CHARS],
         source_id=source["id"],
         guid=entry["guid"],
-        tags=list(article.tags),
-        captions=list(article.captions),
+        tags=[strip_controls(tag) for tag in article.tags],
+        captions=[strip_controls(caption) for caption in article.captions],
         relevance_score=relevance.score,
         relevant=relevance.relevant,
         matched_terms=[

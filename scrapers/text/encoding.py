@@ -97,6 +97,17 @@ CYRILLIC_UPPER = re.compile("[\u0410-\u042f\u0401]")
 MIN_CYRILLIC_LETTERS = 10
 
 
+# C0 control characters but tab, newline and carriage return: PostgreSQL refuses NUL in
+# text (psycopg2 will not even send it), and the others are no part of a headline, a name
+# or a paragraph. `&#0;` in a feed or a page decodes to one.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without C0 control characters (tab, newline and CR kept)."""
+    return _CONTROL_RE.sub("", text)
+
+
 def decode_html(data: bytes, content_type: str | None = None) -> str:
     """Decode an HTML body using what the page and server state, then detection.
 

@@ -128,3 +128,17 @@ def test_an_oversized_url_is_rejected_with_its_reason_and_a_long_outlet_cut() ->
     article = Article(url="https://news.example/a/1", title="T", text=BODY)
     record, reason = build_record(SOURCE, entry(outlet="O" * 3000), article, None, None, NOW)
     assert reason is None and record.source == "O" * 512
+
+
+def test_control_characters_never_reach_a_record() -> None:
+    """NUL would make PostgreSQL refuse the staged page (and fail the source's task). The
+    HTML parser already drops it from page text; metadata (a JSON-LD string's \\u0000, a
+    feed title) can still carry it."""
+    article = Article(url="https://news.example/a/1", title="Talks\x00 resume", text=BODY +
+                      "\x00\x07", authors=["A.\x00Writer"], tags=["ja\x00pan"],
+                      captions=["Tokyo\x1f"], summary="Lead\x00")
+    record, reason = build_record(SOURCE, entry(summary=""), article, None, None, NOW)
+    assert reason is None
+    row = record.as_row()
+    assert not any(ch in str(value) for value in row.values() for ch in "\x00\x07\x1f")
+    assert record.title == "Talks resume" and record.authors == ["A.Writer"]
