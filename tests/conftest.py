@@ -34,6 +34,11 @@ os.environ.update({
     "AIRFLOW_CONN_NICHIRO_DB": TEST_DB_URL,
     "NICHIRO_ALLOW_PRIVATE_HOSTS": "1",
     "NICHIRO_TASK_RETRIES": "0",
+    # dag.test() runs tasks in the test process itself: a task's address-space cap would
+    # stay on the whole session and its children (a browser reserves far more). The cap is
+    # tested in processes of its own (tests/integration/test_task_limits.py), and the
+    # stack tests give their real task processes the deployment's default again.
+    "NICHIRO_TASK_MEMORY_MB": "0",
     # One loopback host serves every fixture: politeness delays are tested on their own.
     "NICHIRO_HOST_DELAY_SECONDS": "0",
     # A long signing key, as in `make run` (a short one makes the JWT library warn).

@@ -62,6 +62,8 @@ def stack(airflow_db: None, db: Any, site: Any, tmp_path: Path) -> Iterator[Stac
         "PYTHONPATH": str(REPO),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # real task processes, so the deployment's memory cap per fetch task applies
+        "NICHIRO_TASK_MEMORY_MB": "4096",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,nichiro:user",
