@@ -33,6 +33,7 @@ def link_events(items: Sequence[Mapping[str, Any]], threshold: float = THRESHOLD
     """
     members: list[Member] = []
     out: list[int] = []
+    events = 0
     for number, item in enumerate(items):
         at = item["published_at"]
         if at.tzinfo is None:
@@ -40,7 +41,10 @@ def link_events(items: Sequence[Mapping[str, Any]], threshold: float = THRESHOLD
         title, text = item.get("title") or "", item.get("text") or ""
         found = report_evidence(title, text, item.get("language"), at.year)
         decision = decide_event(found, at, members, threshold, window_days)
-        event_id = decision.event_id if decision.event_id is not None else len(set(out)) + 1
+        event_id = decision.event_id
+        if event_id is None:
+            events += 1
+            event_id = events
         members.append(Member(number, event_id, at, found))
         out.append(event_id)
     return out

@@ -178,20 +178,15 @@ def fetch_feed(
         message = f"{type(exc).__name__}: {exc}"[:2000]
         status = getattr(exc, "status", status)
         retry_after = getattr(exc, "retry_after_s", None)
-        # Airflow's retries of one run are one failure of the source, not one each.
-        counts_as_new = not staging.failed_earlier_in_run(conn, source_id, run_id, fetch_id)
-        failures = source["consecutive_failures"] + (1 if counts_as_new else 0)
-        reason = disable_reason(failures, status, message, schedule)
         staging.finish_feed_fetch(
             conn, fetch_id, finished_at=_now(now), http_status=status,
             retry_after_s=retry_after, error_class=type(exc).__name__, error=message,
         )
-        staging.record_source_failure(
-            conn, source_id, started, error=message, error_class=type(exc).__name__,
-            next_fetch_at=started + timedelta(
-                seconds=backoff_s(failures, retry_after, schedule)),
-            disabled_reason=reason, counts=counts_as_new,
-        )
+        # Airflow's retries of one run are one failure of the source, not one each.
+        reason = _record_failure(
+            conn, source, started, schedule, error=message, error_class=type(exc).__name__,
+            status=status, retry_after=retry_after,
+            counts=not staging.failed_earlier_in_run(conn, source_id, run_id, fetch_id))
         conn.commit()
         LOGGER.error("%s: feed fetch failed: %s", source["name"], message)
         if reason:
@@ -215,6 +210,23 @@ def fetch_feed(
 KILLED = "TaskKilled"
 
 
+def _record_failure(
+    conn: Connection, source: dict[str, Any], now: datetime, schedule: config.FetchSchedule,
+    *, error: str, error_class: str, status: int | None = None,
+    retry_after: int | None = None, counts: bool = True,
+) -> str | None:
+    """Record a failed attempt on the source: backoff, and disabling when due (a failure
+    that does not `count` updates the error only). Returns the disabling reason, if any."""
+    failures = source["consecutive_failures"] + (1 if counts else 0)
+    reason = disable_reason(failures, status, error, schedule)
+    staging.record_source_failure(
+        conn, source["id"], now, error=error, error_class=error_class,
+        next_fetch_at=now + timedelta(seconds=backoff_s(failures, retry_after, schedule)),
+        disabled_reason=reason, counts=counts,
+    )
+    return reason
+
+
 def _record_killed_attempts(conn: Connection, source: dict[str, Any], now: datetime,
                             schedule: config.FetchSchedule) -> bool:
     """Count an earlier attempt that never finished as the source's failure.
@@ -231,12 +243,7 @@ def _record_killed_attempts(conn: Connection, source: dict[str, Any], now: datet
     for fetch_id in abandoned:
         staging.finish_feed_fetch(conn, fetch_id, finished_at=now, http_status=None,
                                   error_class=KILLED, error=message)
-    failures = source["consecutive_failures"] + 1
-    staging.record_source_failure(
-        conn, source["id"], now, error=message, error_class=KILLED,
-        next_fetch_at=now + timedelta(seconds=backoff_s(failures, None, schedule)),
-        disabled_reason=disable_reason(failures, None, message, schedule),
-    )
+    _record_failure(conn, source, now, schedule, error=message, error_class=KILLED)
     conn.commit()
     LOGGER.error("%s: %s", source["name"], message)
     return True

@@ -101,7 +101,7 @@ def _log_assignment(article_id: int, outlet: str, language: str | None,
         return
     LOGGER.debug("article %s (%s, %s) -> cluster %s%s%s", article_id, outlet, language,
                  got.cluster_id,
-                 f" via {got.matched_article_id} (J~{got.similarity:.2f})"
+                 f" via {got.matched_article_id} (containment {got.similarity:.2f})"
                  if got.similarity is not None else " (new)" if got.is_new_cluster else "",
                  f", merged {list(got.merged_cluster_ids)}" if got.merged_cluster_ids else "")
 

@@ -37,6 +37,7 @@ from scrapers.fetch.transport import (
     shown,
 )
 from scrapers.models import FetchResult
+from scrapers.text.urls import ascii_host
 
 LOGGER = logging.getLogger(__name__)
 
@@ -132,13 +133,10 @@ def check_url_allowed(url: str, allowance: PrivateAllowance) -> None:
         raise BlockedURLError(url, "URL has no host")
     if host.rstrip(".") in allowance.hosts:
         return
-    if not host.isascii():  # the name httpx will connect to: IDNA 2008, not Python's 2003
-        import idna
-
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError) as exc:
-            raise BlockedURLError(url, f"invalid international host: {exc}") from exc
+    try:  # the name httpx will connect to: IDNA 2008, not Python's IDNA 2003 codec
+        host = ascii_host(host)
+    except ValueError as exc:
+        raise BlockedURLError(url, f"invalid international host: {exc}") from exc
     try:
         infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

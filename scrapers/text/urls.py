@@ -160,6 +160,21 @@ def _split(url: str) -> SplitResult:
     return parts._replace(scheme=scheme)
 
 
+def ascii_host(host: str) -> str:
+    """A host name as it is resolved and connected to: IDNA 2008 with UTS 46 mapping.
+
+    :raises ValueError: the name is not a valid international host name.
+    """
+    if host.isascii():
+        return host
+    import idna
+
+    try:
+        return str(idna.encode(host, uts46=True).decode("ascii"))
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValueError(str(exc)) from exc
+
+
 def _canonical_host(parts: SplitResult, original: str) -> str:
     """Lower-case, drop the trailing dot, and encode an IDN host as punycode.
 
@@ -175,11 +190,9 @@ def _canonical_host(parts: SplitResult, original: str) -> str:
     if ":" in host:  # IPv6 literal
         return f"[{host}]"
     if not host.isascii():
-        import idna
-
         try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError) as exc:
+            host = ascii_host(host)
+        except ValueError as exc:
             raise ValueError(f"invalid international host in {original!r}: {exc}") from exc
     host = host.lower()
     if not _HOST_RE.fullmatch(host):
