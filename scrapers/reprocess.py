@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import logging
 import sys
 from dataclasses import replace
@@ -21,8 +20,8 @@ from typing import Any
 
 from scrapers.db import search, store
 from scrapers.db.connection import Connection
-from scrapers.db.loader import save_article
-from scrapers.dedup import clusters, event_links
+from scrapers.db.edits import Edit, apply_edits
+from scrapers.dedup import event_links
 from scrapers.extract.body import extract_article
 from scrapers.pipeline import build_record
 from scrapers.text.urls import canonicalize_url
@@ -34,7 +33,11 @@ def reprocess(
     conn: Connection, *, since: datetime | None = None, batch: int = 200, progress: bool = False,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Re-extract every stored article with a raw page; commits every `batch` articles."""
+    """Re-extract every stored article with a raw page; commits every `batch` articles.
+
+    A batch is written together (`_write`); if that fails, its articles are written one by
+    one, so one article the database refuses is counted as failed and the rest are kept.
+    """
     from tqdm import tqdm
 
     now = now or datetime.now(UTC)
@@ -43,17 +46,33 @@ def reprocess(
     after_id = 0
     with tqdm(total=total, disable=not progress, unit="article", file=sys.stderr) as bar:
         while rows := store.raw_pages_batch(conn, since, after_id, batch):
+            built: list[tuple[int, dict[str, Any]]] = []
             for row in rows:
                 try:
-                    outcome = _reprocess_one(conn, row, now)
+                    built.append((row["id"], _rebuild(row)))
                 except Exception:
-                    conn.rollback()
                     LOGGER.exception("article %s: re-extraction failed", row["id"])
                     counts["failed"] += 1
-                else:
-                    conn.commit()
-                    counts[outcome] += 1
-                bar.update(1)
+            try:
+                outcomes = _write(conn, built, now)
+                conn.commit()
+            except Exception:
+                conn.rollback()
+                LOGGER.exception("articles %s-%s: writing the batch failed; one by one",
+                                 rows[0]["id"], rows[-1]["id"])
+                outcomes = []
+                for item in built:
+                    try:
+                        outcomes += _write(conn, [item], now)
+                        conn.commit()
+                    except Exception:
+                        conn.rollback()
+                        LOGGER.exception("article %s: writing the re-extraction failed",
+                                         item[0])
+                        counts["failed"] += 1
+            for outcome in outcomes:
+                counts[outcome] += 1
+            bar.update(len(rows))
             after_id = rows[-1]["id"]
     # Edited texts (and articles that became relevant) are linked to events again, in id
     # order, as the load would have linked them.
@@ -62,7 +81,8 @@ def reprocess(
     return counts
 
 
-def _reprocess_one(conn: Connection, row: dict[str, Any], now: datetime) -> str:
+def _rebuild(row: dict[str, Any]) -> dict[str, Any]:
+    """The stored article's record extracted again from its raw page, at its own URL."""
     html = gzip.decompress(bytes(row["body_gz"]))
     article = extract_article(html, row["raw_url"], row["content_type"])
     source = {"id": row["source_id"], "language": row["language"], "outlet": row["source"]}
@@ -72,25 +92,30 @@ def _reprocess_one(conn: Connection, row: dict[str, Any], now: datetime) -> str:
              "outlet": row["source"], "guid": row["guid"]}
     built, _rejection = build_record(source, entry, article, None, None, row["fetched_at"])
     # Reprocessing never moves a story to another URL.
-    record = replace(built, url=row["url"], url_key=key)
-    article_id, outcome = save_article(
-        conn, record.as_row(), aliases=[(key, "canonical")], guid_article_id=row["id"],
-        now=now, cause="reprocess",
-    )
-    if outcome == "updated":
-        store.replace_article_tags(conn, article_id, record.topic_tags)
-        # New text: its search row, its story and its event follow in the same transaction
-        # (the event once every article is reprocessed: see `reprocess`).
-        search.index_pending(conn, article_ids=[article_id])
-        clusters.assign_cluster(conn, article_id, record.title, record.body, record.language,
-                                row["source"], None)
-        event_links.forget(conn, [article_id])
-        return "updated"
-    derived = {**record.as_row(),
-               "matched_terms": json.dumps(record.matched_terms, ensure_ascii=False)}
-    changed = store.update_derived(conn, article_id, derived)
-    store.replace_article_tags(conn, article_id, record.topic_tags)
-    return "refreshed" if changed else "unchanged"
+    return replace(built, url=row["url"], url_key=key).as_row()
+
+
+def _write(conn: Connection, built: list[tuple[int, dict[str, Any]]],
+           now: datetime) -> list[str]:
+    """Write re-extracted records: changed texts through the edit path (with their search
+    rows, in the same transaction), unchanged ones get their derived fields and tags
+    refreshed. Returns each article's outcome."""
+    stored = store.lock_articles(conn, (article_id for article_id, _ in built))
+    missing = [article_id for article_id, _ in built if article_id not in stored]
+    if missing:
+        raise LookupError(f"articles no longer stored: {missing}")
+    store.add_urls_many(conn, [(record["url_key"], article_id, "canonical")
+                               for article_id, record in built])
+    edits = [Edit(article_id, record) for article_id, record in built
+             if record["content_hash"] != stored[article_id]["content_hash"]]
+    apply_edits(conn, edits, now=now, cause="reprocess")
+    search.index_pending(conn, article_ids=[e.article_id for e in edits])
+    same = {article_id: record for article_id, record in built
+            if record["content_hash"] == stored[article_id]["content_hash"]}
+    refreshed = store.update_derived(conn, [{**r, "id": aid} for aid, r in same.items()])
+    store.replace_article_tags(conn, {aid: r["topic_tags"] for aid, r in same.items()})
+    return ["refreshed" if aid in refreshed else "unchanged" if aid in same else "updated"
+            for aid, _ in built]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,22 +13,20 @@ The load is set-based: staged rows come in batches, and each batch is resolved w
 look-ups (all its URLs, all its content hashes, the stored rows it touches) and written
 with a few statements: new articles with pre-allocated ids and their story clusters
 decided before the insert (`clusters.plan_clusters`, from the MinHash the extraction step
-stored with each record), then URLs, tags and raw pages. Python reads slim staged rows
-(no page, no body) and decides; the bulk (article text, tags, pages) goes from
-`staged_articles` to its tables on the server, so it never travels to Python and back.
-Decisions are made in Python, in load order, with the same outcome as loading the records
-one by one (tests/integration/test_loader.py checks this). A record that changes a stored story
-(rare in a run) ends the batch there: what came before is written, the record takes the
-row-by-row path (`save_article`: revision, update, re-clustering), and the rest is
-resolved afresh. A transaction-level advisory lock serialises loads, so what a batch
-looked up stays true until it commits. Search rows are not written here (see
+stored with each record), then URLs, tags, edits of stored stories (`edits.apply_edits`,
+the path re-extraction uses too) and raw pages. Python reads slim staged rows (no page,
+no body) and decides; the bulk (article text, tags, pages) goes from `staged_articles` to
+its tables on the server, so it never travels to Python and back (edits, which are rare,
+read their whole records). Decisions are made in Python, in load order, with the same
+outcome as loading the records one by one (tests/integration/test_loader.py checks this
+against batches of one). A transaction-level advisory lock serialises loads, so what a
+batch looked up stays true until it commits. Search rows are not written here (see
 `scrapers.pipeline.load`).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -39,8 +37,8 @@ from typing import Any
 from scrapers import config
 from scrapers.db import staging, store
 from scrapers.db.connection import Connection, savepoint
+from scrapers.db.edits import Edit, apply_edits
 from scrapers.dedup import clusters, event_links, minhash
-from scrapers.dedup.hashes import diff_summary
 from scrapers.text.urls import canonicalize_url, search_stub_target
 from scrapers.timing import PhaseTimer
 
@@ -80,55 +78,6 @@ def _aliases(record: dict[str, Any], staged: dict[str, Any]) -> list[tuple[str, 
     return unique
 
 
-def _params(record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "matched_terms": json.dumps(record["matched_terms"], ensure_ascii=False)}
-
-
-def save_article(
-    conn: Connection, record: dict[str, Any], *, aliases: list[tuple[str, str]],
-    guid_article_id: int | None, now: datetime, cause: str = "edit",
-) -> tuple[int, str]:
-    """Store one extracted record; returns (article id, new|updated|unchanged|duplicate).
-
-    The row-by-row path: `load_run` takes it for records that change a stored story;
-    re-extraction (`scrapers.reprocess`) for every record.
-    """
-    params = _params(record)
-    article_id = store.find_article_id(conn, [u for u, _ in aliases])
-    if article_id is None and guid_article_id is not None:
-        article_id = guid_article_id  # same feed entry, new URL: a slug edit
-    if article_id is None:
-        since = now - timedelta(days=config.same_content_window_days())
-        key = (record["source"], record["content_hash"])
-        twin = store.recent_content_twins(conn, [key], since).get(key)
-        if twin is not None:
-            store.add_article_urls(conn, twin, aliases)
-            return twin, "duplicate"
-        article_id = store.insert_article(conn, params)
-        if article_id is None:  # lost a race for the URL: load it as known
-            article_id = store.find_article_id(conn, [canonicalize_url(record["url"])])
-            assert article_id is not None
-        else:
-            store.add_article_urls(conn, article_id, aliases)
-            return article_id, "new"
-    old = store.lock_article(conn, article_id)
-    store.add_article_urls(conn, article_id, aliases)
-    if old["content_hash"] == record["content_hash"]:
-        return article_id, "unchanged"
-    if old["url"] != record["url"] and store.find_article_id(
-        conn, [canonicalize_url(record["url"])]
-    ) not in (None, article_id):
-        params["url"] = old["url"]  # the new URL belongs to another story: keep ours
-    store.insert_revision(
-        conn, old, replaced_at=now, cause=cause,
-        diff_summary=diff_summary(old["title"], old["body"], record["title"], record["body"]),
-    )
-    store.update_article(conn, article_id, params)
-    if old["url"] != params["url"]:  # a no-op when only the scheme changed: one key
-        store.add_article_urls(conn, article_id, [(canonicalize_url(old["url"]), "previous")])
-    return article_id, "updated"
-
-
 def _signature(record: dict[str, Any]) -> tuple[Any, int | None]:
     """The MinHash the extraction step stored with the record, if made with today's params."""
     sketch = record.get("minhash") or {}
@@ -151,7 +100,11 @@ class _Batch:
 
     new: list[dict[str, Any]] = field(default_factory=list)  # staged rows of new articles
     claims: list[tuple[str, int, str]] = field(default_factory=list)  # URL claims, in order
-    raw_maybe: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # if none kept
+    #: Edits of stored stories: (article id, staged row, the URL the story keeps).
+    edits: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
+    #: (article id, staged row, whether its page replaces the stored one), in load order:
+    #: a new or edited story's page is its own; a copy's is kept only if none is.
+    pages: list[tuple[int, dict[str, Any], bool]] = field(default_factory=list)
 
 
 def _resolve(
@@ -160,15 +113,19 @@ def _resolve(
 ) -> tuple[_Batch, int | None]:
     """Decide each row's story and outcome, in load order, from a few set-based look-ups.
 
-    Stops at the first row that changes a stored story (or one new in this batch) and
-    returns its index too: the caller writes the batch so far, loads that row on its own,
-    and resolves the rest afresh, so every row sees the rows before it as if loaded one by
-    one. New articles get provisional ids (negative, in load order); `_write_batch` swaps
-    them for real ones. `results` maps staged id -> (article id, outcome).
+    Returns the batch and, if it stopped early, the index of the first row it left: a
+    second edit of one story (it must see the first), an edit of a story new in this
+    batch, or a row found by content after an edit (the content look-up predates it). The
+    caller writes the batch and resolves the rest afresh, so every row sees the rows
+    before it as if loaded one by one; the first row never stops. New articles get
+    provisional ids (negative, in load order); `_write_batch` swaps them for real ones.
+    `results` maps staged id -> (article id, outcome).
     """
     extracted = [r for r in rows if r["status"] == "extracted"]
     aliases = {r["id"]: _aliases(r["record"], r) for r in extracted}
-    by_url = store.article_ids_by_url(conn, (u for a in aliases.values() for u, _ in a))
+    by_url = store.article_ids_by_url(conn, (
+        *(u for a in aliases.values() for u, _ in a),
+        *(canonicalize_url(r["record"]["url"]) for r in extracted)))
     since = loaded_at - timedelta(days=config.same_content_window_days())
     twins = store.recent_content_twins(
         conn, ((r["record"]["source"], r["record"]["content_hash"]) for r in extracted), since)
@@ -180,7 +137,10 @@ def _resolve(
 
     locked = store.lock_articles(
         conn, {aid for aid in map(known_story, extracted) if aid is not None})
+    stored_keys = {canonicalize_url(row["url"]) for row in locked.values()} - by_url.keys()
+    by_url.update(store.article_ids_by_url(conn, stored_keys))
     batch = _Batch()
+    edited: set[int] = set()
     hashes: dict[int, str] = {aid: row["content_hash"] for aid, row in locked.items()}
     provisional = 0
 
@@ -198,12 +158,14 @@ def _resolve(
             pairs = aliases[r["id"]]
             article_id = known_story(r)  # by_url also holds this batch's claims so far
             if article_id is None:
+                if edited:
+                    return batch, index
                 key = (record["source"], record["content_hash"])
                 twin = twins.get(key)
                 if twin is not None:
                     claim(twin, pairs)
                     article_id, outcome = twin, "duplicate"
-                    batch.raw_maybe.append((twin, r))
+                    batch.pages.append((twin, r, False))
                 else:
                     provisional -= 1
                     article_id, outcome = provisional, "new"
@@ -211,12 +173,25 @@ def _resolve(
                     twins[key] = article_id
                     hashes[article_id] = record["content_hash"]
                     batch.new.append({**r, "article_id": article_id})
+                    batch.pages.append((article_id, r, True))
             elif hashes.get(article_id) == record["content_hash"]:
                 claim(article_id, pairs)
                 outcome = "unchanged"
-                batch.raw_maybe.append((article_id, r))
-            else:  # a stored story changed (or one this batch just created)
+                batch.pages.append((article_id, r, False))
+            elif article_id < 0 or article_id in edited:
                 return batch, index
+            else:  # a stored story changed
+                claim(article_id, pairs)
+                old_url, url = locked[article_id]["url"], record["url"]
+                if url != old_url and by_url.get(canonicalize_url(url)) not in (None, article_id):
+                    url = old_url  # the new URL belongs to another story: keep ours
+                if url != old_url:  # a no-op when only the scheme changed: one key
+                    claim(article_id, [(canonicalize_url(old_url), "previous")])
+                edited.add(article_id)
+                hashes[article_id] = record["content_hash"]
+                batch.edits.append((article_id, r, url))
+                batch.pages.append((article_id, r, True))
+                outcome = "updated"
         if outcome == "unchanged" and article_id in touched:
             outcome = "duplicate"
         if article_id is not None:
@@ -227,10 +202,15 @@ def _resolve(
 
 def _write_batch(
     conn: Connection, batch: _Batch, results: dict[int, tuple[int | None, str]], touched: set[int],
-    timer: PhaseTimer,
+    loaded_at: datetime, timer: PhaseTimer,
 ) -> None:
-    """Write what `_resolve` decided: ids, clusters, articles, URLs, tags, raw pages."""
-    if not (batch.new or batch.claims or batch.raw_maybe):
+    """Write what `_resolve` decided: ids, clusters, articles, URLs, tags, edits, pages.
+
+    New articles are clustered before the edits: a batch's new rows come before its edits
+    in load order (`_resolve`), so they were decided against the edited stories' old text,
+    and the edits against theirs.
+    """
+    if not (batch.new or batch.claims or batch.edits or batch.pages):
         return
     with timer.phase("articles"):
         ids = store.allocate_article_ids(conn, len(batch.new))
@@ -258,15 +238,21 @@ def _write_batch(
         store.add_urls_many(conn, [(url, final(aid), kind) for url, aid, kind in batch.claims])
     with timer.phase("tags"):
         store.add_tags_from_staged(conn, [(r["id"], real[r["article_id"]]) for r in batch.new])
+    if batch.edits:
+        records = staging.staged_records(conn, (r["id"] for _, r, _ in batch.edits))
+        edits = []
+        for article_id, r, url in batch.edits:
+            values, shingles = _signature(records[r["id"]])
+            edits.append(Edit(article_id, {**records[r["id"]], "url": url}, values, shingles))
+        apply_edits(conn, edits, now=loaded_at, cause="edit", timer=timer)
     with timer.phase("raw pages"):
-        raw = [(real[r["article_id"]], r["id"]) for r in batch.new if r["has_raw"]]
-        kept = {real[r["article_id"]] for r in batch.new} | store.articles_with_raw_page(
-            conn, (aid for aid, _ in batch.raw_maybe if aid > 0))
-        for aid, r in batch.raw_maybe:  # a stored story without its page keeps this copy's
-            if final(aid) not in kept and r["has_raw"]:
-                kept.add(final(aid))
-                raw.append((final(aid), r["id"]))
-        store.save_raw_pages_from_staged(conn, raw)
+        stored = store.articles_with_raw_page(
+            conn, (aid for aid, _, own in batch.pages if not own and aid > 0))
+        pages: dict[int, int] = {}  # article id -> staged id of the page it keeps
+        for aid, r, own in batch.pages:
+            if r["has_raw"] and (own or (final(aid) not in pages and aid not in stored)):
+                pages[final(aid)] = r["id"]
+        store.save_raw_pages_from_staged(conn, list(pages.items()))
 
 
 def _new_articles(
@@ -296,32 +282,6 @@ def _aware(value: Any) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _load_changed(
-    conn: Connection, staged: dict[str, Any], loaded_at: datetime, touched: set[int],
-) -> tuple[int, str]:
-    """The row-by-row path, for a record that changes a stored story."""
-    record = staging.staged_records(conn, [staged["id"]])[staged["id"]]
-    article_id, outcome = save_article(
-        conn, record, aliases=_aliases(record, staged),
-        guid_article_id=staged["entry_article_id"], now=loaded_at,
-    )
-    if outcome in ("new", "updated"):
-        store.replace_article_tags(conn, article_id, record.get("topic_tags", []))
-        # Same transaction: a story and its cluster membership land together.
-        clusters.assign_cluster(conn, article_id, record["title"], record["body"],
-                                record.get("language"), record["source"], None)
-    if outcome == "updated":
-        event_links.forget(conn, [article_id])  # linked again below, with its new text
-    if staged["has_raw"] and (
-        outcome in ("new", "updated") or not store.articles_with_raw_page(conn, [article_id])
-    ):
-        store.save_raw_pages_from_staged(conn, [(article_id, staged["id"])])
-    if outcome == "unchanged" and article_id in touched:
-        outcome = "duplicate"
-    touched.add(article_id)
-    return article_id, outcome
 
 
 def load_run(conn: Connection, run_id: str, now: datetime | None = None,
@@ -414,7 +374,7 @@ def _load_rows(
     conn: Connection, rows: list[dict[str, Any]], loaded_at: datetime, touched: set[int],
     results: dict[int, tuple[int | None, str]], timer: PhaseTimer,
 ) -> None:
-    """Resolve and write `rows` in load order: set-based runs between the rare edits.
+    """Resolve and write `rows` in load order, in set-based batches (see `_resolve`).
 
     On an exception the caller rolls back to its savepoint and restores `touched` and
     `results`, which this fills as it goes.
@@ -423,13 +383,11 @@ def _load_rows(
     while start < len(rows):
         with timer.phase("resolve"):
             batch, stop = _resolve(conn, rows[start:], loaded_at, touched, results)
-        _write_batch(conn, batch, results, touched, timer)
+        _write_batch(conn, batch, results, touched, loaded_at, timer)
         if stop is None:
             return
-        changed = rows[start + stop]  # rare: an edit takes the row-by-row path
-        with timer.phase("edits (row by row)"):
-            results[changed["id"]] = _load_changed(conn, changed, loaded_at, touched)
-        start += stop + 1
+        assert stop > 0, "a batch's first row never stops it"
+        start += stop
 
 
 def _timed_batches(

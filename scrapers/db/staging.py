@@ -338,7 +338,7 @@ _BULKY_RECORD_KEYS = ("body", "summary", "captions", "authors", "tags", "matched
 
 
 def staged_records(conn: Connection, staged_ids: Iterable[int]) -> dict[int, Row]:
-    """Whole staged records by staged id (for the rare rows the load handles one by one)."""
+    """Whole staged records by staged id (for edits, which the load writes from Python)."""
     ids = sorted(set(staged_ids))
     if not ids:
         return {}

@@ -9,7 +9,8 @@ upsert keyed by a unique constraint, so re-running a step changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,17 +30,6 @@ ARTICLE_CONTENT_COLUMNS = (
     "fetched_at", "language", "source", "source_id", "guid", "tags", "captions",
     "relevance_score", "relevant", "matched_terms", "content_hash", "etag", "last_modified",
     "published_precision", "truncated", "paywalled",
-)
-_INSERT_ARTICLE = (
-    f"INSERT INTO articles ({', '.join(ARTICLE_CONTENT_COLUMNS)}, first_seen_at) "
-    f"VALUES ({', '.join(f'%({c})s' for c in ARTICLE_CONTENT_COLUMNS)}, %(fetched_at)s) "
-    "ON CONFLICT (url) DO NOTHING RETURNING id"
-)
-# source_id and first_seen_at stay those of the first sighting.
-_UPDATE_ARTICLE = (
-    "UPDATE articles SET "
-    + ", ".join(f"{c} = %({c})s" for c in ARTICLE_CONTENT_COLUMNS if c != "source_id")
-    + ", updated_count = updated_count + 1 WHERE id = %(id)s"
 )
 
 
@@ -195,56 +185,73 @@ def articles_with_raw_page(conn: Connection, article_ids: Iterable[int]) -> set[
         return {int(row[0]) for row in cur.fetchall()}
 
 
-def find_article_id(conn: Connection, urls: Sequence[str]) -> int | None:
-    """The article any of these canonical URLs is known to lead to."""
+def lock_for_edit(conn: Connection, article_ids: Iterable[int]) -> dict[int, Row]:
+    """The stored versions of articles about to be edited, locked until the transaction
+    ends: what a revision keeps, what clustering needs, and how many revisions each has."""
+    ids = sorted(set(article_ids))
+    if not ids:
+        return {}
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT article_id FROM article_urls WHERE url = ANY(%s) "
-            "ORDER BY array_position(%s, url) LIMIT 1",
-            (list(urls), list(urls)),
-        )
-        row = cur.fetchone()
-    return int(row[0]) if row else None
-
-
-def lock_article(conn: Connection, article_id: int) -> Row:
-    """The stored version of an article, locked until the transaction ends."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT id, url, title, body, content_hash, fetched_at, source,
+            """SELECT id, url, title, body, content_hash, fetched_at, first_seen_at, cluster_id,
                       (SELECT count(*) FROM article_revisions r WHERE r.article_id = a.id)
                           AS revisions
-               FROM articles a WHERE id = %s FOR UPDATE""",
-            (article_id,),
+               FROM articles a WHERE id = ANY(%s) ORDER BY id FOR UPDATE""",
+            (ids,),
         )
-        return dict_rows(cur)[0]
+        return {row["id"]: row for row in dict_rows(cur)}
 
 
-def insert_article(conn: Connection, record: Row) -> int | None:
-    """Insert a new article; None if its URL is taken (the caller then treats it as known)."""
-    with conn.cursor() as cur:
-        cur.execute(_INSERT_ARTICLE, record)
-        row = cur.fetchone()
-    return int(row[0]) if row else None
-
-
-def update_article(conn: Connection, article_id: int, record: Row) -> None:
-    with conn.cursor() as cur:
-        cur.execute(_UPDATE_ARTICLE, {**record, "id": article_id})
-
-
-def insert_revision(
-    conn: Connection, old: Row, *, replaced_at: datetime, cause: str, diff_summary: str
-) -> None:
-    """Keep the version `old` (from lock_article) that is being replaced."""
+def insert_revisions(conn: Connection, rows: Sequence[tuple[Row, str]], *,
+                     replaced_at: datetime, cause: str) -> None:
+    """Keep the versions being replaced: (stored row from `lock_for_edit`, diff summary)."""
+    if not rows:
+        return
+    columns = list(zip(*[(old["id"], old["revisions"] + 1, old["title"], old["body"],
+                          old["content_hash"], old["fetched_at"], summary)
+                         for old, summary in rows], strict=True))
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO article_revisions (article_id, revision, title, body, content_hash,
                    seen_from, replaced_at, cause, diff_summary)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-            (old["id"], old["revisions"] + 1, old["title"], old["body"], old["content_hash"],
-             old["fetched_at"], replaced_at, cause, diff_summary),
+               SELECT v.article_id, v.revision, v.title, v.body, v.content_hash, v.seen_from,
+                      %s, %s, v.summary
+               FROM unnest(%s::bigint[], %s::integer[], %s::text[],
+                   %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+                   AS v(article_id, revision, title, body, content_hash, seen_from, summary)""",
+            (replaced_at, cause, *map(list, columns)),
         )
+
+
+# The new versions as one JSON array read into `articles` rows on the server, as
+# `_INSERT_FROM_STAGED` reads new ones: the same conversions for both. source_id and
+# first_seen_at stay those of the first sighting.
+_UPDATE_ARTICLES = (
+    "UPDATE articles a SET "
+    + ", ".join(f"{c} = r.{c}" for c in ARTICLE_CONTENT_COLUMNS if c != "source_id")
+    + ", updated_count = a.updated_count + 1 "
+    "FROM jsonb_populate_recordset(NULL::articles, %s::jsonb) AS r WHERE a.id = r.id"
+)
+
+
+def update_articles(conn: Connection, records: Sequence[Row]) -> None:
+    """Replace stored articles' content columns with new versions (each with its `id`)."""
+    if not records:
+        return
+    with conn.cursor() as cur:
+        cur.execute(_UPDATE_ARTICLES, (_json_rows(records),))
+        if cur.rowcount != len(records):
+            raise RuntimeError(f"updated {cur.rowcount} of {len(records)} articles")
+
+
+def _json_rows(records: Sequence[Row]) -> str:
+    """Records as a JSON array for `jsonb_populate_recordset` (times in ISO 8601)."""
+    def encode(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+    return json.dumps(list(records), ensure_ascii=False, default=encode)
 
 
 def add_article_urls(conn: Connection, article_id: int, urls: Iterable[tuple[str, str]]) -> None:
@@ -285,21 +292,27 @@ def prune_feed_log(conn: Connection, before: datetime) -> tuple[int, int]:
         return entries, cur.rowcount
 
 
-def replace_article_tags(conn: Connection, article_id: int, tags: Sequence[str]) -> None:
-    """Make the article's analyst tags exactly `tags` (no writes when already so).
+def replace_article_tags(conn: Connection, tags_by_article: Mapping[int, Sequence[str]]) -> None:
+    """Make each article's analyst tags exactly the given ones (no writes where already so).
 
     One round trip: the delete of dropped tags and the insert of new ones together.
     """
+    pairs = [(aid, tag) for aid, tags in tags_by_article.items() for tag in dict.fromkeys(tags)]
     with conn.cursor() as cur:
         cur.execute(
-            """WITH dropped AS (
-                   DELETE FROM article_tags WHERE article_id = %(id)s
-                       AND NOT (tag = ANY(%(tags)s::text[]))
+            """WITH wanted AS (
+                   SELECT * FROM unnest(%(pair_ids)s::bigint[], %(tags)s::text[])
+                       AS w(article_id, tag)
+               ), dropped AS (
+                   DELETE FROM article_tags t WHERE t.article_id = ANY(%(ids)s::bigint[])
+                       AND NOT EXISTS (SELECT 1 FROM wanted w
+                                       WHERE w.article_id = t.article_id AND w.tag = t.tag)
                )
                INSERT INTO article_tags (article_id, tag)
-               SELECT %(id)s, t FROM unnest(%(tags)s::text[]) AS t
+               SELECT article_id, tag FROM wanted
                ON CONFLICT DO NOTHING""",
-            {"id": article_id, "tags": list(tags)},
+            {"ids": sorted(tags_by_article), "pair_ids": [p[0] for p in pairs],
+             "tags": [p[1] for p in pairs]},
         )
 
 
@@ -436,19 +449,23 @@ def count_raw_pages(conn: Connection, since: datetime | None) -> int:
         return int(cur.fetchone()[0])
 
 
-def update_derived(conn: Connection, article_id: int, record: Row) -> bool:
-    """Refresh what rules derive from unchanged text (relevance, markers); True if changed."""
+def update_derived(conn: Connection, records: Sequence[Row]) -> set[int]:
+    """Refresh what rules derive from unchanged text (relevance, markers) of stored articles
+    (each record with its `id`); returns the ids whose values changed."""
+    if not records:
+        return set()
     with conn.cursor() as cur:
         cur.execute(
-            """UPDATE articles SET relevance_score = %(relevance_score)s,
-                   relevant = %(relevant)s, matched_terms = %(matched_terms)s,
-                   published_precision = %(published_precision)s,
-                   truncated = %(truncated)s, paywalled = %(paywalled)s
-               WHERE id = %(id)s AND (relevance_score, relevant, matched_terms,
-                   published_precision, truncated, paywalled)
-                   IS DISTINCT FROM (%(relevance_score)s::real, %(relevant)s,
-                   %(matched_terms)s::jsonb, %(published_precision)s, %(truncated)s,
-                   %(paywalled)s)""",
-            {**record, "id": article_id},
+            """UPDATE articles a SET relevance_score = r.relevance_score,
+                   relevant = r.relevant, matched_terms = r.matched_terms,
+                   published_precision = r.published_precision,
+                   truncated = r.truncated, paywalled = r.paywalled
+               FROM jsonb_populate_recordset(NULL::articles, %s::jsonb) AS r
+               WHERE a.id = r.id AND (a.relevance_score, a.relevant, a.matched_terms,
+                   a.published_precision, a.truncated, a.paywalled)
+                   IS DISTINCT FROM (r.relevance_score, r.relevant, r.matched_terms,
+                   r.published_precision, r.truncated, r.paywalled)
+               RETURNING a.id""",
+            (_json_rows(records),),
         )
-        return bool(cur.rowcount)
+        return {int(row[0]) for row in cur.fetchall()}

@@ -11,8 +11,9 @@ proportional to their size.
 
 One set-based path decides and writes: `plan_clusters` (read only: the batch's stored
 candidates in one query, the decisions in memory) and `write_plan`. A load's new articles go
-through it in batches; `assign_cluster` (one stored article whose text changed) and
-`backfill` (stored articles without a current sketch) call it too. The SQL runs on a DB-API
+through it in batches; `reassign_clusters` (stored articles whose text changed: edits in a
+load and re-extraction) and `backfill` (stored articles without a current sketch) call it
+too, and `assign_cluster` is `reassign_clusters` for one article. The SQL runs on a DB-API
 (psycopg2) connection; only `backfill` commits.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -57,13 +58,10 @@ def assign_cluster(
     first_seen_at: datetime | None,
     params: ClusterParams = DEFAULT_PARAMS,
 ) -> ClusterAssignment:
-    """Put a stored article into a story cluster; returns where it went.
+    """Put one stored article into a story cluster; returns where it went.
 
-    Call it after the article's row is written, in the same transaction (no commit here).
-    Unchanged text with the same parameters changes nothing and returns the stored
-    assignment. Changed text replaces the article's sketch and decides its cluster again
-    (it stays while a member of its cluster still matches), through `plan_clusters` and
-    `write_plan` with a batch of one.
+    `reassign_clusters` for a batch of one, reading the article's current cluster and
+    first sighting from its row. Call it after the row is written, in the same transaction.
 
     :param article_id: `articles.id` of the row just inserted or updated.
     :param outlet: the article's outlet, used for logging the match.
@@ -71,28 +69,53 @@ def assign_cluster(
     :raises LookupError: if no article has that id.
     """
     with conn.cursor() as cur:
-        cur.execute(
-            """SELECT a.cluster_id, m.signature, m.params, m.matched_article_id, m.similarity,
-                      a.first_seen_at
-               FROM articles a LEFT JOIN article_minhash m ON m.article_id = a.id
-               WHERE a.id = %s FOR UPDATE OF a""",
-            (article_id,),
-        )
+        cur.execute("SELECT cluster_id, first_seen_at FROM articles WHERE id = %s "
+                    "FOR UPDATE", (article_id,))
         row = cur.fetchone()
     if row is None:
         raise LookupError(f"no article with id {article_id}: upsert it before clustering")
-    current, stored_sig, stored_params, stored_match, stored_sim, row_seen = row
-    values, count = sketch(title, body, language, params)
-    if (current is not None and stored_sig is not None and stored_params == params.tag
-            and bytes(stored_sig) == signature_bytes(values)):
-        return ClusterAssignment(int(current), False, stored_match, stored_sim)
+    current, row_seen = row
     article = NewArticle(article_id, title, body, language, outlet,
                          first_seen_at if first_seen_at is not None else row_seen,
-                         values, count, stored=True,
-                         current_cluster_id=None if current is None else int(current))
-    plan = plan_clusters(conn, [article], params)
-    write_plan(conn, plan)
-    return plan.assignments[0]
+                         stored=True, current_cluster_id=None if current is None else int(current))
+    return reassign_clusters(conn, [article], params)[0]
+
+
+def reassign_clusters(conn: Connection, articles: Sequence[NewArticle],
+                      params: ClusterParams = DEFAULT_PARAMS,
+                      timer: PhaseTimer = NO_TIMER) -> list[ClusterAssignment]:
+    """Decide again the clusters of stored articles whose text changed; one per article.
+
+    `articles` are stored (`NewArticle.stored`, with their current cluster). One whose
+    stored sketch is the same (same params: an edit that changed no shingle) keeps its
+    assignment and nothing is written for it; the rest go through `plan_clusters` and
+    `write_plan` as one batch, in order. No commit.
+    """
+    ids = [a.article_id for a in articles]
+    with conn.cursor() as cur:
+        cur.execute("SELECT article_id, signature, params, matched_article_id, similarity "
+                    "FROM article_minhash WHERE article_id = ANY(%s)", (ids,))
+        stored = {int(aid): (bytes(sig), tag, match, sim)
+                  for aid, sig, tag, match, sim in cur.fetchall()}
+    kept: dict[int, ClusterAssignment] = {}
+    again: list[NewArticle] = []
+    for article in articles:
+        if article.signature is not None and article.shingle_count is not None:
+            values, count = article.signature, article.shingle_count
+        else:
+            values, count = sketch(article.title, article.body, article.language, params)
+        sig, tag, match, sim = stored.get(article.article_id, (None, None, None, None))
+        if (article.current_cluster_id is not None and tag == params.tag
+                and sig == signature_bytes(values)):
+            kept[article.article_id] = ClusterAssignment(article.current_cluster_id, False,
+                                                         match, sim)
+        else:
+            again.append(replace(article, signature=values, shingle_count=count))
+    if again:
+        plan = plan_clusters(conn, again, params, timer=timer)
+        write_plan(conn, plan)
+        kept.update(zip((a.article_id for a in again), plan.assignments, strict=True))
+    return [kept[article_id] for article_id in ids]
 
 
 def _log_assignment(article_id: int, outlet: str, language: str | None,

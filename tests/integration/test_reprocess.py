@@ -45,3 +45,22 @@ def test_reprocess_restores_and_is_idempotent(db: Any, site: Any, news_db_url: s
                          capture_output=True, text=True,
                          env={**os.environ, "NICHIRO_DB_URL": news_db_url}).stdout
     assert out.strip() == f"reprocessed: updated 0, refreshed 0, unchanged {stored}, failed 0"
+
+
+def test_one_page_that_cannot_be_extracted_is_counted_and_the_rest_reprocessed(
+        db: Any, site: Any) -> None:
+    run_all(db, "run-r")
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM articles")
+        stored = cur.fetchone()[0]
+        cur.execute("UPDATE raw_pages SET body_gz = '\\x1f8b00' WHERE article_id = 2")
+        cur.execute("UPDATE articles SET body = body || E'\\n\\nShare this article', "
+                    "content_hash = 'old' WHERE id IN (1, 3)")
+    db.commit()
+    assert reprocess(db, batch=2) == {"updated": 2, "refreshed": 0, "unchanged": stored - 3,
+                                      "failed": 1}
+    with db.cursor() as cur:
+        cur.execute("SELECT article_id, revision, cause FROM article_revisions ORDER BY 1")
+        assert cur.fetchall() == [(1, 1, "reprocess"), (3, 1, "reprocess")]
+        cur.execute("SELECT count(*) FROM articles WHERE body LIKE '%Share this article'")
+        assert cur.fetchone() == (0,)

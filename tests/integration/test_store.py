@@ -1,14 +1,16 @@
-"""store: upserts keyed by canonical URL, tags, and the analyst views, on real rows."""
+"""store: stories keyed by canonical URL, revisions, tags, and the analyst views, on real
+rows. Records are stored the way the pipeline stores them: staged, then loaded."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from scrapers.db import staging, store
-from scrapers.db.loader import save_article
+from scrapers.db import loader, staging, store
 from scrapers.dedup.hashes import content_hash
 from scrapers.models import Source
 
@@ -23,7 +25,7 @@ def record(source_id: int, **overrides: Any) -> dict[str, Any]:
         "url": "https://news.example/a/1", "original_url": "https://news.example/a/1?utm_x=1",
         "title": "Lavrov and Japanese minister meet", "body": "Talks on the Kurils.",
         "summary": "", "authors": ["A. Writer"], "published_at": NOW, "fetched_at": NOW,
-        "language": "en", "source": "Pacific Wire", "source_id": source_id, "guid": "g1",
+        "language": "en", "source": "Pacific Wire", "source_id": source_id, "guid": None,
         "tags": [], "captions": [], "relevance_score": 0.9, "relevant": True,
         "matched_terms": [{"term": "Kurils", "field": "body", "group": "bilateral",
                            "weight": 3.0}],
@@ -31,15 +33,35 @@ def record(source_id: int, **overrides: Any) -> dict[str, Any]:
         "truncated": False, "paywalled": False,
     }
     base.update(overrides)
+    base["guid"] = base["guid"] or base["url"]
     base["content_hash"] = content_hash(base["title"], base["body"])
     return base
 
 
-def save(db: Any, rec: dict[str, Any], guid_article_id: int | None = None,
-         extra_urls: tuple[str, ...] = ()) -> tuple[int, str]:
-    aliases = [(rec["url"], "canonical"), *((u, "link") for u in extra_urls)]
-    return save_article(db, rec, aliases=aliases, guid_article_id=guid_article_id,
-                        now=NOW)
+_RUNS = itertools.count(1)
+
+
+def save(db: Any, rec: dict[str, Any], link: str | None = None) -> tuple[int, str]:
+    """Stage `rec` as the page of its feed entry (found through `link`, default its URL),
+    load it in a run of its own, and return (article id, outcome)."""
+    run_id = f"manual__store_{next(_RUNS)}"
+    link = link or rec["url"]
+    entry_id, _ = staging.upsert_feed_entry(db, {
+        "source_id": rec["source_id"], "guid": rec["guid"], "link": link, "url": link,
+        "title": rec["title"], "summary": "", "published_at": None, "outlet": None,
+        "fingerprint": rec["guid"], "relevance_score": 0.9, "candidate": True,
+        "matched_terms": "[]", "now": NOW, "fetch_id": None})
+    staging.stage_article(db, {
+        "run_id": run_id, "source_id": rec["source_id"], "entry_id": entry_id, "url": link,
+        "status": "extracted", "reason": None, "reason_code": None, "staged_at": NOW,
+        "record": json.dumps(rec, default=datetime.isoformat), "raw_gz": None,
+        "raw_url": None, "raw_content_type": None})
+    loader.load_run(db, run_id, now=NOW)
+    with db.cursor() as cur:
+        cur.execute("SELECT article_id, outcome FROM staged_articles WHERE run_id = %s",
+                    (run_id,))
+        article_id, outcome = cur.fetchone()
+    return article_id, outcome
 
 
 def test_new_unchanged_updated_with_revision(db: Any) -> None:
@@ -70,16 +92,17 @@ def test_new_unchanged_updated_with_revision(db: Any) -> None:
 def test_url_variants_and_guid_continuity(db: Any) -> None:
     [src] = staging.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
     # found through an m. link whose page names the www. canonical URL
-    first_id, _ = save(db, record(src["id"], url="https://www.news.example/a/1"),
-                       extra_urls=("https://m.news.example/a/1",))
+    first_id, _ = save(db, record(src["id"], url="https://www.news.example/a/1", guid="g1"),
+                       link="https://m.news.example/a/1")
     # the m. variant alone now leads to the same story
-    assert store.find_article_id(db, ["https://m.news.example/a/1"]) == first_id
+    assert store.article_ids_by_url(db, ["https://m.news.example/a/1"]) == {
+        "https://m.news.example/a/1": first_id}
     assert save(db, record(src["id"], url="https://m.news.example/a/1")) == (
         first_id, "unchanged")
     # a slug edit: new URL, same feed GUID (the entry already points at the article)
     renamed = record(src["id"], url="https://www.news.example/a/1-lavrov-talks",
-                     title="Lavrov talks: headline edited")
-    assert save(db, renamed, guid_article_id=first_id) == (first_id, "updated")
+                     title="Lavrov talks: headline edited", guid="g1")
+    assert save(db, renamed) == (first_id, "updated")
     db.commit()
     with db.cursor() as cur:
         cur.execute("SELECT url FROM articles")
@@ -101,9 +124,9 @@ def test_tags_replaced_and_counted_weekly(db: Any) -> None:
     [src] = staging.sync_sources(db, [Source(name="Pacific Wire", url="https://x.example/f",
                                            language="en")])
     article_id, _ = save(db, record(src["id"]))
-    store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "place:kuril_islands"])
-    store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "place:kuril_islands"])
-    store.replace_article_tags(db, article_id, ["person:sergei_lavrov", "theme:peace_treaty"])
+    store.replace_article_tags(db, {article_id: ["person:sergei_lavrov", "place:kuril_islands"]})
+    store.replace_article_tags(db, {article_id: ["person:sergei_lavrov", "place:kuril_islands"]})
+    store.replace_article_tags(db, {article_id: ["person:sergei_lavrov", "theme:peace_treaty"]})
     db.commit()
     with db.cursor() as cur:
         cur.execute("SELECT tag, kind FROM article_tags ORDER BY tag")
@@ -122,7 +145,7 @@ def test_bad_tag_is_refused_by_the_schema(db: Any) -> None:
     [src] = staging.sync_sources(db, [Source(name="P", url="https://x.example/f", language="en")])
     article_id, _ = save(db, record(src["id"]))
     with pytest.raises(psycopg2.errors.CheckViolation):
-        store.replace_article_tags(db, article_id, ["Lavrov"])
+        store.replace_article_tags(db, {article_id: ["Lavrov"]})
     db.rollback()
 
 
@@ -161,7 +184,7 @@ def test_retention_prunes_every_old_staging_row_and_old_raw_pages(db: Any) -> No
     cut = datetime(2026, 10, 28, tzinfo=UTC)
     assert store.prune(db, raw_before=cut, staged_before=cut) == (1, 4)
     with db.cursor() as cur:
-        cur.execute("SELECT url FROM staged_articles ORDER BY url")
+        cur.execute("SELECT url FROM staged_articles WHERE run_id = 'r' ORDER BY url")
         assert [r[0] for r in cur.fetchall()] == ["https://news.example/new-pending",
                                                  "https://news.example/new-rejected"]
         cur.execute("SELECT count(*) FROM raw_pages")
