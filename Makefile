@@ -30,6 +30,7 @@ db: $(STAMP) ## make sure PostgreSQL answers and the databases exist and are mig
 	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$$NICHIRO_DB_URL" --db "$$NICHIRO_AIRFLOW_DB_URL"
 	@$(ENV) $(BIN)/python -m scrapers migrate
 	@$(ENV) airflow db migrate > .local/airflow-db-migrate.log 2>&1 || { cat .local/airflow-db-migrate.log; exit 1; }
+	@$(ENV) $(BIN)/python plugins/nichiro_pools.py
 	@$(ENV) echo "databases ready: $$NICHIRO_DB_URL (news), $$NICHIRO_AIRFLOW_DB_URL (Airflow)"
 
 reader-role: venv ## privileged step: the analysts' read-only role; ADMIN_DB_URL= a role with CREATEROLE
@@ -63,6 +64,7 @@ CLOCK_AHEAD_DAYS ?= 365
 test: venv ## set up and run the whole test suite, then its date-sensitive part a year ahead
 	@scripts/ensure_package.sh docker-compose docker-compose "validate docker-compose.yml"
 	@scripts/ensure_package.sh faketime faketime "run the date-sensitive tests a year ahead"
+	@scripts/ensure_package.sh iptables iptables "drop a test's database connection silently"
 	@scripts/ensure_chromium.sh >/dev/null
 	@$(ENV) $(BIN)/python scripts/dbctl.py ensure --db "$${NICHIRO_DB_URL%/*}/postgres"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,8 +11,10 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 3. **source.fetch_feed** — one mapped copy per source, labelled with its name: conditional
    GET of the feed, parse, score each entry's title/summary for relevance, record the
    attempt in `feed_fetches`. A failing source fails alone and is retried on transport
-   errors. A feed that has not changed (HTTP 304, or the same body) ends **skipped**
-   when none of its pages is left to retry; its fetch_articles is then skipped too.
+   errors when it is due again (its backoff, never before the server's Retry-After), or
+   left to a later run when that is more than 30 minutes off. A feed that has not changed
+   (HTTP 304, or the same body) ends **skipped** when none of its pages is left to retry;
+   its fetch_articles is then skipped too.
 4. **source.fetch_articles** — fetches the pages of relevant entries, extracts and cleans
    them, rescoring relevance with the body; results wait in `staged_articles`.
 5. **load** — upserts the run's staged articles into `articles` keyed by canonical URL.
@@ -40,13 +42,15 @@ from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 from nichiro_assets import ARTICLES
+from nichiro_pools import HTTP_POOL
+from nichiro_retry import RetryWhenSourceIsDue
 
 from nichiro_callbacks import on_task_failure
 
 SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
 RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
-HTTP_CONCURRENCY = int(os.environ.get("NICHIRO_HTTP_CONCURRENCY", "4"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("NICHIRO_RETRY_DELAY_SECONDS", "60")))
+MAX_RETRY_DELAY = timedelta(minutes=30)
 # Every task and the run itself end: a hung request, lock or worker cannot hold a slot
 # (or the next scheduled run) forever. The load may follow a long outage's backlog.
 TASK_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_TASK_TIMEOUT_MINUTES", "30")))
@@ -82,7 +86,7 @@ def _label(source: dict[str, Any]) -> None:
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=30),
+        "max_retry_delay": MAX_RETRY_DELAY,
         "execution_timeout": TASK_TIMEOUT,
         "on_failure_callback": on_task_failure,
     },
@@ -112,13 +116,14 @@ def nichiro_ingest() -> None:
 
     @task_group(group_id="source")
     def per_source(source: dict[str, Any]) -> None:
-        # At most HTTP_CONCURRENCY sources are fetched at once (all runs of this DAG);
-        # the per-host delay between requests is kept by HostThrottle in PostgreSQL.
+        # Both fetch tasks take a slot of one pool (plugins/nichiro_pools.py): at most its
+        # size of them run at once, across runs; the per-host delay between requests is
+        # kept by HostThrottle in PostgreSQL.
         # multiple_outputs=False wherever a task returns a dict: Airflow would otherwise
         # infer True from the annotation and push one XCom per key as well, a REST call
         # each (docs/benchmarks.md, "The unchanged second run").
-        @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY,
-              multiple_outputs=False)
+        @task(map_index_template="{{ source_name }}", pool=HTTP_POOL, multiple_outputs=False,
+              retry_policy=RetryWhenSourceIsDue(longest=MAX_RETRY_DELAY))
         def fetch_feed(source: dict[str, Any]) -> dict[str, Any]:
             """Fetch, parse and score one feed; failures are recorded, then raised. An
             unchanged feed with no page left to retry ends skipped, and so does its
@@ -148,8 +153,7 @@ def nichiro_ingest() -> None:
                     "no page to fetch")
             return result
 
-        @task(map_index_template="{{ source_name }}", max_active_tis_per_dag=HTTP_CONCURRENCY,
-              multiple_outputs=False)
+        @task(map_index_template="{{ source_name }}", pool=HTTP_POOL, multiple_outputs=False)
         def fetch_articles(feed: dict[str, Any]) -> dict[str, Any]:
             """Fetch and extract the pages of the feed's relevant entries into staging."""
             from nichiro_limits import limit_task_memory

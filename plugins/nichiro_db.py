@@ -6,9 +6,13 @@ the credentials from the Connection (so secrets stay in Airflow's hands) and ope
 psycopg2 connection with them.
 
 Every task's session is bounded: a statement, a lock wait and an idle open transaction
-each have a timeout, and TCP keepalives notice a server that vanished without closing the
-connection, so a stuck database fails the task (and its retries) instead of holding a
-worker slot forever. The Connection's own `options` extra is kept, after ours.
+each have a timeout, so a stuck database fails the task (and its retries) instead of
+holding a worker slot forever. A connection that drops silently (a network partition, a
+host that vanished: no FIN, no RST) is noticed on both ends: TCP keepalives and a TCP
+user timeout on the client (libpq) fail the task, and the same settings on the server
+(`tcp_keepalives_*`, `tcp_user_timeout`) end the orphaned backend, so the load lock and
+the row locks it held are released for the retry. The Connection's own `options` extra
+is kept, after ours.
 """
 
 from __future__ import annotations
@@ -26,11 +30,23 @@ SESSION_LIMITS = {
     "lock_timeout": ("NICHIRO_DB_LOCK_TIMEOUT_MS", 5 * 60 * 1000),
     "idle_in_transaction_session_timeout": ("NICHIRO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
                                             10 * 60 * 1000),
+    # While a statement runs (a lock wait, say) the server reads nothing from the client:
+    # this polls the socket, so a backend whose client is gone stops and lets its locks go.
+    "client_connection_check_interval": ("NICHIRO_DB_CLIENT_CHECK_INTERVAL_MS", 10 * 1000),
 }
-#: libpq TCP keepalives: a silently dropped connection is noticed within about
-#: idle + interval x count seconds.
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-              "keepalives_count": 3}
+#: TCP keepalives and user timeout, the same on both ends, and their environment overrides:
+#: a silently dropped connection is noticed within about idle + interval x count seconds
+#: while it waits for the other end, within the user timeout while its data goes unacked.
+TCP_LIMITS = {
+    "idle": ("NICHIRO_DB_KEEPALIVE_IDLE_S", 30),
+    "interval": ("NICHIRO_DB_KEEPALIVE_INTERVAL_S", 10),
+    "count": ("NICHIRO_DB_KEEPALIVE_COUNT", 3),
+    "user_timeout_ms": ("NICHIRO_DB_TCP_USER_TIMEOUT_MS", 60 * 1000),
+}
+
+
+def tcp_limits() -> dict[str, int]:
+    return {name: int(os.environ.get(env, default)) for name, (env, default) in TCP_LIMITS.items()}
 
 
 #: The Nichiro page's sessions: read-only, and a statement limit a person waits through.
@@ -41,6 +57,9 @@ def session_options(read_only: bool = False) -> str:
     """The libpq `options` string that sets the session limits (the page's if `read_only`)."""
     limits = {name: int(os.environ.get(env, default))
               for name, (env, default) in SESSION_LIMITS.items()}
+    tcp = tcp_limits()  # the server's side of the connection
+    limits.update(tcp_keepalives_idle=tcp["idle"], tcp_keepalives_interval=tcp["interval"],
+                  tcp_keepalives_count=tcp["count"], tcp_user_timeout=tcp["user_timeout_ms"])
     if read_only:
         limits["statement_timeout"] = int(os.environ.get("NICHIRO_PAGE_STATEMENT_TIMEOUT_MS",
                                                          PAGE_STATEMENT_TIMEOUT_MS))
@@ -62,7 +81,9 @@ def connection_kwargs(conn_id: str = CONN_ID, read_only: bool = False) -> dict[s
         "application_name": "nichiro-airflow",
         "connect_timeout": 10,
     }
-    kwargs.update(KEEPALIVES)
+    tcp = tcp_limits()
+    kwargs.update(keepalives=1, keepalives_idle=tcp["idle"], keepalives_interval=tcp["interval"],
+                  keepalives_count=tcp["count"], tcp_user_timeout=tcp["user_timeout_ms"])
     kwargs["options"] = session_options(read_only)
     extra = conn.extra_dejson or {}
     for key in ("sslmode", "sslrootcert", "sslcert", "sslkey"):

@@ -183,7 +183,7 @@ def fetch_feed(
             retry_after_s=retry_after, error_class=type(exc).__name__, error=message,
         )
         # Airflow's retries of one run are one failure of the source, not one each.
-        reason = _record_failure(
+        reason, wait_s = _record_failure(
             conn, source, started, schedule, error=message, error_class=type(exc).__name__,
             status=status, retry_after=retry_after,
             counts=not staging.failed_earlier_in_run(conn, source_id, run_id, fetch_id))
@@ -191,6 +191,9 @@ def fetch_feed(
         LOGGER.error("%s: feed fetch failed: %s", source["name"], message)
         if reason:
             LOGGER.error("%s: source disabled: %s", source["name"], reason)
+        # For the task's retry policy (plugins/nichiro_retry.py): a retry before the source
+        # is due again would ignore its backoff and the server's Retry-After.
+        exc.due_in_s = wait_s  # type: ignore[attr-defined]
         raise
     if unchanged:
         # Nothing new in the feed: pages are left only if an earlier run's were not done.
@@ -214,17 +217,18 @@ def _record_failure(
     conn: Connection, source: dict[str, Any], now: datetime, schedule: config.FetchSchedule,
     *, error: str, error_class: str, status: int | None = None,
     retry_after: int | None = None, counts: bool = True,
-) -> str | None:
+) -> tuple[str | None, int]:
     """Record a failed attempt on the source: backoff, and disabling when due (a failure
-    that does not `count` updates the error only). Returns the disabling reason, if any."""
+    that does not `count` updates the error only). Returns the disabling reason, if any,
+    and the seconds until the source is due again."""
     failures = source["consecutive_failures"] + (1 if counts else 0)
     reason = disable_reason(failures, status, error, schedule)
+    wait_s = backoff_s(failures, retry_after, schedule)
     staging.record_source_failure(
         conn, source["id"], now, error=error, error_class=error_class,
-        next_fetch_at=now + timedelta(seconds=backoff_s(failures, retry_after, schedule)),
-        disabled_reason=reason, counts=counts,
+        next_fetch_at=now + timedelta(seconds=wait_s), disabled_reason=reason, counts=counts,
     )
-    return reason
+    return reason, wait_s
 
 
 def _record_killed_attempts(conn: Connection, source: dict[str, Any], now: datetime,

@@ -119,6 +119,9 @@ def airflow_db() -> None:
     from airflow.utils import db as airflow_db_utils
 
     airflow_db_utils.initdb()
+    from nichiro_pools import ensure_http_pool
+
+    ensure_http_pool()  # as `make db` does: the fetch tasks' pool
 
 
 @pytest.fixture

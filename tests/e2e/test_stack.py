@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from nichiro_pools import HTTP_POOL
 
 from tests.conftest import REPO
 from tests.support import free_port
@@ -149,9 +150,26 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
                registered, timeout=90)
     r = stack.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
     assert r.status_code == 200 and r.json()["is_paused"] is False, r.text
-    # 2. The scheduler runs it to the end (LocalExecutor, parallelism 4).
-    run, states = run_to_the_end(stack)
+    # 2. The scheduler runs it to the end (LocalExecutor, parallelism 4), with the fetch
+    # tasks' pool resized to 2 as an operator would in the UI.
+    def resize(slots: int) -> httpx.Response:
+        return stack.api("PATCH", f"/pools/{HTTP_POOL}", params={"update_mask": "slots"},
+                         json={"pool": HTTP_POOL, "slots": slots, "include_deferred": False})
+
+    r = resize(2)
+    assert r.status_code == 200 and r.json()["slots"] == 2, r.text
+    try:
+        run, states = run_to_the_end(stack)
+    finally:
+        resize(4)
     run_id = run["dag_run_id"]
+    # fetch_feed and fetch_articles together never ran more than the pool's 2 at a time
+    tis = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
+                    params={"limit": 100}).json()["task_instances"]
+    spans = [(ti["start_date"], ti["end_date"]) for ti in tis
+             if ti["task_id"].startswith("source.") and ti["state"] in ("success", "failed")]
+    assert len(spans) == 2 * len(SOURCES) - 1  # Broken Feed's fetch_articles never ran
+    assert max(sum(1 for s, e in spans if s <= at < e) for at, _ in spans) <= 2, spans
     # the intentional failure, and nothing else: Broken Feed fails alone
     assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
     assert states[("source.fetch_articles", "Broken Feed")] == "upstream_failed", states

@@ -19,6 +19,7 @@ Every wait is bounded and fails with a message saying what did not happen.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -419,6 +420,90 @@ def test_lost_server_surfaces_as_operational_error(
     finally:
         conn.close()
         cluster.start()
+
+
+# --- a connection that drops silently ---------------------------------------------------
+
+@contextlib.contextmanager
+def silently_dropped(server_port: int, client_port: int) -> Iterator[None]:
+    """Every packet of one TCP connection on 127.0.0.1 discarded, both ways: no FIN, no RST,
+    as when a network partitions or a host vanishes. Other connections are untouched."""
+    iptables = shutil.which("iptables")
+    if iptables is None or os.geteuid() != 0:
+        pytest.fail("dropping a connection silently needs root and iptables "
+                    "(Debian: iptables; `make test` installs it)")
+    rules = [["-p", "tcp", "-s", "127.0.0.1", "--sport", str(a), "--dport", str(b), "-j", "DROP",
+              "-m", "comment", "--comment", f"nichiro-test-{os.getpid()}"]
+             for a, b in ((client_port, server_port), (server_port, client_port))]
+    added = []
+    try:
+        for rule in rules:
+            subprocess.run([iptables, "-I", "INPUT", *rule], check=True, capture_output=True)
+            added.append(rule)
+        yield
+    finally:
+        for rule in added:
+            subprocess.run([iptables, "-D", "INPUT", *rule], check=True, capture_output=True)
+
+
+def test_a_connection_dropped_silently_mid_load_is_given_up_on_both_ends_and_retry_completes(
+    cluster: PrivateCluster, databases: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The load's session as a task opens it (plugins/nichiro_db.py), with short TCP limits:
+    its keepalives end the load with an error instead of a wait for ever, and the server's
+    keepalives and connection check end its backend, whose load lock and row locks would
+    otherwise block the retry until some timeout minutes later."""
+    from nichiro_db import connection_kwargs
+
+    baseline, outage = databases
+    conn = staged(outage)
+    conn.close()
+    holder = lock_feed_entry(outage, position=4)
+    limits = {"IDLE_S": 1, "INTERVAL_S": 1, "COUNT": 2}
+    for name, value in limits.items():
+        monkeypatch.setenv(f"NICHIRO_DB_KEEPALIVE_{name}", str(value))
+    monkeypatch.setenv("NICHIRO_DB_TCP_USER_TIMEOUT_MS", "3000")
+    monkeypatch.setenv("NICHIRO_DB_CLIENT_CHECK_INTERVAL_MS", "500")
+    monkeypatch.setenv("AIRFLOW_CONN_NICHIRO_DB", outage)
+    # noticed within idle + interval x count, plus a margin for polling and a busy machine
+    bound = limits["IDLE_S"] + limits["INTERVAL_S"] * limits["COUNT"] + 3
+
+    outcome: dict[str, Any] = {}
+
+    def load() -> None:
+        loader = psycopg2.connect(**{**connection_kwargs(), "application_name": LOADER_APP})
+        try:
+            outcome["counts"] = load_run(loader, RUN_ID)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+        finally:
+            outcome["ended"] = time.monotonic()
+            loader.close()
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    wait_for("load_run to write every article and block on a feed entry",
+             load_waiting_on_lock(cluster, LOADER_APP))
+    backend = f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{LOADER_APP}'"
+    client_port = scalar(outage, "SELECT client_port FROM pg_stat_activity "
+                                 "WHERE application_name = %s", LOADER_APP)
+    with silently_dropped(cluster.port, client_port):
+        dropped_at = time.monotonic()
+        thread.join(WAIT_S)
+        assert not thread.is_alive(), "load_run hung on a dropped connection"
+        assert "counts" not in outcome, f"load_run returned {outcome.get('counts')}"
+        assert db_error_in_chain(outcome["error"]) is not None, repr(outcome["error"])
+        assert outcome["ended"] - dropped_at < bound, (
+            f"the client noticed after {outcome['ended'] - dropped_at:.1f} s")
+        # the server ends the backend while the lock it waits for is still held
+        wait_for("the server to end the dropped session's backend",
+                 lambda: scalar(outage, backend) == 0, timeout=bound)
+        server_done = time.monotonic() - dropped_at
+    holder.close()
+    print(f"[outages] dropped connection: client gave up in "
+          f"{outcome['ended'] - dropped_at:.1f} s, server in {server_done:.1f} s (bound {bound} s)")
+    nothing_loaded(outage)
+    retried_load_matches(baseline, outage)
 
 
 # --- a task SIGKILLed -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import argparse
 import gzip
 import hashlib
 import threading
+from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +34,16 @@ CONTENT_TYPES = {
 TEXT_SUFFIXES = frozenset(CONTENT_TYPES)
 
 
+@dataclass
+class Outage:
+    """A status answered instead of a resource, with headers (Retry-After, say), for the
+    next `times` requests (None: until the test removes it)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+
+
 class FixtureServer(ThreadingHTTPServer):
     """Serves `root`; records each request path in `hits` for tests to inspect."""
 
@@ -43,8 +54,10 @@ class FixtureServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), FixtureHandler)
         self.root = root.resolve()
         self.hits: list[tuple[str, int]] = []
-        #: path -> status answered instead of the file (a test's outage of one resource)
-        self.outages: dict[str, int] = {}
+        #: path -> status (or Outage) answered instead of the file: a test's outage of one
+        #: resource
+        self.outages: dict[str, int | Outage] = {}
+        self._outage_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -54,6 +67,18 @@ class FixtureServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+    def take_outage(self, path: str) -> Outage | None:
+        """The outage answering this request for `path`, if any (one of its `times`)."""
+        with self._outage_lock:
+            outage = self.outages.get(path)
+            if isinstance(outage, int):
+                return Outage(outage)
+            if outage is not None and outage.times is not None:
+                outage.times -= 1
+                if outage.times <= 0:
+                    del self.outages[path]
+            return outage
 
     @property
     def base_url(self) -> str:
@@ -82,8 +107,9 @@ class FixtureHandler(BaseHTTPRequestHandler):
         if path.startswith("/status/") and path[8:].isdigit():
             self._send(int(path[8:]), b"status page\n", "text/plain")
             return
-        if path in self.server.outages:
-            self._send(self.server.outages[path], b"unavailable\n", "text/plain")
+        outage = self.server.take_outage(path)
+        if outage is not None:
+            self._send(outage.status, b"unavailable\n", "text/plain", outage.headers)
             return
         target = (self.server.root / path.lstrip("/")).resolve()
         if self.server.root not in target.parents or not target.is_file():
