@@ -138,9 +138,15 @@ def check_url_allowed(url: str, allowance: PrivateAllowance) -> None:
     except ValueError as exc:
         raise BlockedURLError(url, f"invalid international host: {exc}") from exc
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        port = parts.port
+    except ValueError as exc:  # a redirect's Location is the server's to write
+        raise BlockedURLError(url, f"invalid port: {exc}") from exc
+    try:
+        infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise NetworkError(url, f"cannot resolve host {host!r}: {exc}") from exc
+    except UnicodeError as exc:  # a label over 63 characters, an empty one
+        raise BlockedURLError(url, f"invalid host name: {exc}") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if is_refused(address, allowance):

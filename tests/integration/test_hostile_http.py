@@ -419,6 +419,19 @@ def test_https_to_http_redirect_refused(tls_server: Server, server: Server) -> N
     assert server.connections == 0  # the http server was never contacted
 
 
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x",
+                                      "http://" + "a" * 300 + ".example/"])
+def test_a_redirect_to_an_unusable_address_is_a_clear_refusal(server: Server,
+                                                                 location: str) -> None:
+    """A Location the server wrote with a port out of range or a host label over 63
+    characters: a refusal naming the address, not a bare ValueError from deep inside."""
+    url = server.add("/away", reply(302, headers=[("Location", location)]))
+    with Fetcher(settings()) as fetcher, \
+            pytest.raises(http.BlockedURLError, match="invalid (port|host name)") as info:
+        fetcher.fetch(url)
+    assert info.value.url == location and info.value.retryable is False
+
+
 def test_https_to_https_and_http_to_https_redirects_followed(
     tls_server: Server, server: Server
 ) -> None:
