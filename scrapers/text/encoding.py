@@ -101,11 +101,16 @@ MIN_CYRILLIC_LETTERS = 10
 # text (psycopg2 will not even send it), and the others are no part of a headline, a name
 # or a paragraph. `&#0;` in a feed or a page decodes to one.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A lone surrogate: a JSON string's `\ud800` (JSON-LD) decodes to one, and no encoding can
+# write it, so hashing, JSON for staging and psycopg2 all raise on it. It becomes U+FFFD,
+# as the HTML parser turns `&#xD800;` into U+FFFD.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def strip_controls(text: str) -> str:
-    """`text` without C0 control characters (tab, newline and CR kept)."""
-    return _CONTROL_RE.sub("", text)
+    """`text` without C0 control characters (tab, newline and CR kept), and with U+FFFD for
+    each lone surrogate: what remains can be encoded and stored."""
+    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", text))
 
 
 def decode_html(data: bytes, content_type: str | None = None) -> str:

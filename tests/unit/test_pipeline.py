@@ -142,3 +142,27 @@ def test_control_characters_never_reach_a_record() -> None:
     row = record.as_row()
     assert not any(ch in str(value) for value in row.values() for ch in "\x00\x07\x1f")
     assert record.title == "Talks resume" and record.authors == ["A.Writer"]
+
+
+def test_lone_surrogates_from_json_ld_become_replacement_characters() -> None:
+    """A JSON string's `\\ud800` decodes to a lone surrogate, which no encoding can write:
+    the record's hash, its JSON for staging and psycopg2 all raised on it, so the page failed
+    as an unexpected error. Extracted from a real page, through the JSON-LD path."""
+    import json
+
+    from scrapers.extract.body import extract_article
+
+    ld = {"@type": "NewsArticle", "headline": "Talks \\ud800 resume",
+          "author": {"@type": "Person", "name": "A. \\udfff Writer"},
+          "keywords": "japan, \\ud83d", "description": "Lead \\ud800"}
+    html = ('<html><head><script type="application/ld+json">'
+            + json.dumps(ld).replace("\\\\u", "\\u") + "</script></head><body><article><p>"
+            + BODY + "</p></article></body></html>").encode()
+    article = extract_article(html, "https://news.example/a/1", "text/html")
+    assert "\ud800" in (article.title or "") + "".join(article.authors), "no surrogate read"
+    record, reason = build_record(SOURCE, entry(summary=""), article, None, None, NOW)
+    assert reason is None
+    assert record.title == "Talks \ufffd resume" and "\ufffd" in record.authors[0]
+    row = record.as_row()
+    json.dumps(row, ensure_ascii=False, default=str).encode("utf-8")  # stageable
+    assert not any("\ud800" <= ch <= "\udfff" for value in row.values() for ch in str(value))
