@@ -112,7 +112,7 @@ def _parse_rfc2822(text: str) -> tuple[datetime, str] | None:
     text = _COLON_OFFSET.sub(r"\1\2", text)  # "+09:00" -> "+0900"
     try:
         return parsedate_to_datetime(text), DATETIME
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # a 20-digit year or offset
         return None
 
 

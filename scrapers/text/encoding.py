@@ -89,6 +89,11 @@ CHARSET_ALIASES: dict[str, str] = {
 }
 # Header labels servers send by default, which say nothing about the page itself.
 DEFAULT_HEADER_CHARSETS = frozenset({"cp1252"})
+# Codecs Python knows that no page is written in: bytes-to-bytes transforms (base64, zlib,
+# rot13: `_is_text_encoding` is false) cannot decode a page at all, and these text codecs
+# are for host names or escapes, and fail on ordinary bytes. A label naming one is ignored.
+NOT_DOCUMENT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape",
+                                   "raw-unicode-escape"})
 # Single-byte Cyrillic encodings that decode each other's bytes without error.
 CYRILLIC_TWINS: dict[str, str] = {"cp1251": "koi8-r", "koi8-r": "cp1251"}
 CYRILLIC_LOWER = re.compile("[\u0430-\u044f\u0451]")
@@ -167,10 +172,14 @@ def normalize_charset(label: str | None) -> str | None:
     key = label.strip().strip("\"'").lower()
     key = CHARSET_ALIASES.get(key, key)
     try:
-        return codecs.lookup(key).name
+        codec = codecs.lookup(key)
     except LookupError:
         LOGGER.debug("unknown charset label %r", label)
         return None
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in NOT_DOCUMENT_CHARSETS:
+        LOGGER.debug("charset label %r names no document encoding", label)
+        return None
+    return codec.name
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

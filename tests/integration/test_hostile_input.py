@@ -678,6 +678,52 @@ def test_entries_without_links_or_dates(
     assert stored[EN_TITLE + " in Tokyo"].isoformat() == "2026-11-26T01:00:00+00:00"
 
 
+def test_pages_whose_metadata_raised_deep_inside_are_stored(
+    db: Any, site: Any, stored_before: Any, hostile: HostileServer
+) -> None:
+    """Found by serving pages from 127.0.0.1 to the real page step: each raised an exception
+    no step expected (LookupError, OverflowError, UnicodeEncodeError), so the page was staged
+    as an error and retried to its attempt limit, or, before pages were isolated, failed the
+    source's task. Each is an ordinary article with one bad value: it is stored."""
+    overflow = "1 Jan 99999999999999999999 00:00 +0000"
+    pages = {}
+
+    def page(path: str, title: str, edit: Callable[[str], str], content_type: str,
+             filler: bytes = b"") -> str:
+        url = hostile.base_url + path
+        text = edit(article_page(url, title))
+        body = text.encode("utf-8").replace(b"</article>", filler + b"</article>")
+        pages[title] = url
+        return hostile.add(path, static(200, body, content_type))
+
+    # a charset label naming a byte transform, and a body that is not all UTF-8
+    # (one stray byte amid 60 KB, past what detection samples)
+    filler = b"<p>" + b"Background. " * 2500 + b"\x81" + b"Background. " * 2500 + b"</p>"
+    page("/pages/rot13.html", EN_TITLE + " (rot13)", lambda t: t, "text/html; charset=rot13",
+         filler)
+    # a publication date whose year overflows a C long
+    page("/pages/overflow.html", EN_TITLE + " (overflow)",
+         lambda t: t.replace("2026-11-26T10:00:00+09:00", overflow), "text/html; charset=utf-8")
+    # a JSON-LD headline with a lone surrogate escape, and no other title
+    page("/pages/surrogate.html", "", lambda t: t.replace(
+        "</head>", '<script type="application/ld+json">{"@type": "NewsArticle", "headline": '
+        f'"{EN_TITLE} \\ud800"}}</script></head>').replace("<h1></h1>", "").replace(
+        "<title> | Hostile Herald</title>", ""), "text/html; charset=utf-8")
+    feed = rss([item(title or EN_TITLE + " (surrogate)", url, url, date=overflow)
+                for title, url in pages.items()]).encode()
+    url = hostile.add("/feeds/deep.xml", static(200, feed))
+    outcome = run_with_wire(db, site, stored_before, hostile_source(url))
+    assert outcome.error is None and outcome.fetch()["error"] is None
+    assert rows(db, "SELECT status, reason_code FROM staged_articles s JOIN sources o "
+                    "ON o.id = s.source_id WHERE o.name = %s", HOSTILE) == [
+        ("extracted", None)] * 3
+    stored = {a[0]: a for a in outcome.hostile_articles()}
+    assert sorted(stored) == sorted(pages.values())
+    assert stored[pages[""]][1] == EN_TITLE + " \ufffd"
+    assert stored[pages[EN_TITLE + " (overflow)"]][2] is None  # no date, not an error
+    assert all(e[4] is None for e in outcome.entries())  # the feed's dates overflow too
+
+
 def test_relative_links_resolved_against_feed_url(
     db: Any, site: Any, stored_before: Any, hostile: HostileServer
 ) -> None:

@@ -48,7 +48,10 @@ def test_feed_dates(text: str, expected: datetime) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "sometime last week", "2025", "2025/13/03 10:00", "12345", "Mon, 31 Feb 2025 10:00 GMT",
-     "1899-03-03T10:00:00Z"],
+     "1899-03-03T10:00:00Z",
+     # numbers past a C long (OverflowError from the datetime they would build)
+     "1 Jan 99999999999999999999 00:00 +0000", "1 Jan 2020 00:00 +99999999999999999999",
+     "1 Jan 2020 00:99999999999999999999:00 +0000"],
 )
 def test_unparseable_dates_are_none(text: str) -> None:
     """feedparser turns some of these into a date built from today's; we return None."""

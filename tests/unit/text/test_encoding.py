@@ -124,6 +124,17 @@ def test_undecodable_bytes_are_replaced_not_raised() -> None:
     assert text.endswith(" broken</p></body></html>")
 
 
+@pytest.mark.parametrize("label", ["base64", "rot13", "zlib", "hex", "uu", "idna", "punycode",
+                                   "undefined", "unicode_escape"])
+def test_a_label_naming_no_document_encoding_is_ignored(label: str) -> None:
+    """Python knows these codecs, but they are byte transforms or for host names: decoding a
+    page with one raised (LookupError, not a ValueError) past the extractor."""
+    assert normalize_charset(label) is None
+    # bytes that are not UTF-8 and too few to detect: the last resort decoded with the label
+    assert isinstance(decode_html(b"<p>\x00\xff", f"text/html; charset={label}"), str)
+    assert isinstance(decode_html(f'<meta charset="{label}"><p>\x00\xff'.encode("latin-1")), str)
+
+
 def test_unknown_charset_label_is_ignored() -> None:
     html = page(ENGLISH)
     assert decode_html(html.encode("utf-8"), "text/html; charset=x-made-up") == html
