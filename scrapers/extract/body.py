@@ -81,6 +81,10 @@ HTML_MIME = re.compile(
     re.IGNORECASE,
 )
 
+#: Pages with more elements than this are not extracted: trafilatura's time grows faster
+#: than the page, and real pages have a tenth of this (docs/extraction.md, "Page size").
+MAX_PAGE_ELEMENTS = 100_000
+
 # -- main text and page kind ------------------------------------------------------------------
 #: Below this many characters of trafilatura text, a readability-style candidate is tried too.
 FALLBACK_BELOW_CHARS = 250
@@ -567,4 +571,8 @@ def _parse_text(text: str) -> HtmlElement:
         tree = load_html(f"<html><body>{text}</body></html>")
     if tree is None:
         raise ExtractionError("document could not be parsed as HTML")
+    elements = sum(1 for _ in tree.iter())
+    if elements > MAX_PAGE_ELEMENTS:
+        raise ExtractionError(f"page too large to extract: {elements} elements "
+                              f"(limit {MAX_PAGE_ELEMENTS})")
     return tree
