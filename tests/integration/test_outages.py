@@ -77,6 +77,15 @@ def as_postgres_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+def real_clock() -> dict[str, str]:
+    """This environment without libfaketime: the server runs on the real clock, as the
+    shared one does when the date-sensitive tests run a year ahead (faketime's timers also
+    kept the server's client-connection check from firing)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("LD_PRELOAD", "FAKETIME", "DYLD_INSERT_LIBRARIES")
+            and not k.startswith("FAKETIME_")}
+
+
 class PrivateCluster:
     """A throw-away PostgreSQL cluster on 127.0.0.1:<port>, trust auth."""
 
@@ -88,7 +97,7 @@ class PrivateCluster:
 
     def _ctl(self, *args: str) -> None:
         cmd = as_postgres_user([pg_bin("pg_ctl"), "-D", str(self.data), *args])
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=real_clock())
         if done.returncode != 0:
             log = self.log.read_text("utf-8", "replace")[-3000:] if self.log.exists() else ""
             pytest.fail(f"pg_ctl {' '.join(args)} failed: {done.stderr}{done.stdout}\n{log}")
@@ -97,7 +106,7 @@ class PrivateCluster:
         subprocess.run(as_postgres_user([
             pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
             "--encoding=UTF8", "--locale=C.UTF-8",
-        ]), check=True, capture_output=True, timeout=120)
+        ]), check=True, capture_output=True, timeout=120, env=real_clock())
 
     def start(self) -> None:
         # fsync=off only skips flushing the OS cache: a stopped (even -m immediate) server
@@ -160,7 +169,7 @@ def cluster() -> Iterator[PrivateCluster]:
         if pg.running():
             subprocess.run(as_postgres_user([pg_bin("pg_ctl"), "-D", str(pg.data), "-m",
                                              "immediate", "stop"]),
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=60, env=real_clock())
         shutil.rmtree(home, ignore_errors=True)
 
 
