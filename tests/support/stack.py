@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.support import free_port
 
 
 class Stack:
@@ -87,3 +90,124 @@ class Stack:
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.tail()}")
             time.sleep(interval)
+
+
+DAG_ID = "nichiro_ingest"
+RUN_TIMEOUT = 180
+#: The summary task's service user's password, as `make run` sets one up (scripts/run.sh).
+SERVICE_PASSWORD = "e2e-service-password"
+
+
+@contextmanager
+def running_stack(site: Any, tmp_path: Path, extra_env: dict[str, str] | None = None,
+                  workers: dict[str, tuple[str, ...]] | None = None) -> Iterator[Stack]:
+    """api-server, scheduler and dag-processor (and `workers`: name -> airflow arguments) on
+    a free port, against this session's metadata and news databases, with the sample site's
+    catalog; logged in as admin. `extra_env` overrides the environment (the executor)."""
+
+    # Earlier tests in the session may have registered nichiro_ingest with its real schedule;
+    # the scheduler would then start a scheduled run from that stale next-run date. Start
+    # from a clean slate so this stack registers the DAG with the test schedule below.
+    from airflow.api.common.delete_dag import delete_dag
+    from airflow.exceptions import DagNotFound
+
+    for dag_id in ("nichiro_ingest", "nichiro_digest"):
+        try:
+            delete_dag(dag_id)
+        except DagNotFound:
+            pass
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,  # AIRFLOW_HOME, metadata DB, news DB, NICHIRO_SOURCES (site), JWT secret
+        "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(REPO),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        # real task processes, so the deployment's memory cap per fetch task applies
+        "NICHIRO_TASK_MEMORY_MB": "4096",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,nichiro:user",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        # the summary task's service user, as `make run` sets it up (scripts/run.sh)
+        "AIRFLOW_CONN_NICHIRO_AIRFLOW_API": json.dumps({
+            "conn_type": "http", "host": "127.0.0.1", "port": port, "login": "nichiro",
+            "password": SERVICE_PASSWORD}),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": base_url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "NICHIRO_ALLOW_PRIVATE_HOSTS": "1",
+        "NICHIRO_TASK_RETRIES": "0",
+        "NICHIRO_HOST_DELAY_SECONDS": "0",
+        # Only the triggered run. With catchup=False a cron DAG gets one run for its latest
+        # past tick as soon as it is unpaused (max(previous tick, first tick after
+        # start_date)); Feb 29 has no tick between start_date (2026-01-01) and 2028, so no
+        # scheduled run can take the sample's news before the triggered one.
+        "NICHIRO_SCHEDULE": "0 0 29 2 *",
+    }
+    env.update(extra_env or {})
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+    assert env.get("NICHIRO_SOURCES") == str(site.catalog)
+    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    known = json.loads(passwords.read_text("utf-8")) if passwords.exists() else {}
+    passwords.write_text(json.dumps({**known, "nichiro": SERVICE_PASSWORD}), "utf-8")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    s = Stack(base_url, env, logs)
+    try:
+        s.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1")
+        s.start("scheduler", "scheduler")
+        s.start("dag-processor", "dag-processor")
+        for name, args in (workers or {}).items():
+            s.start(name, *args)
+        s.wait("the api-server's health endpoint",
+               lambda: httpx.get(f"{base_url}/api/v2/monitor/health", timeout=2).status_code
+               == 200, timeout=90, interval=0.5)
+        r = httpx.post(f"{base_url}/auth/token",
+                       json={"username": "admin", "password": s.password()}, timeout=30)
+        assert r.status_code == 201 or r.status_code == 200, r.text
+        s.token = r.json()["access_token"]
+        yield s
+    finally:
+        s.stop()
+
+
+
+
+def unpause_when_registered(stack: Stack) -> None:
+    """Wait for *this* stack's parse of nichiro_ingest (its test schedule, 29 Feb), then
+    unpause it: an earlier test in the session may have serialized the DAG with its real
+    schedule, and unpausing that version would start a scheduled run."""
+    def registered() -> bool:
+        r = stack.api("GET", f"/dags/{DAG_ID}")
+        return r.status_code == 200 and r.json().get("timetable_summary") == "0 0 29 2 *"
+
+    stack.wait("the dag-processor to register nichiro_ingest with the test schedule",
+               registered, timeout=90)
+    r = stack.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+    assert r.status_code == 200 and r.json()["is_paused"] is False, r.text
+
+
+def run_to_the_end(stack: Stack) -> tuple[dict[str, Any], dict[tuple[str, str | None], str]]:
+    """Trigger a run through the REST API and wait for its end: the run, and the state of
+    each task instance by (task id, source name or None)."""
+    r = stack.api("POST", f"/dags/{DAG_ID}/dagRuns",
+                  json={"logical_date": None, "conf": {"fetch_all": True}})
+    assert r.status_code == 200, r.text
+    run_id = r.json()["dag_run_id"]
+    run = stack.wait(f"run {run_id} to finish",
+                     lambda: (lambda j: j if j["state"] in ("success", "failed") else None)(
+                         stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}").json()),
+                     timeout=RUN_TIMEOUT, interval=2)
+    tis = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
+                    params={"limit": 100}).json()["task_instances"]
+    # fetch_feed and fetch_articles share one expansion: map index i is the same source in
+    # both (an instance that never ran, upstream_failed or skipped, has no label of its own)
+    names = {ti["map_index"]: ti["rendered_map_index"] for ti in tis
+             if ti["task_id"] == "source.fetch_feed"}
+    return run, {(ti["task_id"], names[ti["map_index"]] if ti["map_index"] >= 0 else None):
+                 ti["state"] for ti in tis}
