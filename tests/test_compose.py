@@ -113,6 +113,7 @@ def test_resolved_values(tmp_path: Path) -> None:
         api_conn = json.loads(env["AIRFLOW_CONN_NICHIRO_AIRFLOW_API"])
         assert (api_conn["login"], api_conn["password"]) == ("nichiro", "test-nichiro-api-pw")
         assert services[name]["user"] == "50000:0"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
         assert services[name]["image"] == "nichiro-airflow:latest"
     assert services["airflow-init"]["environment"]["NICHIRO_API_PASSWORD"] == (
         "test-nichiro-api-pw")
@@ -157,18 +158,46 @@ def test_env_example_names_every_secret_and_holds_none(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "set " in proc.stderr, proc.stderr
 
 
+CELERY_SERVICES = ("redis", "airflow-worker", "flower")
+
+
 def test_services_exist(raw: dict[str, Any]) -> None:
     assert set(ALL_SERVICES) <= set(raw["services"])
-    # LocalExecutor: no Celery machinery.
-    assert not {"redis", "airflow-worker", "flower"} & set(raw["services"])
+    # The Celery machinery only starts with its profile: a plain `up` is LocalExecutor.
+    for name in CELERY_SERVICES:
+        assert raw["services"][name]["profiles"], name
+    assert not any(raw["services"][name].get("profiles") for name in ALL_SERVICES)
+
+
+def test_the_celery_profile_in_the_shape_of_airflows_compose_file(
+        raw: dict[str, Any], tmp_path: Path) -> None:
+    services = raw["services"]
+    worker = services["airflow-worker"]
+    assert worker["command"] == "celery worker" and "celery" in worker["profiles"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["airflow-init"]["condition"] == (
+        "service_completed_successfully")
+    assert "inspect ping" in worker["healthcheck"]["test"][1]
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert services["flower"]["command"] == "celery flower"
+    env = worker["environment"]
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://airflow:")
+    # the executor is chosen by AIRFLOW_EXECUTOR, LocalExecutor unless set
+    proc = _run_config(tmp_path, secrets={**SECRETS, "AIRFLOW_EXECUTOR": "CeleryExecutor"})
+    assert proc.returncode == 0, proc.stderr
+    resolved = yaml.safe_load(proc.stdout)["services"]
+    assert {resolved[name]["environment"]["AIRFLOW__CORE__EXECUTOR"]
+            for name in (*AIRFLOW_SERVICES, "airflow-worker")} == {"CeleryExecutor"}
 
 
 def test_ports_bound_to_loopback_only(raw: dict[str, Any]) -> None:
     services = raw["services"]
     assert services["airflow-apiserver"]["ports"] == ["127.0.0.1:8080:8080"]
     assert services["news-db"]["ports"] == ["127.0.0.1:5433:5432"]
+    assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
     published = {name: s.get("ports") for name, s in services.items() if s.get("ports")}
-    assert set(published) == {"airflow-apiserver", "news-db"}, published
+    assert set(published) == {"airflow-apiserver", "news-db", "flower"}, published
     for name, ports in published.items():
         for port in ports:
             assert str(port).startswith("127.0.0.1:"), (name, port)
@@ -177,7 +206,7 @@ def test_ports_bound_to_loopback_only(raw: dict[str, Any]) -> None:
 def test_airflow_services_environment(raw: dict[str, Any]) -> None:
     for name in AIRFLOW_SERVICES:
         env = raw["services"][name]["environment"]
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}", name
         assert env["NICHIRO_DB_URL"].startswith("postgresql://nichiro:"), name
         assert env["NICHIRO_DB_URL"].endswith("@news-db:5432/nichiro"), name
         assert env["AIRFLOW_CONN_NICHIRO_DB"].startswith("postgres://nichiro:"), name
