@@ -6,17 +6,20 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 1. **migrate** — applies pending SQL migrations to the news database (`nichiro_db`).
 2. **load_sources** — syncs the source catalog (`sources.toml`, or `NICHIRO_SOURCES`)
    into the `sources` table and returns the sources that are due: enabled, not disabled
-   by health, next fetch time reached (adaptive cadence, backoff after failures). Trigger
+   by health, next fetch time reached (adaptive cadence, backoff after failures), in at
+   most 64 shards (`NICHIRO_MAX_SHARDS`; one source per shard while there are few). Trigger
    with `{"fetch_all": true}` to fetch every healthy source now.
-3. **source.fetch_feed** — one mapped copy per source, labelled with its name: conditional
-   GET of the feed, parse, score each entry's title/summary for relevance, record the
-   attempt in `feed_fetches`. A failing source fails alone and is retried on transport
-   errors when it is due again (its backoff, never before the server's Retry-After), or
-   left to a later run when that is more than 30 minutes off. A feed that has not changed
-   (HTTP 304, or the same body) ends **skipped** when none of its pages is left to retry;
-   its fetch_articles is then skipped too.
-4. **source.fetch_articles** — fetches the pages of relevant entries, extracts and cleans
-   them, rescoring relevance with the body; results wait in `staged_articles`.
+3. **shard.fetch_feed** — one mapped copy per shard, labelled "shard 3/16: TASS, NHK, +10";
+   its sources 4 at a time (`NICHIRO_SHARD_THREADS`): conditional GET of each feed, parse,
+   score each entry's title/summary for relevance, record the attempt in `feed_fetches`.
+   A failing source fails alone: recorded, backed off, named in the log and the run's
+   note; the shard fails only when all its sources failed, and is then retried when they
+   are due again (their backoff, never before the server's Retry-After), or left to a
+   later run when that is more than 30 minutes off. A shard whose feeds have not changed
+   (HTTP 304, or the same body) and left no page to retry ends **skipped**, and its
+   fetch_articles too.
+4. **shard.fetch_articles** — fetches the pages of the shard's relevant entries, extracts
+   and cleans them, rescoring relevance with the body; results wait in `staged_articles`.
 5. **load** — upserts the run's staged articles into `articles` keyed by canonical URL.
 6. **announce** — emits the `nichiro_articles` asset event when the run stored new or
    changed articles (skipped otherwise), which triggers `nichiro_digest`.
@@ -27,7 +30,8 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 8. **run_ok** and **sources_ok** decide the run's colour, not summary: the run fails when
    migrate, load_sources or load failed (run_ok is then upstream_failed), or when more than
    `NICHIRO_MAX_FAILED_SOURCE_SHARE` (half) of the sources it fetched failed. One broken
-   source alone stays red in the grid and named in the note, and the run stays green.
+   source alone is named in the note (and its shard is red when it is the shard's only
+   source), and the run stays green.
 
 A failed task logs one `NICHIRO_TASK_FAILED {json}` line and, if the Connection
 `nichiro_alerts` exists, posts an alert to it.
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,9 +63,29 @@ LOAD_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_LOAD_TIMEOUT_MINU
 RUN_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_RUN_TIMEOUT_MINUTES", "240")))
 
 
-def _label(source: dict[str, Any]) -> None:
-    """Name this mapped task instance after its source in the grid."""
-    get_current_context()["source_name"] = source["name"]  # type: ignore[typeddict-unknown-key]
+def _label(shard: dict[str, Any]) -> None:
+    """Name this mapped task instance after its shard in the grid ("shard 3/16: TASS, +10")."""
+    get_current_context()["shard_label"] = shard["label"]  # type: ignore[typeddict-unknown-key]
+
+
+def _with_fetcher(step: Callable[[Any, Any], dict[str, Any]]) -> dict[str, Any]:
+    """Run `step(conn, fetcher)` with a connection and an HTTP client of its own (one
+    source's work on one of a shard's threads: psycopg2 connections are not shared)."""
+    from nichiro_db import news_db
+    from scrapers.fetch.http import Fetcher
+    from scrapers.fetch.politeness import HostThrottle
+
+    with news_db() as conn, news_db() as slots, Fetcher(throttle=HostThrottle(slots)) as fetcher:
+        return step(conn, fetcher)
+
+
+def _log_failures(what: str, outcomes: Any) -> None:
+    """Name each failed source in the task's log (its record is in feed_fetches)."""
+    for outcome in outcomes:
+        if outcome.error is not None:
+            logging.getLogger("nichiro.shard").error(
+                "%s: %s failed: %s: %s", outcome.source["name"], what,
+                type(outcome.error).__name__, outcome.error)
 
 
 @dag(
@@ -103,77 +128,81 @@ def nichiro_ingest() -> None:
 
     @task
     def load_sources() -> list[dict[str, Any]]:
-        """Sync the catalog into `sources`; returns [{id, name}] of the due sources."""
+        """Sync the catalog into `sources`; returns the due sources in shards (at most 64)."""
         from nichiro_db import news_db
         from scrapers.catalog import load_catalog
         from scrapers.pipeline import sync_catalog
+        from scrapers.shards import shard_sources
 
         context = get_current_context()
         conf = getattr(context.get("dag_run"), "conf", None) or {}
         fetch_all = bool(context["params"].get("fetch_all") or conf.get("fetch_all"))
         with news_db() as conn:
-            return sync_catalog(conn, load_catalog(), fetch_all=fetch_all)
+            return shard_sources(sync_catalog(conn, load_catalog(), fetch_all=fetch_all))
 
-    @task_group(group_id="source")
-    def per_source(source: dict[str, Any]) -> None:
+    @task_group(group_id="shard")
+    def per_shard(shard: dict[str, Any]) -> None:
         # Both fetch tasks take a slot of one pool (plugins/nichiro_pools.py): at most its
-        # size of them run at once, across runs; the per-host delay between requests is
+        # size of them run at once, across runs; inside one, a shard's sources are fetched
+        # a few at a time (scrapers.shards), and the per-host delay between requests is
         # kept by HostThrottle in PostgreSQL.
         # multiple_outputs=False wherever a task returns a dict: Airflow would otherwise
         # infer True from the annotation and push one XCom per key as well, a REST call
         # each (docs/benchmarks.md, "The unchanged second run").
-        @task(map_index_template="{{ source_name }}", pool=HTTP_POOL, multiple_outputs=False,
+        @task(map_index_template="{{ shard_label }}", pool=HTTP_POOL, multiple_outputs=False,
               retry_policy=RetryWhenSourceIsDue(longest=MAX_RETRY_DELAY))
-        def fetch_feed(source: dict[str, Any]) -> dict[str, Any]:
-            """Fetch, parse and score one feed; failures are recorded, then raised. An
-            unchanged feed with no page left to retry ends skipped, and so does its
-            fetch_articles (a task instance that would do nothing)."""
+        def fetch_feed(shard: dict[str, Any]) -> dict[str, Any]:
+            """Fetch, parse and score the feeds of the shard's sources. A failing source is
+            recorded and listed, and the others go on; the task fails only when all of its
+            sources failed. It ends skipped when no source left a page to fetch, and so
+            does its fetch_articles (a task instance that would do nothing)."""
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
             from nichiro_limits import limit_task_memory
 
-            from nichiro_db import news_db
-            from scrapers.fetch.http import Fetcher
-            from scrapers.fetch.politeness import HostThrottle
             from scrapers.pipeline import fetch_feed as run_fetch_feed
+            from scrapers.shards import run_each, shard_failure
 
             limit_task_memory()
-            _label(source)
+            _label(shard)
             run_id = get_current_context()["run_id"]
-            with news_db() as conn, news_db() as slots, \
-                    Fetcher(throttle=HostThrottle(slots)) as fetcher:
-                try:
-                    result = run_fetch_feed(conn, source["id"], run_id, fetcher)
-                except Exception as exc:
-                    if getattr(exc, "retryable", True):
-                        raise
-                    raise AirflowFailException(f"{source['name']}: {exc}") from exc
-            if not result["page_work"]:
-                raise AirflowSkipException(
-                    f"{source['name']}: feed unchanged (HTTP {result['status']}), "
-                    "no page to fetch")
-            return result
+            outcomes = run_each(shard["sources"], lambda source: _with_fetcher(
+                lambda conn, fetcher: run_fetch_feed(conn, source["id"], run_id, fetcher)))
+            _log_failures("feed", outcomes)
+            failure = shard_failure(outcomes)
+            if failure is not None:
+                if getattr(failure, "retryable", True):
+                    raise failure
+                raise AirflowFailException(f"{shard['label']}: {failure}") from failure
+            feeds = [o.result for o in outcomes if o.error is None and o.result["page_work"]]
+            if not feeds:
+                raise AirflowSkipException(f"{shard['label']}: feeds unchanged or failed, "
+                                           "no page to fetch")
+            return {"label": shard["label"], "feeds": feeds}
 
-        @task(map_index_template="{{ source_name }}", pool=HTTP_POOL, multiple_outputs=False)
-        def fetch_articles(feed: dict[str, Any]) -> dict[str, Any]:
-            """Fetch and extract the pages of the feed's relevant entries into staging."""
+        @task(map_index_template="{{ shard_label }}", pool=HTTP_POOL, multiple_outputs=False)
+        def fetch_articles(shard: dict[str, Any]) -> list[dict[str, Any]]:
+            """Fetch and extract the pages of the relevant entries of the shard's feeds into
+            staging; a source whose pages fail is listed, the others go on."""
             from nichiro_limits import limit_task_memory
 
-            from nichiro_db import news_db
-            from scrapers.fetch.http import Fetcher
-            from scrapers.fetch.politeness import HostThrottle
             from scrapers.pipeline import fetch_articles as run_fetch_articles
+            from scrapers.shards import run_each, shard_failure
 
             limit_task_memory()
-            _label({"name": feed["source"]})
+            _label(shard)
             run_id = get_current_context()["run_id"]
-            with news_db() as conn, news_db() as slots, \
-                    Fetcher(throttle=HostThrottle(slots)) as fetcher:
-                return run_fetch_articles(
-                    conn, feed["source_id"], run_id, feed["fetch_id"], fetcher
-                )
+            outcomes = run_each(
+                [{"name": f["source"], **f} for f in shard["feeds"]],
+                lambda feed: _with_fetcher(lambda conn, fetcher: run_fetch_articles(
+                    conn, feed["source_id"], run_id, feed["fetch_id"], fetcher)))
+            _log_failures("pages", outcomes)
+            failure = shard_failure(outcomes)
+            if failure is not None:
+                raise failure
+            return [o.result for o in outcomes if o.error is None]
 
         # At parse time a TaskFlow call returns an XComArg, not its annotated result.
-        fetch_articles(fetch_feed(source))  # type: ignore[arg-type]
+        fetch_articles(fetch_feed(shard))  # type: ignore[arg-type]
 
     @task(trigger_rule="all_done", multiple_outputs=False, execution_timeout=LOAD_TIMEOUT)
     def load() -> dict[str, int]:
@@ -243,7 +272,7 @@ def nichiro_ingest() -> None:
     migrated = migrate()
     sources = load_sources()
     migrated >> sources
-    groups = per_source.expand(source=sources)
+    groups = per_shard.expand(shard=sources)
     loaded = load()
     groups >> loaded
     summarised = summary()

@@ -21,7 +21,8 @@ ALERT_CONN_ID = "nichiro_alerts"
 
 
 def failure_event(context: Any) -> dict[str, Any]:
-    """The fields an operator needs to find a failure: which task, which source, why."""
+    """The fields an operator needs to find a failure: which task, which shard (its label
+    names its first sources), why."""
     ti = context.get("ti") or context.get("task_instance")
     exception = context.get("exception")
     return {
@@ -29,7 +30,7 @@ def failure_event(context: Any) -> dict[str, Any]:
         "dag_id": getattr(ti, "dag_id", None),
         "task_id": getattr(ti, "task_id", None),
         "map_index": getattr(ti, "map_index", None),
-        "source": getattr(ti, "rendered_map_index", None),
+        "shard": getattr(ti, "rendered_map_index", None),
         "run_id": context.get("run_id"),
         "try_number": getattr(ti, "try_number", None),
         "error": f"{type(exception).__name__}: {exception}" if exception else None,
@@ -73,7 +74,7 @@ def on_task_failure(context: Any) -> None:
     import httpx
 
     text = (f"Nichiro: {event['dag_id']}.{event['task_id']}"
-            + (f" [{event['source']}]" if event["source"] else "")
+            + (f" [{event['shard']}]" if event["shard"] else "")
             + f" failed (try {event['try_number']}): {event['error']}")
     failure = None
     try:

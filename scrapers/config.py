@@ -130,6 +130,16 @@ def max_articles_per_source() -> int:
     return int(_float("NICHIRO_MAX_ARTICLES_PER_SOURCE", 50))
 
 
+def max_shards() -> int:
+    """Upper bound on a run's shards: the mapped fetch tasks it shows and pays for."""
+    return int(_float("NICHIRO_MAX_SHARDS", 64))
+
+
+def shard_threads() -> int:
+    """Sources of one shard fetched at once."""
+    return int(_float("NICHIRO_SHARD_THREADS", 4))
+
+
 def raw_retention_days() -> float:
     """How long fetched HTML is kept for re-extraction (`make reprocess`)."""
     return _float("NICHIRO_RAW_RETENTION_DAYS", 180.0)

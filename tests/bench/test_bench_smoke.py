@@ -60,7 +60,7 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert e2e["articles_new"] > 0 and e2e["bytes_sent"] > 0 and e2e["requests"] > 0
     assert e2e["tasks_not_successful"] == []
     assert e2e["max_task_peak_rss_mb"] > 0
-    assert {"migrate", "load_sources", "source.fetch_feed", "source.fetch_articles",
+    assert {"migrate", "load_sources", "shard.fetch_feed", "shard.fetch_articles",
             "load"} <= set(e2e["task_totals"])
     assert e2e["news"]["articles_total"] == e2e["articles_new"]
 

@@ -27,16 +27,16 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert dag.doc_md and "nichiro_ingest" in dag.doc_md
     assert not dag.catchup and dag.max_active_runs == 1
     assert {t.task_id for t in dag.tasks} == {
-        "migrate", "load_sources", "source.fetch_feed", "source.fetch_articles", "load",
+        "migrate", "load_sources", "shard.fetch_feed", "shard.fetch_articles", "load",
         "announce", "summary", "run_ok", "sources_ok",
     }
     assert [a.name for a in dag.get_task("announce").outlets] == ["nichiro_articles"]
     digest = bag.dags["nichiro_digest"]
     assert digest.doc_md and {t.task_id for t in digest.tasks} == {"refresh",
                                                                     "search_catch_up"}
-    for task_id in ("source.fetch_feed", "source.fetch_articles"):
+    for task_id in ("shard.fetch_feed", "shard.fetch_articles"):
         task = dag.get_task(task_id)
-        assert task.map_index_template == "{{ source_name }}"
+        assert task.map_index_template == "{{ shard_label }}"
     assert dag.get_task("load").trigger_rule == "all_done"
     assert dag.get_task("migrate").downstream_task_ids == {"load_sources", "run_ok"}
     assert dag.get_task("run_ok").upstream_task_ids == {"migrate", "load_sources", "load"}
@@ -60,16 +60,17 @@ def test_dag_file_parse_is_light() -> None:
     assert out[-1] == "[]", f"heavy modules imported at parse time: {out[-1]}"
 
 
-def test_failure_event_names_the_source() -> None:
+def test_failure_event_names_the_shard() -> None:
     from types import SimpleNamespace
 
     from nichiro_callbacks import failure_event
 
-    ti = SimpleNamespace(dag_id="nichiro_ingest", task_id="source.fetch_feed", map_index=3,
-                         rendered_map_index="TASS English", try_number=2)
+    ti = SimpleNamespace(dag_id="nichiro_ingest", task_id="shard.fetch_feed", map_index=3,
+                         rendered_map_index="shard 3/16: TASS English, NHK, +10", try_number=2)
     event = failure_event({"ti": ti, "run_id": "r1", "exception": ValueError("HTTP 500")})
     assert event == {"event": "task_failed", "dag_id": "nichiro_ingest",
-                     "task_id": "source.fetch_feed", "map_index": 3, "source": "TASS English",
+                     "task_id": "shard.fetch_feed", "map_index": 3,
+                     "shard": "shard 3/16: TASS English, NHK, +10",
                      "run_id": "r1", "try_number": 2, "error": "ValueError: HTTP 500"}
 
 

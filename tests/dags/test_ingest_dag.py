@@ -45,7 +45,9 @@ def task_states(run_id: str) -> dict[tuple[str, str | None], str]:
 
     with create_session() as session:
         tis = session.query(TaskInstance).filter(TaskInstance.run_id == run_id).all()
-        return {(ti.task_id, ti.rendered_map_index): str(ti.state) for ti in tis}
+        # a shard of one source is labelled "shard i/n: <its name>": keyed by the name
+        return {(ti.task_id, (ti.rendered_map_index or "").split(": ", 1)[-1] or None):
+                str(ti.state) for ti in tis}
 
 
 @pytest.fixture
@@ -115,13 +117,13 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
     assert fetches["Broken Feed"][0] == 500 and "HTTP 500" in fetches["Broken Feed"][1]
     assert all(err is None for name, (_, err) in fetches.items() if name != "Broken Feed")
     states = task_states(run.run_id)
-    assert states[("source.fetch_feed", "Broken Feed")] == "failed"
-    assert states[("source.fetch_feed", "Pacific Wire")] == "success"
-    assert states[("source.fetch_articles", "北海新報")] == "success"
+    assert states[("shard.fetch_feed", "Broken Feed")] == "failed"
+    assert states[("shard.fetch_feed", "Pacific Wire")] == "success"
+    assert states[("shard.fetch_articles", "北海新報")] == "success"
     assert states[("load", None)] == "success" and states[("summary", None)] == "success"
     assert states[("announce", None)] == "success"  # new articles: asset event emitted
     # the failed source was announced to the alert webhook, by name
-    alerts = [a for a in alert_receiver if a.get("source") == "Broken Feed"]
+    alerts = [a for a in alert_receiver if a.get("shard") == "shard 4/5: Broken Feed"]
     assert alerts and alerts[0]["path"] == "/hook" and "HTTP 500" in alerts[0]["text"]
 
     # 2. Rerun: nothing new, nothing changed (not even fetched_at, nor the events).
@@ -134,10 +136,10 @@ def test_ingest_lifecycle(ingest_dag: Any, db: Any, site: Any, alert_receiver: A
     assert states[("announce", None)] == "skipped"
     # unchanged feeds with no page left: fetch_feed skipped, and fetch_articles never ran
     # (so its copies keep their map index for a name: the template renders when a task runs)
-    assert states[("source.fetch_feed", "Pacific Wire")] == "skipped"
+    assert states[("shard.fetch_feed", "Pacific Wire")] == "skipped"
     assert sorted(state for (task_id, _), state in states.items()
-                  if task_id == "source.fetch_articles") == ["skipped"] * 4 + ["upstream_failed"]
-    assert states[("source.fetch_feed", "Broken Feed")] == "failed"
+                  if task_id == "shard.fetch_articles") == ["skipped"] * 4 + ["upstream_failed"]
+    assert states[("shard.fetch_feed", "Broken Feed")] == "failed"
     assert states[("load", None)] == "success" and states[("summary", None)] == "success"
     assert rerun.state == "success"
 
@@ -218,3 +220,56 @@ def test_most_sources_failing_turns_the_run_red(ingest_dag: Any, db: Any, site: 
     assert states[("run_ok", None)] == "success"
     assert states[("sources_ok", None)] == "failed"
     assert run.state == "failed"
+
+
+def test_sources_share_shards_and_a_failing_source_fails_alone(
+        ingest_dag: Any, db: Any, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two shards for the sample's five sources: Broken Feed's failure is recorded and
+    listed, its shard's other sources load, and the shard task succeeds."""
+    monkeypatch.setenv("NICHIRO_MAX_SHARDS", "2")
+    run = ingest_dag.test(run_conf={"fetch_all": True})
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(TaskInstance.run_id == run.run_id,
+                                                 TaskInstance.map_index >= 0).all()
+        shards = sorted((ti.task_id, ti.rendered_map_index, str(ti.state)) for ti in tis)
+    assert [s for s in shards if s[0] == "shard.fetch_feed"] == [
+        ("shard.fetch_feed", "shard 1/2: Pacific Wire, 北海新報, +1", "success"),
+        ("shard.fetch_feed", "shard 2/2: Broken Feed, Google News: Japan Russia (en)",
+         "success")]
+    with db.cursor() as cur:
+        cur.execute("SELECT s.name, f.error_class FROM feed_fetches f JOIN sources s "
+                    "ON s.id = f.source_id WHERE f.run_id = %s ORDER BY 1", (run.run_id,))
+        assert dict(cur.fetchall()) == {
+            "Broken Feed": "HTTPStatusError", "Google News: Japan Russia (en)": None,
+            "Pacific Wire": None, "北海新報": None, "Восточный вестник": None}
+        cur.execute("SELECT count(*) FROM articles")
+        assert cur.fetchone() == (10,)
+    db.rollback()
+    assert run.state == "success"  # one failed source of five: listed, not a red run
+
+
+def test_a_run_with_1100_due_sources_completes(
+        ingest_dag: Any, db: Any, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More due sources than Airflow maps copies of one task (1,024): in 62 shards. Their
+    feeds carry nothing relevant, so no page is fetched: the run is about the mapping (with
+    a task per source, load_sources' 1,100 copies could not be mapped at all)."""
+    (site.root / "feeds" / "quiet.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title>'
+        "<item><title>Local weather: a mild week ahead</title>"
+        "<link>https://quiet.example/weather</link></item></channel></rss>", "utf-8")
+    site.catalog.write_text("".join(
+        f'[[source]]\nname = "Quiet {n}"\nurl = "{site.base_url}/feeds/quiet.xml?n={n}"\n'
+        'language = "en"\n\n' for n in range(1100)), "utf-8")
+    run = ingest_dag.test(run_conf={"fetch_all": True})
+    assert run.state == "success"
+    states = task_states(run.run_id)
+    feeds = [state for (task, _), state in states.items() if task == "shard.fetch_feed"]
+    assert len(feeds) == 62 and set(feeds) == {"success"}
+    with db.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT source_id), count(*), count(error_class) "
+                    "FROM feed_fetches WHERE run_id = %s", (run.run_id,))
+        assert cur.fetchone() == (1100, 1100, 0)
+    db.rollback()

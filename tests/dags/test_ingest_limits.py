@@ -16,7 +16,7 @@ def test_every_task_and_the_run_have_a_timeout() -> None:
     limits = {task.task_id: task.execution_timeout for task in dag.tasks}
     assert all(limit is not None and limit <= timedelta(hours=2) for limit in limits.values())
     assert limits["load"] == timedelta(minutes=90)
-    assert limits["source.fetch_feed"] == timedelta(minutes=30)
+    assert limits["shard.fetch_feed"] == timedelta(minutes=30)
 
 
 def test_both_fetch_tasks_share_one_pool_and_nothing_else_caps_them() -> None:
@@ -25,8 +25,8 @@ def test_both_fetch_tasks_share_one_pool_and_nothing_else_caps_them() -> None:
     from nichiro_pools import HTTP_POOL
 
     dag = DagBag(dag_folder=str(REPO / "dags" / "nichiro_ingest.py")).dags["nichiro_ingest"]
-    fetching = {t.task_id: t for t in dag.tasks if t.task_id.startswith("source.")}
-    assert sorted(fetching) == ["source.fetch_articles", "source.fetch_feed"]
+    fetching = {t.task_id: t for t in dag.tasks if t.task_id.startswith("shard.")}
+    assert sorted(fetching) == ["shard.fetch_articles", "shard.fetch_feed"]
     assert {t.pool for t in fetching.values()} == {HTTP_POOL}
     assert all(t.max_active_tis_per_dag is None for t in fetching.values())
     assert {t.pool for t in dag.tasks if t.task_id not in fetching} == {"default_pool"}

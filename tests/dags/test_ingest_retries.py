@@ -40,9 +40,9 @@ def _tries(run_id: str) -> list[tuple[int, str, float | None, str | None]]:
         rows = [(h.try_number, str(h.state), h.retry_delay_override, h.retry_reason)
                 for h in session.query(TaskInstanceHistory).filter(
                     TaskInstanceHistory.run_id == run_id,
-                    TaskInstanceHistory.task_id == "source.fetch_feed")]
+                    TaskInstanceHistory.task_id == "shard.fetch_feed")]
         ti = session.query(TaskInstance).filter(
-            TaskInstance.run_id == run_id, TaskInstance.task_id == "source.fetch_feed").one()
+            TaskInstance.run_id == run_id, TaskInstance.task_id == "shard.fetch_feed").one()
         return sorted(rows) + [(ti.try_number, str(ti.state), None, None)]
 
 
@@ -58,7 +58,7 @@ def test_a_fetch_is_retried_when_its_source_is_due_and_not_within_the_run_when_f
     monkeypatch.setenv("NICHIRO_TASK_RETRIES", "1")
     monkeypatch.setenv("NICHIRO_BACKOFF_BASE_MINUTES", "0.05")
     dag = DagBag(dag_folder=str(REPO / "dags" / "nichiro_ingest.py")).dags["nichiro_ingest"]
-    assert dag.get_task("source.fetch_feed").retries == 1
+    assert dag.get_task("shard.fetch_feed").retries == 1
 
     # 503 once, Retry-After 1 s: retried after the source's backoff (3 s), not Airflow's 60 s
     site.outages[FEED] = Outage(503, {"Retry-After": "1"}, times=1)

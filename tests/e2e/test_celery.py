@@ -95,7 +95,7 @@ def test_one_run_over_two_celery_workers_fetches_each_source_once(
                    timeout=90)
     unpause_when_registered(stack)
     run, states = run_to_the_end(stack)
-    assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
+    assert states[("shard.fetch_feed", "Broken Feed")] == "failed", states
     assert run["state"] == "success", (run, states)
     # each feed fetched once, by one worker: one attempt on record and one request
     with db.cursor() as cur:

@@ -75,19 +75,19 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
     tis = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
                     params={"limit": 100}).json()["task_instances"]
     spans = [(ti["start_date"], ti["end_date"]) for ti in tis
-             if ti["task_id"].startswith("source.") and ti["state"] in ("success", "failed")]
+             if ti["task_id"].startswith("shard.") and ti["state"] in ("success", "failed")]
     assert len(spans) == 2 * len(SOURCES) - 1  # Broken Feed's fetch_articles never ran
     assert max(sum(1 for s, e in spans if s <= at < e) for at, _ in spans) <= 2, spans
     # the intentional failure, and nothing else: Broken Feed fails alone
-    assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
-    assert states[("source.fetch_articles", "Broken Feed")] == "upstream_failed", states
+    assert states[("shard.fetch_feed", "Broken Feed")] == "failed", states
+    assert states[("shard.fetch_articles", "Broken Feed")] == "upstream_failed", states
     expected: set[tuple[str, str | None]] = {
         (task, None) for task in ("migrate", "load_sources", "load", "announce", "summary",
                                   "run_ok", "sources_ok")}
-    expected |= {(f"source.{t}", name) for t in ("fetch_feed", "fetch_articles")
+    expected |= {(f"shard.{t}", name) for t in ("fetch_feed", "fetch_articles")
                  for name in SOURCES if name != "Broken Feed"}
-    assert set(states) == expected | {("source.fetch_feed", "Broken Feed"),
-                                      ("source.fetch_articles", "Broken Feed")}, states
+    assert set(states) == expected | {("shard.fetch_feed", "Broken Feed"),
+                                      ("shard.fetch_articles", "Broken Feed")}, states
     runs = [(r["dag_run_id"], r["run_type"], r["state"]) for r in
             stack.api("GET", f"/dags/{DAG_ID}/dagRuns").json()["dag_runs"]]
     assert {key: states[key] for key in expected} == dict.fromkeys(expected, "success"), (
@@ -159,7 +159,7 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
         browser.screenshot(grid_png)
 
         # the mapped fetch_feed tasks of this run, labelled with their sources
-        browser.goto(f"{base}{run_path}/tasks/source.fetch_feed/mapped")
+        browser.goto(f"{base}{run_path}/tasks/shard.fetch_feed/mapped")
         browser.wait_for("location.pathname.endsWith('/mapped') && "
                          "document.body.innerText.includes('Broken Feed')", timeout=60,
                          what="the mapped fetch_feed list with its source names")
@@ -192,8 +192,8 @@ def test_run_the_pipeline_and_see_it_in_the_browser(stack: Stack, db: Any, chrom
     assert again["state"] == "success", (again, states)
     for name in SOURCES:
         if name != "Broken Feed":
-            assert states[("source.fetch_feed", name)] == "skipped", states
-            assert states[("source.fetch_articles", name)] == "skipped", states
-    assert states[("source.fetch_feed", "Broken Feed")] == "failed", states
+            assert states[("shard.fetch_feed", name)] == "skipped", states
+            assert states[("shard.fetch_articles", name)] == "skipped", states
+    assert states[("shard.fetch_feed", "Broken Feed")] == "failed", states
     assert {t: states[(t, None)] for t in ("load", "announce", "summary")} == {
         "load": "success", "announce": "skipped", "summary": "success"}, states

@@ -194,7 +194,8 @@ def unpause_when_registered(stack: Stack) -> None:
 
 def run_to_the_end(stack: Stack) -> tuple[dict[str, Any], dict[tuple[str, str | None], str]]:
     """Trigger a run through the REST API and wait for its end: the run, and the state of
-    each task instance by (task id, source name or None)."""
+    each task instance by (task id, source name or None): with five sources, each shard
+    is one source, labelled "shard i/5: <name>"."""
     r = stack.api("POST", f"/dags/{DAG_ID}/dagRuns",
                   json={"logical_date": None, "conf": {"fetch_all": True}})
     assert r.status_code == 200, r.text
@@ -207,7 +208,7 @@ def run_to_the_end(stack: Stack) -> tuple[dict[str, Any], dict[tuple[str, str | 
                     params={"limit": 100}).json()["task_instances"]
     # fetch_feed and fetch_articles share one expansion: map index i is the same source in
     # both (an instance that never ran, upstream_failed or skipped, has no label of its own)
-    names = {ti["map_index"]: ti["rendered_map_index"] for ti in tis
-             if ti["task_id"] == "source.fetch_feed"}
+    names = {ti["map_index"]: ti["rendered_map_index"].split(": ", 1)[1] for ti in tis
+             if ti["task_id"] == "shard.fetch_feed"}
     return run, {(ti["task_id"], names[ti["map_index"]] if ti["map_index"] >= 0 else None):
                  ti["state"] for ti in tis}

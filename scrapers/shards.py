@@ -1,0 +1,105 @@
+"""The fetch work of a run in shards: a bounded number of mapped task instances, whatever
+the catalog's size, each fetching its sources on a few threads.
+
+One mapped task instance per source cost a run about 1.9 s of Airflow's per-task start
+and bookkeeping per source under the real scheduler, and Airflow maps at most 1,024
+copies (`max_map_length`): a catalog of 2,000 sources could not be fetched in one
+30-minute cycle, and 1,025 due sources could not be fetched at all. A shard is a slice of
+the due sources; `run_each` fetches its sources concurrently, each on its own database
+connection and HTTP client, so one source's failure is its own: it is recorded, backed
+off and listed by the pipeline, and the shard's other sources go on. Per-source state,
+health and results stay per source in PostgreSQL; per-host politeness is kept there
+too, so it holds across threads, shards and workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from scrapers import config
+
+#: Source names a shard's label shows before "+N".
+LABEL_NAMES = 2
+
+
+def shard_sources(sources: Sequence[Mapping[str, Any]],
+                  max_shards: int | None = None) -> list[dict[str, Any]]:
+    """The due sources in at most `max_shards` (`config.max_shards()`, 64) slices of equal
+    size (the last may be smaller), in their order; one source per shard while there are
+    few enough.
+
+    :returns: ``{"label": "shard 3/16: TASS, NHK, +10", "sources": [...]}`` per shard.
+    """
+    if not sources:
+        return []
+    limit = config.max_shards() if max_shards is None else max_shards
+    size = math.ceil(len(sources) / min(len(sources), max(1, limit)))
+    chunks = [list(sources[i:i + size]) for i in range(0, len(sources), size)]
+    return [{"label": shard_label(n, len(chunks), chunk), "sources": [dict(s) for s in chunk]}
+            for n, chunk in enumerate(chunks, start=1)]
+
+
+def shard_label(number: int, count: int, sources: Sequence[Mapping[str, Any]]) -> str:
+    """How the grid names a shard: its number and the first sources' names."""
+    names = [str(s["name"]) for s in sources]
+    more = len(names) - LABEL_NAMES
+    return f"shard {number}/{count}: " + ", ".join(names[:LABEL_NAMES]) + (
+        f", +{more}" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What `run_each` did for one source: the step's result, or the exception it raised."""
+
+    source: Mapping[str, Any]
+    result: Any = None
+    error: BaseException | None = None
+
+
+def run_each(sources: Sequence[Mapping[str, Any]], step: Callable[[Mapping[str, Any]], Any],
+             threads: int | None = None) -> list[SourceOutcome]:
+    """`step(source)` for every source, at most `threads` (`config.shard_threads()`, 4) at
+    a time; in the sources' order.
+
+    An exception is that source's outcome, not the shard's: the others run to the end.
+    """
+    if not sources:
+        return []
+    limit = config.shard_threads() if threads is None else threads
+    with ThreadPoolExecutor(max_workers=max(1, min(limit, len(sources))),
+                            thread_name_prefix="source") as pool:
+        futures = [(source, pool.submit(step, source)) for source in sources]
+        outcomes = []
+        for source, future in futures:
+            error = future.exception()
+            outcomes.append(SourceOutcome(source, None if error else future.result(), error))
+    return outcomes
+
+
+class ShardFailedError(Exception):
+    """Every source of a shard failed: the shard's task fails, and is retried when the
+    last of them is due again (`due_in_s`, for the task's retry policy)."""
+
+    def __init__(self, failures: Sequence[SourceOutcome]) -> None:
+        names = ", ".join(f"{o.source['name']}: {type(o.error).__name__}: {o.error}"
+                          for o in failures)
+        super().__init__(f"all {len(failures)} sources failed: {names}"[:2000])
+        errors = [o.error for o in failures]
+        self.retryable = any(getattr(e, "retryable", True) for e in errors)
+        dues = [getattr(e, "due_in_s", None) for e in errors]
+        self.due_in_s = max(d for d in dues if d is not None) if None not in dues else None
+
+
+def shard_failure(outcomes: Sequence[SourceOutcome]) -> BaseException | None:
+    """The exception a shard's task raises: its one source's own when it has one source and
+    that failed; `ShardFailedError` when all of several failed; None while any succeeded."""
+    failures = [o for o in outcomes if o.error is not None]
+    if not failures or len(failures) < len(outcomes):
+        return None
+    if len(failures) == 1:
+        return failures[0].error
+    return ShardFailedError(failures)
