@@ -1,6 +1,6 @@
 """Pipeline benchmark: where a `nichiro_ingest` run spends its time, against floors.
 
-Usage (``make bench`` runs the first line)::
+Usage (``make bench-stages`` runs the first line)::
 
     python bench/pipeline.py
     python bench/pipeline.py --sources 2 --entries 5 --skip-scale   # a tiny smoke run

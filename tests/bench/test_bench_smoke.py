@@ -116,3 +116,23 @@ def test_window_benchmark_runs_on_tiny_corpora(tmp_path: Path) -> None:
         assert case["load_s"] > 0 and "cluster candidates" in case["phases_s"]
 
     assert_dropped(result["databases"])
+
+
+def test_deployment_benchmark_runs_under_the_real_scheduler(tmp_path: Path) -> None:
+    """bench/deployment.py (`make bench`) on 3 sources x 2 entries: Airflow's real
+    components, two runs, the counts real (no timings asserted)."""
+    server = urlunsplit(urlsplit(TEST_DB_URL)._replace(path=""))
+    output = tmp_path / "deployment.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "deployment.py"), "--sources", "3",
+         "--entries", "2", "--latency-ms", "0", "--timeout", "300", "--pg", server,
+         "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [result] = json.loads(output.read_text("utf-8"))["results"]
+    assert result["first"]["state"] == result["second"]["state"] == "success"
+    assert result["feed_fetches"] == 3 and result["failed_fetches"] == 0
+    assert result["articles"] > 0 and result["first"]["task_instances"] == 7 + 2 * 3
+    assert result["second"]["requests"] < result["first"]["requests"]  # feeds answer 304
+    assert all(v > 0 for v in result["peak_rss_mb_largest_process"].values())
