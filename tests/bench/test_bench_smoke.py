@@ -136,3 +136,5 @@ def test_deployment_benchmark_runs_under_the_real_scheduler(tmp_path: Path) -> N
     assert result["articles"] > 0 and result["first"]["task_instances"] == 7 + 2 * 3
     assert result["second"]["requests"] < result["first"]["requests"]  # feeds answer 304
     assert all(v > 0 for v in result["peak_rss_mb_largest_process"].values())
+    load = result["first"]["load"]  # the load's own seconds, from its task log, and its floor
+    assert load["load_run_s"] > 0 and load["written_rows_copy_s"] > 0
