@@ -72,6 +72,7 @@ for _p in (str(REPO), str(BENCH)):
         sys.path.insert(0, _p)
 
 from corpus import PLACEHOLDER, generate  # noqa: E402
+from deployment import copy_written_rows  # noqa: E402
 from server import BenchServer  # noqa: E402
 
 RUN_TIMEOUT_S = 1800  # one DAG run; the 20,000-entry run takes about 4 minutes here
@@ -532,7 +533,7 @@ def load_benchmark(root: Path, base_url: str, catalog: Path, ws: Workspace,
         try:
             load_s, counts, indexed, index_s = load(conn, "bench-load-1", timer)
             copy_s, indexed_s = _copy_floor(conn)
-            written_s = _copy_written_rows(conn)
+            written_s = copy_written_rows(conn)
         finally:
             conn.close()
         passes.append((load_s, copy_s, indexed_s, counts, indexed, index_s, timer.seconds,
@@ -651,50 +652,6 @@ def _copy_floor(conn: Any) -> tuple[float, float]:
         return elapsed
 
     return copy_into("bench_copy_floor"), copy_into("bench_copy_indexed")
-
-
-#: What load_run writes: (table, rows as a query). Staging rows and feed entries it only
-#: marks, so their floor is the marks alone.
-_WRITTEN_ROWS = (
-    ("articles", "SELECT * FROM articles"),
-    ("article_urls", "SELECT * FROM article_urls"),
-    ("article_tags", "SELECT * FROM article_tags"),
-    ("raw_pages", "SELECT * FROM raw_pages"),
-    ("article_minhash", "SELECT * FROM article_minhash"),
-    ("article_lsh_bands", "SELECT * FROM article_lsh_bands"),
-    ("story_clusters", "SELECT * FROM story_clusters"),
-    ("staged_articles", "SELECT id, outcome, article_id, loaded_at FROM staged_articles "
-                        "WHERE loaded_at IS NOT NULL"),
-    ("feed_entries", "SELECT id, article_id FROM feed_entries WHERE article_id IS NOT NULL"),
-)
-
-
-def _copy_written_rows(conn: Any) -> float:
-    """Seconds to COPY every row load_run wrote, already in COPY's text format, into UNLOGGED
-    tables without indexes or constraints (same compression): the server's floor for the
-    load's writes alone, with no decision, serialisation, index or WAL."""
-    data = {}
-    with conn.cursor() as cur:
-        for table, query in _WRITTEN_ROWS:
-            _unlogged_twin(cur, f"bench_written_{table}", query, table)
-            buf = io.BytesIO()
-            cur.copy_expert(f"COPY ({query}) TO STDOUT", buf)
-            data[table] = buf.getvalue()
-    conn.commit()
-
-    def copy_all() -> None:
-        with conn.cursor() as cur:
-            for table, _ in _WRITTEN_ROWS:
-                cur.copy_expert(f"COPY bench_written_{table} FROM STDIN",
-                                io.BytesIO(data[table]))
-        conn.commit()
-
-    elapsed, _ = timed(copy_all)
-    with conn.cursor() as cur:
-        for table, _ in _WRITTEN_ROWS:
-            cur.execute(f"DROP TABLE bench_written_{table}")
-    conn.commit()
-    return elapsed
 
 
 # ----------------------------------------------------------------------------- parse/import
