@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 #: Evidence weight per kind: specifics (who, which organisation, numbers, dates) count
@@ -99,21 +99,37 @@ def evidence(tags: Sequence[str], title: str, text: str, year: int | None) -> Ev
     return found
 
 
-def _days(found: Evidence) -> set[str]:
-    return {key for key in found if key.startswith("day:")}
+@dataclass(frozen=True)
+class _Profile:
+    """What scoring needs of a report's evidence besides the weights, computed once: its
+    keys, their total weight and its days of the month."""
+
+    keys: frozenset[str]
+    total: float
+    days: frozenset[str]
+
+    @classmethod
+    def of(cls, found: Evidence) -> _Profile:
+        return cls(frozenset(found), sum(found.values()),
+                   frozenset(k for k in found if k.startswith("day:")))
+
+
+def _score(a: Evidence, pa: _Profile, b: Evidence, pb: _Profile) -> float:
+    """`pair_score` from the two reports' profiles. The union's weight is the two totals
+    less the shared weight (the sum of the mins plus the sum of the maxes is the sum of
+    both), so only the shared keys are walked: a load links each new report against every
+    report in its window. Weights are multiples of 0.5, so the sums are exact and the
+    result is the one the union would give."""
+    if pa.days and pb.days and not pa.days & pb.days:
+        return 0.0
+    shared = sum(min(a[k], b[k]) for k in pa.keys & pb.keys)
+    union = pa.total + pb.total - shared
+    return round(shared / union, 4) if union else 0.0
 
 
 def pair_score(a: Evidence, b: Evidence) -> float:
     """Weighted Jaccard of two reports' evidence; 0 when both name days and share none."""
-    days_a, days_b = _days(a), _days(b)
-    if days_a and days_b and not days_a & days_b:
-        return 0.0
-    shared = union = 0.0
-    for key in a.keys() | b.keys():
-        wa, wb = a.get(key, 0.0), b.get(key, 0.0)
-        shared += min(wa, wb)
-        union += max(wa, wb)
-    return round(shared / union, 4) if union else 0.0
+    return _score(a, _Profile.of(a), b, _Profile.of(b))
 
 
 def shared_evidence(a: Evidence, b: Evidence) -> list[str]:
@@ -129,6 +145,11 @@ class Member:
     event_id: int
     at: datetime  # aware
     evidence: Evidence
+    #: Computed from `evidence`: each member is scored against every later report.
+    profile: _Profile = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "profile", _Profile.of(self.evidence))
 
 
 @dataclass(frozen=True)
@@ -153,11 +174,12 @@ def decide_event(found: Evidence, at: datetime, members: Sequence[Member],
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     window = window_days * 86400
+    profile = _Profile.of(found)
     per_event: dict[int, list[tuple[float, Member]]] = {}
     for member in members:
         if abs((member.at - at).total_seconds()) <= window:
-            per_event.setdefault(member.event_id, []).append((pair_score(found, member.evidence),
-                                                               member))
+            score = _score(found, profile, member.evidence, member.profile)
+            per_event.setdefault(member.event_id, []).append((score, member))
     best: tuple[float, int] | None = None
     for event_id, scored in per_event.items():
         mean = round(sum(s for s, _ in scored) / len(scored), 4)
