@@ -1,10 +1,10 @@
 """The fetch work of a run in shards: a bounded number of mapped task instances, whatever
 the catalog's size, each fetching its sources on a few threads.
 
-One mapped task instance per source cost a run about 1.9 s of Airflow's per-task start
-and bookkeeping per source under the real scheduler, and Airflow maps at most 1,024
-copies (`max_map_length`): a catalog of 2,000 sources could not be fetched in one
-30-minute cycle, and 1,025 due sources could not be fetched at all. A shard is a slice of
+With one mapped task instance per source, a run paid Airflow's per-task start and
+bookkeeping once per source under the real scheduler, and Airflow maps a bounded number of
+copies (`max_map_length`): a large catalog could not be fetched within one cycle, or at
+all (docs/benchmarks.md, "What a deployment pays"). A shard is a slice of
 the due sources; `run_each` fetches its sources concurrently, each on its own database
 connection and HTTP client, so one source's failure is its own: it is recorded, backed
 off and listed by the pipeline, and the shard's other sources go on. Per-source state,

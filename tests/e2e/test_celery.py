@@ -28,12 +28,17 @@ SOURCES = ("Pacific Wire", "北海新報", "Восточный вестник", 
            "Broken Feed")
 
 
-def _redis(*command: str) -> bytes:
-    """One command in Redis's wire protocol (RESP): the test needs no client library."""
+def _redis(*commands: tuple[str, ...]) -> bytes:
+    """Commands on one connection, in Redis's wire protocol (RESP): the test needs no client
+    library. Returns the replies' bytes."""
     with socket.create_connection(REDIS, timeout=2) as conn:
-        conn.sendall(f"*{len(command)}\r\n".encode() + b"".join(
-            f"${len(part.encode())}\r\n{part}\r\n".encode() for part in command))
-        return conn.recv(1024)
+        for command in commands:
+            conn.sendall(f"*{len(command)}\r\n".encode() + b"".join(
+                f"${len(part.encode())}\r\n{part}\r\n".encode() for part in command))
+        replies = b""
+        while replies.count(b"\r\n") < len(commands):
+            replies += conn.recv(1024)
+        return replies
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,7 @@ def redis() -> Iterator[str]:
     """The machine's Redis, or one started for the test; yields the broker URL."""
     started = None
     try:
-        _redis("PING")
+        _redis(("PING",))
     except OSError:
         server = shutil.which("redis-server")
         if server is None:
@@ -52,13 +57,13 @@ def redis() -> Iterator[str]:
         deadline = time.monotonic() + 15
         while True:
             try:
-                _redis("PING")
+                _redis(("PING",))
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     pytest.fail("redis-server did not answer within 15 s")
                 time.sleep(0.1)
-    assert _redis("SELECT", str(REDIS_DB)) == b"+OK\r\n"
+    assert _redis(("SELECT", str(REDIS_DB))) == b"+OK\r\n"
     try:
         yield f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}"
     finally:
@@ -70,10 +75,7 @@ def redis() -> Iterator[str]:
 @pytest.fixture
 def celery_stack(airflow_db: None, db: Any, site: Any, tmp_path: Path,
                  redis: str) -> Iterator[Stack]:
-    with socket.create_connection(REDIS, timeout=2) as conn:  # an empty queue to start
-        conn.sendall(f"*2\r\n$6\r\nSELECT\r\n${len(str(REDIS_DB))}\r\n{REDIS_DB}\r\n"
-                     "*1\r\n$7\r\nFLUSHDB\r\n".encode())
-        conn.recv(64)
+    _redis(("SELECT", str(REDIS_DB)), ("FLUSHDB",))  # an empty queue to start
     backend = "db+" + TEST_AIRFLOW_DB_URL
     workers = {f"worker{n}": ("celery", "worker", "--concurrency", "2",
                               "--celery-hostname", f"nichiro-test-worker{n}@%h")

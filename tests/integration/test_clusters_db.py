@@ -33,6 +33,7 @@ from scrapers.dedup.minhash import (
     seen_day,
     sketch,
 )
+from tests.support import rows_with_xmin
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
@@ -129,16 +130,11 @@ def test_hard_negatives_stay_apart(cdb: Any, keys: tuple[str, ...]) -> None:
 
 def _snapshot(db: Any) -> list[Any]:
     """Every clustering row with its xmin: equal snapshots mean nothing was written."""
-    with db.cursor() as cur:
-        cur.execute("SELECT xmin::text, id, cluster_id FROM articles ORDER BY id")
-        rows: list[Any] = cur.fetchall()
-        cur.execute("SELECT xmin::text, * FROM story_clusters ORDER BY id")
-        rows += cur.fetchall()
-        cur.execute("SELECT xmin::text, * FROM article_minhash ORDER BY article_id")
-        rows += cur.fetchall()
-        cur.execute("SELECT xmin::text, * FROM article_lsh_bands ORDER BY article_id, band")
-        rows += cur.fetchall()
-    return rows
+    return rows_with_xmin(
+        db, "SELECT xmin::text, id, cluster_id FROM articles ORDER BY id",
+        "SELECT xmin::text, * FROM story_clusters ORDER BY id",
+        "SELECT xmin::text, * FROM article_minhash ORDER BY article_id",
+        "SELECT xmin::text, * FROM article_lsh_bands ORDER BY article_id, band")
 
 
 def test_assigning_again_changes_nothing(cdb: Any) -> None:

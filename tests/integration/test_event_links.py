@@ -11,6 +11,7 @@ import pytest
 from scrapers.dedup import event_links
 from scrapers.dedup.hashes import content_hash
 from scrapers.events import link_events
+from tests.support import rows_with_xmin
 from tests.support.groups import REPORTS, same_partition, timed_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock]
@@ -56,14 +57,10 @@ def events_of(db: Any) -> dict[int, int]:
 
 
 def snapshot(db: Any) -> list[Any]:
-    with db.cursor() as cur:
-        cur.execute("SELECT xmin::text, id, event_id FROM articles ORDER BY id")
-        rows: list[Any] = cur.fetchall()
-        cur.execute("SELECT xmin::text, * FROM event_threads ORDER BY id")
-        rows += cur.fetchall()
-        cur.execute("SELECT xmin::text, article_id FROM article_event_evidence ORDER BY 2")
-        rows += cur.fetchall()
-    return rows
+    return rows_with_xmin(
+        db, "SELECT xmin::text, id, event_id FROM articles ORDER BY id",
+        "SELECT xmin::text, * FROM event_threads ORDER BY id",
+        "SELECT xmin::text, article_id FROM article_event_evidence ORDER BY 2")
 
 
 def test_the_database_links_as_link_events_does(db: Any) -> None:
