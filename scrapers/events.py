@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scrapers.dedup.events import THRESHOLD, WINDOW_DAYS, Member, decide_event, evidence
+from scrapers.dedup.events import (
+    THRESHOLD,
+    WINDOW_DAYS,
+    LinkedReports,
+    Member,
+    decide_event,
+    evidence,
+)
 from scrapers.relevance.scoring import score_relevance
 
 
@@ -31,7 +38,7 @@ def link_events(items: Sequence[Mapping[str, Any]], threshold: float = THRESHOLD
     :returns: event ids numbered from 1 in order of first appearance.
     :raises ValueError: if a ``published_at`` is naive.
     """
-    members: list[Member] = []
+    linked = LinkedReports()
     out: list[int] = []
     events = 0
     for number, item in enumerate(items):
@@ -40,11 +47,11 @@ def link_events(items: Sequence[Mapping[str, Any]], threshold: float = THRESHOLD
             raise ValueError(f"item {number}: published_at must be timezone-aware")
         title, text = item.get("title") or "", item.get("text") or ""
         found = report_evidence(title, text, item.get("language"), at.year)
-        decision = decide_event(found, at, members, threshold, window_days)
+        decision = decide_event(found, at, linked, threshold, window_days)
         event_id = decision.event_id
         if event_id is None:
             events += 1
             event_id = events
-        members.append(Member(number, event_id, at, found))
+        linked.add(Member(number, event_id, at, found))
         out.append(event_id)
     return out

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from scrapers.db.connection import Connection, Cursor
-from scrapers.dedup.events import METHOD, WINDOW_DAYS, Member, decide_event
+from scrapers.dedup.events import METHOD, WINDOW_DAYS, LinkedReports, Member, decide_event
 from scrapers.events import report_evidence
 
 LOGGER = logging.getLogger(__name__)
@@ -106,18 +106,18 @@ def link_pending(conn: Connection, limit: int = 500,
             "since": min(ats) - timedelta(days=window_days),
             "until": max(ats) + timedelta(days=window_days),
         })
-        members = [Member(int(aid), int(eid), at, _weights(ev))
-                   for aid, eid, at, ev in cur.fetchall()]
+        linked = LinkedReports(Member(int(aid), int(eid), at, _weights(ev))
+                               for aid, eid, at, ev in cur.fetchall())
         previous = _current_events(cur, [row[0] for row in pending])
         rows: list[tuple[Any, ...]] = []
         for aid, _title, _body, _language, at in pending:
-            decision = decide_event(found[aid], at, members, window_days=window_days)
+            decision = decide_event(found[aid], at, linked, window_days=window_days)
             event_id = decision.event_id
             if event_id is None:
                 cur.execute("""INSERT INTO event_threads (first_seen_at, last_seen_at)
                                VALUES (%s, %s) RETURNING id""", (at, at))
                 event_id = int(cur.fetchone()[0])
-            members.append(Member(aid, event_id, at, found[aid]))
+            linked.add(Member(aid, event_id, at, found[aid]))
             rows.append((aid, event_id, at, json.dumps(found[aid], sort_keys=True),
                          decision.matched_article_id, decision.score, list(decision.shared)))
         _write(cur, rows)

@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 #: Evidence weight per kind: specifics (who, which organisation, numbers, dates) count
 #: more than what many events share (themes, the islands as a whole).
@@ -99,37 +103,9 @@ def evidence(tags: Sequence[str], title: str, text: str, year: int | None) -> Ev
     return found
 
 
-@dataclass(frozen=True)
-class _Profile:
-    """What scoring needs of a report's evidence besides the weights, computed once: its
-    keys, their total weight and its days of the month."""
-
-    keys: frozenset[str]
-    total: float
-    days: frozenset[str]
-
-    @classmethod
-    def of(cls, found: Evidence) -> _Profile:
-        return cls(frozenset(found), sum(found.values()),
-                   frozenset(k for k in found if k.startswith("day:")))
-
-
-def _score(a: Evidence, pa: _Profile, b: Evidence, pb: _Profile) -> float:
-    """`pair_score` from the two reports' profiles. The union's weight is the two totals
-    less the shared weight (the sum of the mins plus the sum of the maxes is the sum of
-    both), so only the shared keys are walked: a load links each new report against every
-    report in its window. Weights are multiples of 0.5, so the sums are exact and the
-    result is the one the union would give."""
-    if pa.days and pb.days and not pa.days & pb.days:
-        return 0.0
-    shared = sum(min(a[k], b[k]) for k in pa.keys & pb.keys)
-    union = pa.total + pb.total - shared
-    return round(shared / union, 4) if union else 0.0
-
-
 def pair_score(a: Evidence, b: Evidence) -> float:
     """Weighted Jaccard of two reports' evidence; 0 when both name days and share none."""
-    return _score(a, _Profile.of(a), b, _Profile.of(b))
+    return float(LinkedReports([Member(0, 0, _EPOCH, b)]).scores(a)[0])
 
 
 def shared_evidence(a: Evidence, b: Evidence) -> list[str]:
@@ -145,11 +121,117 @@ class Member:
     event_id: int
     at: datetime  # aware
     evidence: Evidence
-    #: Computed from `evidence`: each member is scored against every later report.
-    profile: _Profile = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "profile", _Profile.of(self.evidence))
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """Microseconds since the epoch, exact: a window's edge is compared without rounding."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    return (at - _EPOCH) // _MICROSECOND
+
+
+class _Column:
+    """A growable numpy array: appending is amortised O(1), reading a view is free."""
+
+    def __init__(self, dtype: type) -> None:
+        self._data: npt.NDArray[Any] = np.zeros(16, dtype=dtype)
+        self._size = 0
+
+    def append(self, value: float) -> None:
+        if self._size == len(self._data):
+            self._data = np.resize(self._data, 2 * self._size)
+        self._data[self._size] = value
+        self._size += 1
+
+    def view(self) -> npt.NDArray[Any]:
+        return self._data[:self._size]
+
+
+class LinkedReports:
+    """The reports linked so far, as arrays a decision reads in bulk.
+
+    A load decides each new report against every report in its window, so the pair scores
+    are computed for all of them at once: an inverted index from evidence key to the
+    reports carrying it (with their weights) gives the shared weight of every pair in a
+    few array operations per key, instead of one set intersection per pair. Weights are
+    multiples of 0.5, so the sums are exact whatever their order.
+    """
+
+    def __init__(self, members: Iterable[Member] = ()) -> None:
+        self.members: list[Member] = []
+        self._postings: dict[str, tuple[_Column, _Column]] = {}
+        self._micros = _Column(np.int64)
+        self._totals = _Column(np.float64)
+        self._has_days = _Column(np.bool_)
+        self._event_index = _Column(np.int64)
+        self._events: list[int] = []
+        self._event_positions: dict[int, int] = {}
+        for member in members:
+            self.add(member)
+
+    def add(self, member: Member) -> None:
+        """Index a report that has been linked to `member.event_id`."""
+        position = len(self.members)
+        self.members.append(member)
+        for key, weight in member.evidence.items():
+            if key not in self._postings:
+                self._postings[key] = (_Column(np.int64), _Column(np.float64))
+            positions, weights = self._postings[key]
+            positions.append(position)
+            weights.append(weight)
+        self._micros.append(_micros(member.at))
+        self._totals.append(sum(member.evidence.values()))
+        self._has_days.append(any(k.startswith("day:") for k in member.evidence))
+        if member.event_id not in self._event_positions:
+            self._event_positions[member.event_id] = len(self._events)
+            self._events.append(member.event_id)
+        self._event_index.append(self._event_positions[member.event_id])
+
+    def scores(self, found: Evidence) -> npt.NDArray[np.float64]:
+        """`found`'s pair score with every member, in order: weighted Jaccard (the union's
+        weight is both totals less the shared weight), rounded to 4 places; 0 when both
+        name days of the month and share none."""
+        count = len(self.members)
+        shared = np.zeros(count)
+        days_shared = np.zeros(count, dtype=np.int64)
+        for key, weight in found.items():
+            if key in self._postings:
+                positions, weights = (column.view() for column in self._postings[key])
+                shared[positions] += np.minimum(weights, weight)
+                if key.startswith("day:"):
+                    days_shared[positions] += 1
+        union = sum(found.values()) + self._totals.view() - shared
+        scores = np.divide(shared, union, out=np.zeros(count), where=union > 0)
+        np.round(scores, 4, out=scores)
+        if any(k.startswith("day:") for k in found):
+            scores[self._has_days.view() & (days_shared == 0)] = 0.0
+        return scores
+
+    def within(self, micros: int, window_days: int) -> npt.NDArray[np.bool_]:
+        """Which members are at most `window_days` from `micros` (microseconds)."""
+        within: npt.NDArray[np.bool_] = (np.abs(self._micros.view() - micros)
+                                          <= window_days * 86_400_000_000)
+        return within
+
+    def event_means(self, scores: npt.NDArray[np.float64], window: npt.NDArray[np.bool_],
+                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The events with a member in `window`, and the mean of `scores` over those
+        members per event (summed in member order), rounded to 4 places."""
+        events = self._event_index.view()[window]
+        sums = np.bincount(events, weights=scores[window], minlength=len(self._events))
+        counts = np.bincount(events, minlength=len(self._events))
+        present = counts > 0
+        return (np.array(self._events, dtype=np.int64)[present],
+                np.round(sums[present] / counts[present], 4))
+
+    def positions(self, event_id: int, window: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        """The positions of `event_id`'s members in `window`."""
+        index = self._event_positions[event_id]
+        return np.flatnonzero(window & (self._event_index.view() == index))
 
 
 @dataclass(frozen=True)
@@ -163,7 +245,7 @@ class EventDecision:
     shared: tuple[str, ...] = ()
 
 
-def decide_event(found: Evidence, at: datetime, members: Sequence[Member],
+def decide_event(found: Evidence, at: datetime, linked: LinkedReports,
                  threshold: float = THRESHOLD, window_days: int = WINDOW_DAYS) -> EventDecision:
     """The event a report joins, given the reports linked before it.
 
@@ -171,23 +253,19 @@ def decide_event(found: Evidence, at: datetime, members: Sequence[Member],
     of the report's pair scores with its members there. The best event at or above
     `threshold` wins (ties: the lower event id); none: a new event.
     """
-    if at.tzinfo is None:
-        raise ValueError("at must be timezone-aware")
-    window = window_days * 86400
-    profile = _Profile.of(found)
-    per_event: dict[int, list[tuple[float, Member]]] = {}
-    for member in members:
-        if abs((member.at - at).total_seconds()) <= window:
-            score = _score(found, profile, member.evidence, member.profile)
-            per_event.setdefault(member.event_id, []).append((score, member))
-    best: tuple[float, int] | None = None
-    for event_id, scored in per_event.items():
-        mean = round(sum(s for s, _ in scored) / len(scored), 4)
-        if mean >= threshold and (best is None or (-mean, event_id) < (-best[0], best[1])):
-            best = (mean, event_id)
-    if best is None:
+    micros = _micros(at)
+    if not linked.members:
         return EventDecision(None)
-    mean, event_id = best
-    top = max(per_event[event_id], key=lambda sm: (sm[0], -sm[1].article_id))[1]
-    return EventDecision(event_id, mean, top.article_id,
-                         tuple(shared_evidence(found, top.evidence)))
+    scores = linked.scores(found)
+    window = linked.within(micros, window_days)
+    ids, means = linked.event_means(scores, window)
+    eligible = means >= threshold
+    if not eligible.any():
+        return EventDecision(None)
+    best = means[eligible].max()
+    event_id = int(ids[eligible & (means == best)].min())
+    top = max(linked.positions(event_id, window),
+              key=lambda i: (scores[i], -linked.members[i].article_id))
+    matched = linked.members[int(top)]
+    return EventDecision(event_id, float(best), matched.article_id,
+                         tuple(shared_evidence(found, matched.evidence)))

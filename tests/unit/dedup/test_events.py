@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scrapers.dedup.events import (
+    LinkedReports,
     Member,
     decide_event,
     evidence,
@@ -49,8 +50,8 @@ def test_pair_score_is_weighted_jaccard_and_different_days_part_events() -> None
 
 def test_a_report_joins_the_event_it_matches_on_average_within_the_window() -> None:
     visit = {"person:x": 3.0, "action:visit": 2.0, "day:12": 2.0}
-    members = [Member(1, 10, T0, visit), Member(2, 10, T0, visit),
-               Member(3, 20, T0, {"action:visit": 2.0, "person:y": 3.0})]
+    members = LinkedReports([Member(1, 10, T0, visit), Member(2, 10, T0, visit),
+                             Member(3, 20, T0, {"action:visit": 2.0, "person:y": 3.0})])
     got = decide_event(visit, T0 + timedelta(hours=2), members)
     assert (got.event_id, got.score, got.matched_article_id) == (10, 1.0, 1)
     assert got.shared == ("person:x", "action:visit", "day:12")
@@ -60,7 +61,31 @@ def test_a_report_joins_the_event_it_matches_on_average_within_the_window() -> N
     # the mean over members is checked, not the best pair: no chaining through one member
     mixed = [Member(1, 30, T0, visit)] + [Member(n, 30, T0, {f"org:{n}": 3.0})
                                           for n in range(2, 6)]
-    assert decide_event(visit, T0, mixed).event_id is None  # mean 0.2
-    assert decide_event(visit, T0, mixed[:4]).event_id == 30  # mean 0.25
+    assert decide_event(visit, T0, LinkedReports(mixed)).event_id is None  # mean 0.2
+    assert decide_event(visit, T0, LinkedReports(mixed[:4])).event_id == 30  # mean 0.25
     with pytest.raises(ValueError, match="timezone-aware"):
         decide_event(visit, datetime(2026, 5, 12), members)
+
+
+def test_the_window_edge_is_exact_and_the_best_event_and_member_win_ties() -> None:
+    visit = {"person:x": 3.0, "action:visit": 2.0}
+    linked = LinkedReports([Member(7, 40, T0, visit)])
+    edge = T0 + timedelta(days=3)
+    assert decide_event(visit, edge, linked).event_id == 40
+    assert decide_event(visit, edge + timedelta(microseconds=1), linked).event_id is None
+    assert decide_event(visit, T0 - timedelta(days=3), linked).event_id == 40
+    # two events at the same mean: the lower id; within it, the best pair, then the lower id
+    tied = LinkedReports([Member(9, 52, T0, visit), Member(8, 51, T0, visit),
+                          Member(6, 51, T0, visit)])
+    got = decide_event(visit, T0, tied)
+    assert (got.event_id, got.matched_article_id, got.score) == (51, 6, 1.0)
+
+
+def test_many_linked_reports_are_each_scored() -> None:
+    """Past the arrays' first growth (16 rows), every member gets its own pair's score:
+    7 shared of 9 (its extra number), or 0 for another day."""
+    base = {"person:x": 3.0, "action:visit": 2.0, "day:12": 2.0}
+    others = [{**base, f"num:{n}": 2.0} if n % 3 else {"person:x": 3.0, "day:13": 2.0}
+              for n in range(40)]
+    linked = LinkedReports(Member(n, n, T0, ev) for n, ev in enumerate(others))
+    assert list(linked.scores(base)) == [round(7 / 9, 4) if n % 3 else 0.0 for n in range(40)]
