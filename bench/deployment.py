@@ -187,15 +187,16 @@ def copy_written_rows(conn: Any) -> float:
     return elapsed
 
 
-def load_seconds(airflow_home: Path, run_id: str) -> float | None:
-    """The seconds load_run reported for `run_id` in the load task's log."""
-    pattern = re.compile(rf"load {re.escape(run_id)}: \{{[^}}]*\}} in ([\d.]+) s")
+def load_seconds(airflow_home: Path, run_id: str) -> tuple[float | None, str]:
+    """The seconds load_run reported for `run_id` in the load task's log, and its phases."""
+    pattern = re.compile(
+        rf"load {re.escape(run_id)}: \{{[^}}]*\}} in ([\d.]+) s.*?phases: ([^\n\"]*)")
     for log in (airflow_home / "logs").rglob("*.log"):
         if "task_id=load" in str(log):
             found = pattern.search(log.read_text("utf-8", "replace"))
             if found:
-                return float(found[1])
-    return None
+                return float(found[1]), found[2]
+    return None, ""
 
 
 def measure(sources: int, entries: int, latency_ms: float, pg: str,
@@ -265,12 +266,13 @@ def measure(sources: int, entries: int, latency_ms: float, pg: str,
         first["requests"] = server.counters()["requests"]
         sampler.stop_event.set()
         sampler.join()
-        load_s = load_seconds(work / "airflow", first["run_id"])
+        load_s, phases = load_seconds(work / "airflow", first["run_id"])
         with psycopg2.connect(f"{pg}/{news}") as conn:
             copy_s = copy_written_rows(conn)
         conn.close()
         first["load"] = {"load_run_s": load_s, "written_rows_copy_s": round(copy_s, 3),
-                         "ratio": round(load_s / copy_s, 2) if load_s and copy_s else None}
+                         "ratio": round(load_s / copy_s, 2) if load_s and copy_s else None,
+                         "phases": phases}
         server.reset_counters()
         second = _run(stack, timeout)
         second["requests"] = server.counters()["requests"]
@@ -282,6 +284,7 @@ def measure(sources: int, entries: int, latency_ms: float, pg: str,
             fetches, failed = cur.fetchone()
         conn.close()
         return {"sources": sources, "entries_per_feed": entries, "latency_ms": latency_ms,
+                "databases": [news, meta],
                 "pages": manifest.pages, "first": first, "second": second,
                 "articles": articles, "feed_fetches": fetches, "failed_fetches": failed,
                 "seconds_per_source": round(first["wall_s"] / sources, 3),
@@ -321,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         load = r["first"]["load"]
         print(f"{r['sources']:>8} sources: load_run {load['load_run_s']} s, a bare COPY of every "
-              f"row it wrote {load['written_rows_copy_s']} s: {load['ratio']}x (target: 2x)")
+              f"row it wrote {load['written_rows_copy_s']} s: {load['ratio']}x (target: 2x)\n"
+              f"{'':>8} phases: {load['phases']}")
     if len(results) >= 2:
         growth = results[-1]["seconds_per_source"] / results[0]["seconds_per_source"] - 1
         print(f"cost per source, {results[0]['sources']} -> {results[-1]['sources']}: "
