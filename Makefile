@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db reader-role run once demo reprocess relink sources test lint clean-local bench bench-stages bench-window bench-extraction
+.PHONY: help setup venv db reader-role run once demo reprocess relink sources test lint clean-local bench bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -73,12 +73,6 @@ test: venv ## set up and run the whole test suite, then its date-sensitive part 
 
 bench: setup ## what a deployment pays: nichiro_ingest under the real scheduler, 200 and 2,000 sources (docs/benchmarks.md)
 	@$(ENV) $(BIN)/python bench/deployment.py $(BENCH_ARGS)
-
-bench-stages: setup ## the pipeline's stages against floors, in one dag.test() process, ~9 min; BENCH_ARGS="--skip-scale"
-	@$(ENV) $(BIN)/python bench/pipeline.py $(BENCH_ARGS)
-
-bench-window: setup ## cluster look-up on an archive inside vs outside the time window, ~3 min (docs/clusters.md)
-	@$(ENV) $(BIN)/python bench/window.py $(BENCH_ARGS)
 
 bench-extraction: venv ## extraction quality and speed vs trafilatura and get_text (docs/extraction.md)
 	$(BIN)/python bench/extraction.py --set all

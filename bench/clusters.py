@@ -1,12 +1,11 @@
-"""Benchmark story clustering (scrapers.dedup.clusters): quality on the labelled set, cost at scale.
+"""Benchmark story clustering (scrapers.dedup.clusters): quality on the labelled sets.
 
 Usage::
 
     python bench/clusters.py quality [--no-sweep]
     python bench/clusters.py quality --set wire-takes --part tune|test|all [--no-sweep]
-    python bench/clusters.py scale --n 10000 --n 100000 [--timed 1000] [--workers N]
 
-Both commands work in a scratch database, ``nichiro_bench`` on the server of
+``quality`` works in a scratch database, ``nichiro_bench`` on the server of
 ``NICHIRO_BENCH_PG`` (default ``postgresql://postgres@127.0.0.1:5432``), dropped and
 re-created at the start of each run and migrated with ``scrapers.db.migrate.migrate``.
 
@@ -27,24 +26,11 @@ into a tuning part and a test part by connected component of "same cluster" and
 part a component goes to is a hash of its smallest cluster id (`split_part`), fixed, so the
 test part is the same on every machine. Copies arrive in date order, each first seen on its
 publication day (the 30-day window applies as in the pipeline).
-
-``scale``: synthetic articles (sentences of words drawn from a Zipf-weighted vocabulary of
-20,000 made-up words, 4-6 paragraphs; 20% are near-duplicates of an earlier article: a
-paragraph dropped, two swapped, a sentence added, a new headline) are bulk-loaded with COPY,
-signatures and bands computed in a process pool and clusters set from the generator's
-ground truth, then VACUUM ANALYZE (the state autovacuum keeps). At each size N (ascending)
-the store is filled to N articles; after 50 untimed warm-up assignments, ``--timed``
-(default 1,000) new articles (20% near-duplicates of stored ones) are inserted
-one by one: only the ``assign_cluster`` call is timed (``time.perf_counter``), inserts and
-commits (every 50 articles) are not. Reported per size: assignments per second (count / summed
-time), median and p95 ms per call, how many of the near-duplicates joined their original's
-cluster, the candidate look-up's plan and buffer hits (EXPLAIN ANALYZE), and wall times.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
@@ -53,10 +39,8 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -64,7 +48,6 @@ from urllib.parse import urlsplit, urlunsplit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 from metrics import Counts  # noqa: E402
 
 from scrapers.clusters import cluster_texts  # noqa: E402
@@ -72,9 +55,6 @@ from scrapers.dedup import clusters, minhash  # noqa: E402
 from scrapers.dedup.hashes import content_hash  # noqa: E402
 from scrapers.dedup.minhash import (  # noqa: E402
     ClusterParams,
-    article_band_keys,
-    signature_bytes,
-    sketch,
 )
 
 LABELLED = REPO / "tests" / "fixtures" / "clusters" / "labelled.jsonl"
@@ -290,243 +270,6 @@ def run_sweep(articles: list[dict[str, Any]]) -> None:
                       f"{statistics.mean(rs):>7.3f} {min(rs):>8.3f}{mark}")
 
 
-# --------------------------------------------------------------------------- scale
-
-SYLLABLES = ("ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
-             "ma mi mu me mo ra ri ru re ro ya yu yo wa n ba be bo da de do ga gi go za zo "
-             "pa pi po").split()
-
-
-class Synth:
-    """Deterministic synthetic news-like text: Zipf-weighted made-up words."""
-
-    def __init__(self, seed: int, vocab_size: int = 20_000) -> None:
-        self.rng = np.random.default_rng(seed)
-        words: set[str] = set()
-        while len(words) < vocab_size:
-            n = int(self.rng.integers(1, 5))
-            words.add("".join(self.rng.choice(SYLLABLES, size=n)))
-        self.vocab = np.array(sorted(words))
-        self.rng.shuffle(self.vocab)
-        weights = 1.0 / np.arange(1, vocab_size + 1) ** 1.05
-        self.cdf = np.cumsum(weights / weights.sum())
-
-    def sentence(self) -> str:
-        n = int(self.rng.integers(8, 22))
-        picks = np.searchsorted(self.cdf, self.rng.random(n) * self.cdf[-1])
-        words = self.vocab[np.minimum(picks, len(self.vocab) - 1)]
-        return " ".join(words).capitalize() + "."
-
-    def paragraph(self) -> str:
-        return " ".join(self.sentence() for _ in range(int(self.rng.integers(2, 5))))
-
-    def article(self) -> tuple[str, list[str]]:
-        title = self.sentence()[:-1]
-        return title, [self.paragraph() for _ in range(int(self.rng.integers(4, 7)))]
-
-    def near_duplicate(self, title: str, paras: list[str]) -> tuple[str, list[str]]:
-        out = list(paras)
-        edit = int(self.rng.integers(0, 4))
-        if edit == 0 and len(out) > 3:
-            out.pop()  # trimmed ending
-        elif edit == 1:
-            i = int(self.rng.integers(0, len(out) - 1))
-            out[i], out[i + 1] = out[i + 1], out[i]  # reordered
-        elif edit == 2:
-            out.insert(int(self.rng.integers(1, len(out) + 1)), self.paragraph())  # added
-        else:
-            out[-1] = out[-1] + " " + self.sentence()  # a sentence added
-        new_title = self.sentence()[:-1] if self.rng.random() < 0.5 else title
-        return new_title, out
-
-
-def _sketch(item: tuple[str, str]) -> tuple[bytes, int, list[tuple[int, int]]]:
-    title, body = item
-    values, count = sketch(title, body, "en")
-    return signature_bytes(values), count, article_band_keys(values, count)
-
-
-def _copy_rows(conn: Any, table: str, columns: str, rows: Iterator[str]) -> None:
-    buf = io.StringIO("".join(rows))
-    with conn.cursor() as cur:
-        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buf)
-
-
-def _esc(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n")
-
-
-@dataclass
-class Stored:
-    title: str
-    paras: list[str]
-    cluster: int
-    article_id: int
-
-
-def bulk_load(conn: Any, synth: Synth, store: list[Stored], upto: int, pool: Any,
-              chunk: int = 5_000) -> None:
-    """COPY articles (with signatures, bands, clusters) until `store` holds `upto`."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT coalesce(max(id), 0) + 1 FROM articles")
-        next_article = int(cur.fetchone()[0])
-        cur.execute("SELECT coalesce(max(id), 0) + 1 FROM story_clusters")
-        next_cluster = int(cur.fetchone()[0])
-    while len(store) < upto:
-        batch: list[Stored] = []
-        new_clusters: list[int] = []
-        for _ in range(min(chunk, upto - len(store))):
-            if store and synth.rng.random() < 0.2:
-                orig = store[int(synth.rng.integers(0, len(store)))]
-                title, paras = synth.near_duplicate(orig.title, orig.paras)
-                batch.append(Stored(title, paras, orig.cluster, next_article + len(batch)))
-            else:
-                title, paras = synth.article()
-                batch.append(Stored(title, paras, next_cluster, next_article + len(batch)))
-                new_clusters.append(next_cluster)
-                next_cluster += 1
-            store.append(batch[-1])
-        sketches = pool.map(_sketch, [(s.title, "\n\n".join(s.paras)) for s in batch],
-                            chunksize=250)
-        ids = range(next_article, next_article + len(batch))
-        next_article += len(batch)
-        seen = T0.isoformat()
-        _copy_rows(conn, "story_clusters", "id, first_seen_at, last_seen_at, article_count",
-                   (f"{c}\t{seen}\t{seen}\t0\n" for c in new_clusters))
-        _copy_rows(
-            conn, "articles",
-            "id, url, original_url, title, body, fetched_at, first_seen_at, language, source, "
-            "relevance_score, relevant, content_hash, cluster_id",
-            (f"{i}\thttps://synth.example/{i}\thttps://synth.example/{i}\t{_esc(s.title)}\t"
-             f"{_esc(chr(10).join(s.paras))}\t{seen}\t{seen}\ten\tSynth {i % 40}\t1\tt\t"
-             f"{i:064x}\t{s.cluster}\n" for i, s in zip(ids, batch, strict=True)))
-        tag = minhash.DEFAULT_PARAMS.tag
-        _copy_rows(conn, "article_minhash", "article_id, num_perm, signature, shingle_count, "
-                   "params", (f"{i}\t{len(sig) // 4}\t\\\\x{sig.hex()}\t{n}\t{tag}\n"
-                              for i, (sig, n, _) in zip(ids, sketches, strict=True)))
-        day = minhash.seen_day(T0)
-        _copy_rows(conn, "article_lsh_bands", "band, seen_day, bucket, article_id",
-                   (f"{band}\t{day}\t{bucket}\t{i}\n" for i, (_, _, keys) in
-                    zip(ids, sketches, strict=True) for band, bucket in keys))
-        conn.commit()
-    with conn.cursor() as cur:
-        cur.execute("""UPDATE story_clusters c SET article_count = m.n FROM
-                       (SELECT cluster_id, count(*) AS n FROM articles GROUP BY 1) m
-                       WHERE m.cluster_id = c.id AND c.article_count <> m.n""")
-        cur.execute("SELECT setval('articles_id_seq', (SELECT max(id) FROM articles))")
-        cur.execute("SELECT setval('story_clusters_id_seq', (SELECT max(id) FROM story_clusters))")
-    conn.commit()
-    # steady state, as autovacuum would leave it: statistics and visibility map up to date
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("VACUUM ANALYZE articles, story_clusters, article_minhash, article_lsh_bands")
-    conn.autocommit = False
-
-
-def timed_assignments(conn: Any, synth: Synth, store: list[Stored], count: int,
-                      warmup: int = 50) -> dict[str, Any]:
-    """`warmup` untimed assignments (caches, plans), then `count` timed ones."""
-    times: list[float] = []
-    dups = joined = 0
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM articles")
-        stored_before = int(cur.fetchone()[0])
-    for n in range(-warmup, count):
-        seen = T0 + timedelta(seconds=n)
-        original: Stored | None = None
-        if synth.rng.random() < 0.2:
-            original = store[int(synth.rng.integers(0, len(store)))]
-            title, paras = synth.near_duplicate(original.title, original.paras)
-        else:
-            title, paras = synth.article()
-        body = "\n\n".join(paras)
-        article_id = insert_article(conn, f"https://synth.example/new/{stored_before}/{n}",
-                                    title, body, "en", f"Synth {n % 40}", seen)
-        start = time.perf_counter()
-        got = clusters.assign_cluster(conn, article_id, title, body, "en", f"Synth {n % 40}",
-                                      seen)
-        if n < 0:
-            store.append(Stored(title, paras, got.cluster_id, article_id))
-            continue
-        times.append(time.perf_counter() - start)
-        if original is not None:
-            dups += 1
-            with conn.cursor() as cur:
-                cur.execute("SELECT cluster_id FROM articles WHERE id = %s",
-                            (original.article_id,))
-                joined += cur.fetchone()[0] == got.cluster_id
-        store.append(Stored(title, paras, got.cluster_id, article_id))
-        if n % 50 == 49:
-            conn.commit()
-    conn.commit()
-    ms = sorted(t * 1000 for t in times)
-    return {
-        "stored_before": stored_before, "assignments": count,
-        "per_second": round(count / sum(times), 1),
-        "median_ms": round(statistics.median(ms), 3),
-        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 3),
-        "near_duplicates": dups, "near_duplicates_joined": joined,
-    }
-
-
-def explain_lookup(conn: Any, store: list[Stored]) -> str:
-    """EXPLAIN ANALYZE of the candidate look-up (`_BATCH_HITS_SQL`, key by key) for a
-    near-duplicate of a stored article, as a batch of one."""
-    title, paras = store[len(store) // 2].title, store[len(store) // 2].paras
-    values, count = sketch(title, "\n\n".join(paras), "en")
-    keys = article_band_keys(values, count)
-    day = minhash.seen_day(T0)
-    with conn.cursor() as cur:
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "
-                    + clusters._BATCH_HITS_SQL.format(stored=clusters._PROBE_BANDS),
-                    {"idx": [0] * len(keys), "bands": [b for b, _ in keys],
-                     "buckets": [k for _, k in keys], "days": [day] * len(keys),
-                     "window": minhash.WINDOW_DAYS, "limit": minhash.MAX_CANDIDATES,
-                     "params": minhash.DEFAULT_PARAMS.tag, "batch": [-1]})
-        lines = [r[0] for r in cur.fetchall()]
-    conn.rollback()
-    return "\n".join("    " + ln for ln in lines)
-
-
-def scale(sizes: Sequence[int], timed: int, workers: int) -> int:
-    started = time.perf_counter()
-    conn = scratch_db()
-    synth = Synth(seed=20261123)
-    store: list[Stored] = []
-    results = []
-    print(f"params {minhash.DEFAULT_PARAMS.tag}, threshold {minhash.THRESHOLD}; "
-          f"{workers} worker processes for bulk signatures; {timed} timed assignments per size")
-    with Pool(workers) as pool:
-        for size in sorted(sizes):
-            t = time.perf_counter()
-            bulk_load(conn, synth, store, size, pool)
-            load_s = time.perf_counter() - t
-            t = time.perf_counter()
-            result = timed_assignments(conn, synth, store, timed)
-            result["bulk_load_s"] = round(load_s, 1)
-            result["timed_phase_wall_s"] = round(time.perf_counter() - t, 1)
-            with conn.cursor() as cur:
-                cur.execute("SELECT count(*) FROM article_lsh_bands")
-                result["band_rows"] = int(cur.fetchone()[0])
-                cur.execute("SELECT pg_size_pretty(pg_total_relation_size('article_lsh_bands'))")
-                result["band_table_size"] = cur.fetchone()[0]
-            conn.commit()
-            results.append(result)
-            print(f"\n{result['stored_before']:,} stored articles "
-                  f"(bulk load {result['bulk_load_s']} s; {result['band_rows']:,} band rows, "
-                  f"{result['band_table_size']}):")
-            print(f"  {timed} x assign_cluster: {result['per_second']} articles/s, "
-                  f"median {result['median_ms']} ms, p95 {result['p95_ms']} ms "
-                  f"(phase wall {result['timed_phase_wall_s']} s)")
-            print(f"  near-duplicates joined an existing cluster: "
-                  f"{result['near_duplicates_joined']}/{result['near_duplicates']}")
-            print("  candidate look-up plan (EXPLAIN ANALYZE, one query):")
-            print(explain_lookup(conn, store))
-    conn.close()
-    print(f"\nwall time: {time.perf_counter() - started:.1f} s")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -537,16 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--part", choices=["tune", "test", "all"], default="tune",
                    help="wire-takes: which part of the split (the test part once per "
                         "method change)")
-    s = sub.add_parser("scale", help="assignments per second at growing store sizes")
-    s.add_argument("--n", type=int, action="append", required=True,
-                   help="a store size (repeatable)")
-    s.add_argument("--timed", type=int, default=1000, help="timed assignments per size")
-    s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="processes computing bulk signatures")
     args = parser.parse_args(argv)
-    if args.command == "quality":
-        return quality(sweep=not args.no_sweep, dataset=args.set, part=args.part)
-    return scale(args.n, args.timed, args.workers)
+    return quality(sweep=not args.no_sweep, dataset=args.set, part=args.part)
 
 
 if __name__ == "__main__":

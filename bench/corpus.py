@@ -350,10 +350,9 @@ def _slug(source: int, index: int, rng: random.Random) -> str:
 def build_items(
     sources: int, entries: int, seed: int = 8, now: datetime = DEFAULT_NOW,
     relevant_share: float = 0.35, duplicate_share: float = 0.06,
-    syndicated_share: float = 0.08, trap_share: float = 0.05, guid_prefix: str = "bench",
+    syndicated_share: float = 0.08, trap_share: float = 0.05,
 ) -> list[list[Item]]:
-    """The corpus as data: one list of items per source, newest first. `guid_prefix`
-    keeps two corpora's feed entries apart when both are stored (bench/window.py)."""
+    """The corpus as data: one list of items per source, newest first."""
     rng = random.Random(seed)
     feeds: list[list[Item]] = []
     for s in range(sources):
@@ -370,7 +369,7 @@ def build_items(
             items.append(Item(
                 source=s, index=i, language=language, title=title, summary=summary,
                 paragraphs=paragraphs, path=f"s{s:03d}/2026/{_slug(s, i, rng)}.html",
-                guid=f"{guid_prefix}-{s:03d}-{i:05d}",
+                guid=f"bench-{s:03d}-{i:05d}",
                 published=now - timedelta(minutes=17 * i + 3 * s),
                 author=rng.choice(AUTHORS[language]), relevant=relevant,
             ))
