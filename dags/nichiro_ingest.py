@@ -6,9 +6,10 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
 1. **migrate** — applies pending SQL migrations to the news database (`nichiro_db`).
 2. **load_sources** — syncs the source catalog (`sources.toml`, or `NICHIRO_SOURCES`)
    into the `sources` table and returns the sources that are due: enabled, not disabled
-   by health, next fetch time reached (adaptive cadence, backoff after failures), in at
-   most 64 shards (`NICHIRO_MAX_SHARDS`; one source per shard while there are few). Trigger
-   with `{"fetch_all": true}` to fetch every healthy source now.
+   by health, next fetch time reached (adaptive cadence, backoff after failures), in
+   shards of at least 25 sources (`NICHIRO_SHARD_MIN_SOURCES`), at most 16
+   (`NICHIRO_MAX_SHARDS`). Trigger with `{"fetch_all": true}` to fetch every healthy
+   source now.
 3. **shard.fetch_feed** — one mapped copy per shard, labelled "shard 3/16: TASS, NHK, +10";
    its sources 4 at a time (`NICHIRO_SHARD_THREADS`): conditional GET of each feed, parse,
    score each entry's title/summary for relevance, record the attempt in `feed_fetches`.
@@ -128,7 +129,7 @@ def nichiro_ingest() -> None:
 
     @task
     def load_sources() -> list[dict[str, Any]]:
-        """Sync the catalog into `sources`; returns the due sources in shards (at most 64)."""
+        """Sync the catalog into `sources`; returns the due sources in shards (at most 16)."""
         from nichiro_db import news_db
         from scrapers.catalog import load_catalog
         from scrapers.pipeline import sync_catalog

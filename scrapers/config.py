@@ -132,7 +132,14 @@ def max_articles_per_source() -> int:
 
 def max_shards() -> int:
     """Upper bound on a run's shards: the mapped fetch tasks it shows and pays for."""
-    return int(_float("NICHIRO_MAX_SHARDS", 64))
+    return int(_float("NICHIRO_MAX_SHARDS", 16))
+
+
+def shard_min_sources() -> int:
+    """Sources a shard holds at least (unless fewer are due): every mapped task instance
+    pays seconds of Airflow's start-up and bookkeeping, so a shard should do more work
+    than that."""
+    return int(_float("NICHIRO_SHARD_MIN_SOURCES", 25))
 
 
 def shard_threads() -> int:

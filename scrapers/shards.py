@@ -14,7 +14,7 @@ too, so it holds across threads, shards and workers.
 
 from __future__ import annotations
 
-import math
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,19 +26,22 @@ from scrapers import config
 LABEL_NAMES = 2
 
 
-def shard_sources(sources: Sequence[Mapping[str, Any]],
-                  max_shards: int | None = None) -> list[dict[str, Any]]:
-    """The due sources in at most `max_shards` (`config.max_shards()`, 64) slices of equal
-    size (the last may be smaller), in their order; one source per shard while there are
-    few enough.
+def shard_sources(sources: Sequence[Mapping[str, Any]], max_shards: int | None = None,
+                  min_sources: int | None = None) -> list[dict[str, Any]]:
+    """The due sources in slices whose sizes differ by one at most, in their order:
+    one slice per `min_sources` (`config.shard_min_sources()`, 25) due sources, at most
+    `max_shards` (`config.max_shards()`, 16) of them, and one when fewer are due.
 
     :returns: ``{"label": "shard 3/16: TASS, NHK, +10", "sources": [...]}`` per shard.
     """
     if not sources:
         return []
     limit = config.max_shards() if max_shards is None else max_shards
-    size = math.ceil(len(sources) / min(len(sources), max(1, limit)))
-    chunks = [list(sources[i:i + size]) for i in range(0, len(sources), size)]
+    least = config.shard_min_sources() if min_sources is None else min_sources
+    count = max(1, min(limit, len(sources) // max(1, least)))
+    size, larger = divmod(len(sources), count)
+    bounds = [n * size + min(n, larger) for n in range(count + 1)]
+    chunks = [list(sources[a:b]) for a, b in itertools.pairwise(bounds)]
     return [{"label": shard_label(n, len(chunks), chunk), "sources": [dict(s) for s in chunk]}
             for n, chunk in enumerate(chunks, start=1)]
 

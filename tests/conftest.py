@@ -41,6 +41,9 @@ os.environ.update({
     "NICHIRO_TASK_MEMORY_MB": "0",
     # One loopback host serves every fixture: politeness delays are tested on their own.
     "NICHIRO_HOST_DELAY_SECONDS": "0",
+    # A shard per source, up to the bound: the fixture catalogs are a few sources, and a
+    # test reads each source's task state in the grid (shard sizes: tests/unit/test_shards).
+    "NICHIRO_SHARD_MIN_SOURCES": "1",
     # A long signing key, as in `make run` (a short one makes the JWT library warn).
     "AIRFLOW__API_AUTH__JWT_SECRET": "nichiro-test-" + "k" * 64,
     "AIRFLOW_HOME": _AIRFLOW_HOME,

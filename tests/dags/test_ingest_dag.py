@@ -253,7 +253,7 @@ def test_sources_share_shards_and_a_failing_source_fails_alone(
 
 def test_a_run_with_1100_due_sources_completes(
         ingest_dag: Any, db: Any, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """More due sources than Airflow maps copies of one task (1,024): in 62 shards. Their
+    """More due sources than Airflow maps copies of one task (1,024): in 16 shards. Their
     feeds carry nothing relevant, so no page is fetched: the run is about the mapping (with
     a task per source, load_sources' 1,100 copies could not be mapped at all)."""
     (site.root / "feeds" / "quiet.xml").write_text(
@@ -267,7 +267,7 @@ def test_a_run_with_1100_due_sources_completes(
     assert run.state == "success"
     states = task_states(run.run_id)
     feeds = [state for (task, _), state in states.items() if task == "shard.fetch_feed"]
-    assert len(feeds) == 62 and set(feeds) == {"success"}
+    assert len(feeds) == 16 and set(feeds) == {"success"}
     with db.cursor() as cur:
         cur.execute("SELECT count(DISTINCT source_id), count(*), count(error_class) "
                     "FROM feed_fetches WHERE run_id = %s", (run.run_id,))

@@ -15,19 +15,21 @@ def sources(n: int) -> list[dict[str, Any]]:
     return [{"id": i, "name": f"Source {i}"} for i in range(1, n + 1)]
 
 
-@pytest.mark.parametrize(("due", "shards", "largest"), [
-    (0, 0, 0), (1, 1, 1), (5, 5, 1), (64, 64, 1), (65, 33, 2), (1100, 62, 18), (2000, 63, 32),
+@pytest.mark.parametrize(("due", "least", "shards", "largest"), [
+    (0, 25, 0, 0), (1, 25, 1, 1), (24, 25, 1, 24), (49, 25, 1, 49), (50, 25, 2, 25),
+    (200, 25, 8, 25), (1100, 25, 16, 69), (2000, 25, 16, 125),
+    (5, 1, 5, 1), (64, 1, 16, 4), (65, 1, 16, 5),
 ])
-def test_shards_stay_bounded_and_cover_every_source_once(due: int, shards: int,
+def test_shards_stay_bounded_and_cover_every_source_once(due: int, least: int, shards: int,
                                                          largest: int) -> None:
-    got = shard_sources(sources(due), max_shards=64)
-    assert len(got) == shards <= 64
+    got = shard_sources(sources(due), max_shards=16, min_sources=least)
+    assert len(got) == shards <= 16
     assert max((len(s["sources"]) for s in got), default=0) == largest
     assert [src["id"] for s in got for src in s["sources"]] == list(range(1, due + 1))
 
 
 def test_labels_name_the_shard_and_its_first_sources() -> None:
-    got = shard_sources(sources(7), max_shards=2)
+    got = shard_sources(sources(7), max_shards=2, min_sources=1)
     assert [s["label"] for s in got] == ["shard 1/2: Source 1, Source 2, +2",
                                          "shard 2/2: Source 5, Source 6, +1"]
     assert shard_label(3, 16, [{"name": "TASS"}]) == "shard 3/16: TASS"
