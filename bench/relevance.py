@@ -3,11 +3,17 @@
 Usage::
 
     .venv/bin/python bench/relevance.py [--set dev|heldout|all]
+    .venv/bin/python bench/relevance.py --set relevance-dev [--part tune|test|all]
 
-``dev`` is ``tests/fixtures/relevance/labelled.jsonl`` (the set the rules were tuned on),
-``heldout`` is ``heldout.jsonl`` (scored, not tuned on; see docs/relevance.md), ``all``
-both. Each item has id, language, title, lead, relevant, reason, hard_case and optionally
-the expected analyst ``tags``.
+``dev`` is ``tests/fixtures/relevance/labelled.jsonl``, ``heldout`` is ``heldout.jsonl``,
+``all`` both: the project's own items, written for it, which the rules were tuned on (the
+held-out one too, by now). Each item has id, language, title, lead, relevant, reason,
+hard_case and optionally the expected analyst ``tags``.
+
+``relevance-dev`` is ../shared/datasets/relevance-dev/items.jsonl, real published items
+read in place (never copied into the repository), split by source (`split_part`) into a
+tuning part and a test part. The test part says how the rules do on text nobody tuned
+on: it is scored once per rule change (docs/relevance.md keeps each score).
 
 What is measured:
 
@@ -28,6 +34,7 @@ is a report, not a test (tests/unit/relevance/ holds the assertions).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -46,6 +53,9 @@ from scrapers.relevance.rules import rules_dir  # noqa: E402
 from scrapers.relevance.scoring import is_fetch_candidate, score_relevance  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "relevance"
+RELEVANCE_DEV = ROOT.parent / "shared" / "datasets" / "relevance-dev" / "items.jsonl"
+#: Fixed, so the test part is the same on every machine.
+SPLIT_SALT = "nichiro-relevance-dev-2026-12-06"
 SETS: dict[str, tuple[str, ...]] = {
     "dev": ("labelled.jsonl",),
     "heldout": ("heldout.jsonl",),
@@ -94,6 +104,29 @@ def load_items(names: Sequence[str]) -> list[dict[str, Any]]:
                 item["_source"] = f"{name}:{number}"
                 items.append(item)
     return items
+
+
+def split_part(items: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """source -> "tune" or "test": within each language, the sources in the order of a
+    salted hash of their name, dealt alternately, the first to the tuning part. A source's
+    items stay together, so the test part holds outlets the rules were not tuned on."""
+    parts: dict[str, str] = {}
+    for language in sorted({item["lang"] for item in items}):
+        sources = sorted({item["source"] for item in items if item["lang"] == language}
+                         - parts.keys(),
+                         key=lambda s: hashlib.sha256(f"{SPLIT_SALT}:{s}".encode()).hexdigest())
+        parts.update((source, ("tune", "test")[n % 2]) for n, source in enumerate(sources))
+    return parts
+
+
+def load_relevance_dev(part: str, path: Path = RELEVANCE_DEV) -> list[dict[str, Any]]:
+    """The items of one part ("tune", "test" or "all") in this benchmark's item shape."""
+    raw = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    parts = split_part(raw)
+    return [{"id": r["id"], "language": r["lang"], "title": r["title"], "lead": r["text"],
+             "relevant": bool(r["label"]), "reason": r.get("note") or "",
+             "hard_case": r["source"], "_source": f"relevance-dev:{r['id']}"}
+            for r in raw if part == "all" or parts[r["source"]] == part]
 
 
 def score(item: dict[str, Any]) -> Scored:
@@ -253,14 +286,21 @@ def report(results: list[Scored], set_name: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=sorted(SETS), default="all", dest="set_name")
+    parser.add_argument("--set", choices=[*sorted(SETS), "relevance-dev"], default="all",
+                        dest="set_name")
+    parser.add_argument("--part", choices=["tune", "test", "all"], default="tune",
+                        help="relevance-dev: which part (the test part once per rule change)")
     args = parser.parse_args(argv)
     try:
-        items = load_items(SETS[args.set_name])
+        if args.set_name == "relevance-dev":
+            items = load_relevance_dev(args.part)
+        else:
+            items = load_items(SETS[args.set_name])
     except (OSError, json.JSONDecodeError) as exc:
         print(f"cannot read the labelled set: {exc}", file=sys.stderr)
         return 0
-    text = report([score(item) for item in items], args.set_name)
+    name = f"{args.set_name}/{args.part}" if args.set_name == "relevance-dev" else args.set_name
+    text = report([score(item) for item in items], name)
     try:
         print(text)
     except BrokenPipeError:  # `bench/relevance.py | head`: the reader left, nothing to do
