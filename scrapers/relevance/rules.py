@@ -44,6 +44,7 @@ Rule file format (each file's header comment repeats this; the examples are made
     applies_to = ["japan", "russia"]   # ... these groups / term names ...
     scale = 0.2              # ... count this fraction of their weight (0 cancels them)
     keep_tags = false        # ... and give no tags (true: the names are still right)
+    unless = '\\bchess boxing\\b'   # ... except when this regex occurs anywhere
 
 A term has ``name`` and exactly one of ``phrase`` (literal; spaces match any whitespace)
 or ``regex``; ``weight`` defaults to the group's ``default_weight`` (0: the term only
@@ -93,7 +94,8 @@ _TOP_KEYS = frozenset(
 )
 _GROUP_KEYS = frozenset({"default_weight", "terms"})
 _TERM_KEYS = frozenset({"name", "phrase", "regex", "weight", "tags"})
-_EXCLUDE_KEYS = frozenset({"name", "phrase", "regex", "action", "applies_to", "scale", "keep_tags"})
+_EXCLUDE_KEYS = frozenset({"name", "phrase", "regex", "action", "applies_to", "scale", "keep_tags",
+                           "unless"})
 _SCORING_DEFAULTS: dict[str, float] = {
     "threshold": 0.5,
     "half_score": 2.0,
@@ -161,6 +163,8 @@ class _Context:
     targets: frozenset[str]
     scale: float
     keep_tags: bool = False  # scaled terms still give their tags (default: they give none)
+    #: When this occurs anywhere in the item, the exclusion does not fire.
+    unless: _Alternation | None = None
 
 
 @dataclass(frozen=True)
@@ -361,10 +365,9 @@ def _compile(
         source = _pattern_source(entry, boundaries, flags, at, problems)
         action = entry.get("action", "mask")
         if action == "mask":
-            if "applies_to" in entry or "scale" in entry or "keep_tags" in entry:
-                problems.append(
-                    f"{at}: 'applies_to'/'scale'/'keep_tags' only go with action = \"scale\""
-                )
+            if any(key in entry for key in ("applies_to", "scale", "keep_tags", "unless")):
+                problems.append(f"{at}: 'applies_to'/'scale'/'keep_tags'/'unless' only go "
+                                'with action = "scale"')
             if source is not None:
                 key = f"m{len(mask_names)}"
                 mask_names[key] = name
@@ -385,9 +388,16 @@ def _compile(
             if not 0.0 <= scale <= 1.0:
                 problems.append(f"{at}: 'scale' must be between 0 and 1, got {scale}")
             keep_tags = _bool(entry, "keep_tags", False, at, problems)
+            unless = None
+            if "unless" in entry:
+                unless_source = _pattern_source({"regex": entry["unless"]}, boundaries, flags,
+                                                f"{at} (unless)", problems)
+                if unless_source is not None:
+                    unless = _alternation([("u", unless_source)], "", flags, at, problems)
             if source is not None:
                 trigger = _alternation([("c", source)], "", flags, at, problems)
-                contexts.append(_Context(name, trigger, frozenset(targets), scale, keep_tags))
+                contexts.append(_Context(name, trigger, frozenset(targets), scale, keep_tags,
+                                         unless))
         else:
             problems.append(f'{at}: \'action\' must be "mask" or "scale", got {action!r}')
 

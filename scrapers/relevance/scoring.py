@@ -33,6 +33,7 @@ since a stray foreign word is weak evidence and would only add false positives.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Iterable, Mapping
 
 from scrapers.models import Evidence, Relevance
@@ -60,6 +61,18 @@ def rules_language(text: str) -> str:
     if detected == "zh":
         return "ja"
     return detected if detected in RULE_LANGUAGES else "en"
+
+
+#: The end of a lede: a sentence's end, or the paragraph's.
+_LEDE_END = re.compile(r"[。！？]|[.!?](?=\s)|\n")
+
+
+def lede(text: str) -> str:
+    """The first sentence of a text: a news item without a headline (a lead-only feed
+    entry or page) leads with what a headline would say, so it is weighed as one."""
+    text = text.strip()
+    end = _LEDE_END.search(text)
+    return text[:end.end()] if end else text
 
 
 def is_fetch_candidate(relevance: Relevance, language: str | None = None) -> bool:
@@ -96,6 +109,8 @@ def score_relevance(
     :param summary: feed summary, scored as its own field.
     """
     rules = load_rules()
+    if not title.strip():
+        title = lede(text or summary)
     fields = {"title": normalize(title), "summary": normalize(summary), "body": normalize(text)}
     lang = _primary_language(language, fields)
     primary = rules[lang]
@@ -237,6 +252,8 @@ def _apply_contexts(
             if term.group in context.targets or term.name in context.targets
         }
         if not targets or not any(context.trigger.search(text) for text in texts):
+            continue
+        if context.unless is not None and any(context.unless.search(text) for text in texts):
             continue
         for term in targets:
             scales[term] = scales.get(term, 1.0) * context.scale

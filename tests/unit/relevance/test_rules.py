@@ -43,6 +43,8 @@ def test_rules_dir_override(monkeypatch: pytest.MonkeyPatch) -> None:
     assert custom.relevant and custom.matched == ["Zephyr Isles"]
     assert custom.score == 0.6  # this directory's own scoring: 1.5 / (1.5 + 1.0)
     assert not score_relevance("Zephyr Isles ferry timetable", "").relevant
+    # the exclusion's `unless` keeps it from firing
+    assert score_relevance("Zephyr Isles ferry timetable under blockade", "").relevant
     assert score_relevance("Конфликт вокруг Зефировых островов", "").relevant
     assert not score_relevance("Russia stages drills on the Kuril Islands", "").relevant
 
@@ -93,6 +95,18 @@ phrase = "tennis"
 action = "scale"
 applies_to = ["nobody"]
 scale = 2
+
+[[exclude]]
+name = "Masker"
+phrase = "chess"
+unless = "boxing"
+
+[[exclude]]
+name = "Bad unless"
+phrase = "golf"
+action = "scale"
+applies_to = ["japan"]
+unless = "(golf"
 """,
     )
     with pytest.raises(RulesError) as caught:
@@ -113,6 +127,8 @@ scale = 2
         "groups.asia: unknown group",
         "applies_to names unknown group or term 'nobody'",
         "'scale' must be between 0 and 1",
+        "('Masker'): 'applies_to'/'scale'/'keep_tags'/'unless' only go with action = \"scale\"",
+        "('Bad unless') (unless): invalid regex '(golf'",
         "'candidate_threshold' must be in (0, threshold]",
         "('Tagged'): unknown tag 'theme:nope' (declare it in tags.toml)",
         "('Badly tagged'): 'tags' must be a list of \"kind:id\" strings",
