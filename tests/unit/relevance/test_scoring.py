@@ -27,6 +27,7 @@ from scrapers.relevance.rules import GROUPS, TAG_KINDS, load_rules, tag_vocabula
 from scrapers.relevance.scoring import (
     FIELDS,
     is_fetch_candidate,
+    lede,
     rules_language,
     score_relevance,
 )
@@ -54,6 +55,7 @@ REQUIRED_CLASSES = {
     "only_tokyo_moscow",
     "kremlin_only",
     "island_place_names",
+    "island_local_news",
     "people",
     "companies_projects",
     "fisheries_border_guard",
@@ -683,3 +685,25 @@ def test_scoring_a_5kb_body_is_fast() -> None:
         score_relevance("Japan, Russia discuss", body, "en")
     per_item = (time.perf_counter() - started) / runs
     assert per_item < 0.02, f"{per_item * 1000:.1f} ms per 5 KB item"  # ~1 ms on a laptop
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("Tokyo froze more assets. Moscow said it would answer.", "Tokyo froze more assets."),
+    ("政府は資産を凍結した。ロシアは反発した。", "政府は資産を凍結した。"),
+    ("Токио заморозил активы\nМосква ответит.", "Токио заморозил активы\n"),
+    ("No full stop here", "No full stop here"),
+    ("  ", ""),
+])
+def test_lede_is_the_first_sentence(text: str, first: str) -> None:
+    assert lede(text) == first
+
+
+def test_an_item_without_a_headline_is_weighed_by_its_first_sentence() -> None:
+    """A lead-only item's first sentence says what a headline would: its terms count as
+    the title's (field factor and the pair bonus), the rest as the body's."""
+    text = ("Japan froze the assets of four Russian banks on Friday. "
+            "The measures take effect next month.")
+    untitled = score_relevance("", text, "en")
+    assert {e.field for e in untitled.evidence} == {"title", "body"}
+    assert untitled.score == score_relevance(lede(text), text, "en").score
+    assert untitled.score > score_relevance("Markets", text, "en").score
