@@ -136,7 +136,21 @@ def _run(stack: Stack, timeout: float) -> dict[str, Any]:
             "task_instances": len(tis),
             "ran": sum(1 for ti in tis if ti["state"] in ("success", "failed")),
             "states": {s: sum(1 for ti in tis if ti["state"] == s)
-                       for s in sorted({str(ti["state"]) for ti in tis})}}
+                       for s in sorted({str(ti["state"]) for ti in tis})},
+            "task_seconds": _task_seconds(tis)}
+
+
+def _task_seconds(tis: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per task id, the instances that ran: how many, their summed and longest duration."""
+    out: dict[str, dict[str, float]] = {}
+    for ti in tis:
+        if ti.get("duration") is None:
+            continue
+        task = out.setdefault(ti["task_id"], {"n": 0, "total_s": 0.0, "max_s": 0.0})
+        task["n"] += 1
+        task["total_s"] = round(task["total_s"] + ti["duration"], 2)
+        task["max_s"] = round(max(task["max_s"], ti["duration"]), 2)
+    return out
 
 
 #: What load_run writes: (table, rows as a query). Staging rows and feed entries it only
