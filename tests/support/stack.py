@@ -17,8 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO
 from tests.support import free_port
+
+#: The checkout. Not imported from tests.conftest: importing it sets the test session's
+#: environment (no task memory cap, a shard per source, ...) in whatever process imports
+#: this module, and `make bench` (bench/deployment.py) must run as `make run` does.
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Stack:
