@@ -13,6 +13,9 @@ Format (``sources.toml`` at the repo root; its header repeats this)::
                                   # "search" (a search-engine feed naming each publisher)
     outlet = "The Moscow Times"   # optional display name (default: name)
     enabled = true                # optional (default: true)
+    timezone = "Asia/Tokyo"       # optional IANA zone its times without an offset are in
+                                  # (default by language: ja Asia/Tokyo, ru Europe/Moscow,
+                                  # en UTC; an English outlet in Tokyo or Moscow says so)
 
 Path: the explicit argument, else ``$NICHIRO_SOURCES``, else the repo's ``sources.toml``.
 Validation collects every problem (TOML syntax with its line, missing/unknown keys, wrong
@@ -28,9 +31,12 @@ import difflib
 import logging
 import os
 import tomllib
+from collections.abc import Mapping
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scrapers.models import LANGUAGES, Source
 
@@ -39,6 +45,9 @@ LOGGER = logging.getLogger(__name__)
 SOURCES_ENV = "NICHIRO_SOURCES"
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "sources.toml"
 KINDS: tuple[str, ...] = ("rss", "search")
+#: Where a source names no `timezone`: Japanese outlets publish in Japan time and Russian
+#: ones mostly in Moscow time; English ones are everywhere, so UTC.
+DEFAULT_TIMEZONES: Mapping[str, str] = {"ja": "Asia/Tokyo", "ru": "Europe/Moscow"}
 
 _TYPES: dict[str, type] = {
     "name": str,
@@ -47,6 +56,7 @@ _TYPES: dict[str, type] = {
     "kind": str,
     "outlet": str,
     "enabled": bool,
+    "timezone": str,
 }
 _REQUIRED: tuple[str, ...] = ("name", "url", "language")
 
@@ -182,6 +192,10 @@ def _source(table: dict[str, Any], label: str, problems: list[str]) -> Source | 
         problem = _url_problem(url)
         if problem:
             problems.append(f"{label}: {problem}")
+    zone = table.get("timezone")
+    if isinstance(zone, str) and zone.strip() and not _known_zone(zone.strip()):
+        problems.append(f"{label}: unknown timezone {zone!r} (an IANA name such as "
+                        "'Asia/Tokyo')")
 
     if len(problems) > before:
         return None
@@ -193,7 +207,23 @@ def _source(table: dict[str, Any], label: str, problems: list[str]) -> Source | 
         kind=kind,
         outlet=outlet.strip() if outlet is not None else None,
         enabled=table.get("enabled", True),
+        timezone=(table.get("timezone") or DEFAULT_TIMEZONES.get(table["language"], "UTC")
+                  ).strip(),
     )
+
+
+def source_zone(row: Mapping[str, Any]) -> tzinfo:
+    """The zone a stored source's times without an offset are read in (`sources.timezone`;
+    UTC for a row without one)."""
+    return ZoneInfo(row.get("timezone") or "UTC")
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _url_key(url: str) -> str:

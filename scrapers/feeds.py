@@ -43,7 +43,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -158,7 +158,8 @@ def parse_feed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES) -> list
     return parse_feed_detailed(data, url, max_entries=max_entries).entries
 
 
-def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES) -> ParsedFeed:
+def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES,
+                        naive_zone: tzinfo = UTC) -> ParsedFeed:
     """Parse feed bytes into entries, keeping the reason for every entry left out.
 
     A well-formed feed without items gives no entries; a malformed feed gives the entries
@@ -168,6 +169,7 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
     :param url: the feed URL, used to resolve relative links.
     :param max_entries: read at most this many entries, in document order; the rest are
         reported as skipped with reason ``over_max_entries``.
+    :param naive_zone: the zone an entry time without an offset is read in (the source's).
     :raises FeedParseError: if `data` is empty, is not RSS/RDF/Atom (an HTML page, a
         sitemap, JSON), is malformed before its first entry, or makes feedparser fail.
     """
@@ -220,7 +222,7 @@ def parse_feed_detailed(data: bytes, url: str, *, max_entries: int = MAX_ENTRIES
         if index >= max_entries:
             skipped.append((SKIP_OVER_LIMIT, _describe(raw)))
             continue
-        entry, reason = _make_entry(raw, url)
+        entry, reason = _make_entry(raw, url, naive_zone)
         if entry is None:
             skipped.append((reason, _describe(raw)))
             continue
@@ -372,7 +374,8 @@ def _decodes(data: bytes, codec: str) -> bool:
     return True
 
 
-def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None, str]:
+def _make_entry(raw: Mapping[str, Any], feed_url: str,
+                naive_zone: tzinfo = UTC) -> tuple[FeedEntry | None, str]:
     """Build one record, or return None and the reason it cannot be one."""
     title = _text_of(raw.get("title"), raw.get("title_detail"))
     summary = _text_of(raw.get("summary"), raw.get("summary_detail") or _first_content(raw))
@@ -396,7 +399,7 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str) -> tuple[FeedEntry | None
             url=link,
             title=_capped(title, MAX_TITLE_CHARS),
             summary=_capped(summary, MAX_SUMMARY_CHARS),
-            published_at=_entry_date(raw),
+            published_at=_entry_date(raw, naive_zone),
             guid=_bounded_guid(guid),
             outlet=_capped_utf8(outlet, MAX_OUTLET_BYTES) if outlet else None,
             authors=_unique(_capped(name, MAX_AUTHOR_CHARS) for name in _author_names(raw)),
@@ -539,13 +542,14 @@ def _describe(raw: Mapping[str, Any]) -> str:
     return "(entry without id, link or title)"
 
 
-def _entry_date(raw: Mapping[str, Any]) -> datetime | None:
-    """Publication time as aware UTC: `published`, else `updated`, else None."""
+def _entry_date(raw: Mapping[str, Any], naive_zone: tzinfo) -> datetime | None:
+    """Publication time as aware UTC: `published`, else `updated`, else None; a time
+    without an offset is read in `naive_zone`, the source's zone."""
     for key in ("published", "updated"):
         text = raw.get(key)
         if not text:
             continue
-        moment = parse_date(text, raw.get(f"{key}_parsed"))
+        moment = parse_date(text, raw.get(f"{key}_parsed"), naive_zone)
         if moment is not None:
             return moment
     return None

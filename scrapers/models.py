@@ -24,6 +24,9 @@ class Source:
     kind: str = "rss"  # "rss" (an outlet's own feed) or "search" (a search-engine feed)
     outlet: str | None = None  # display name of the outlet; defaults to `name`
     enabled: bool = True
+    #: IANA zone its times without an offset are read in (catalog `timezone`, else by
+    #: language: scrapers.catalog.DEFAULT_TIMEZONES).
+    timezone: str = "UTC"
 
     @property
     def outlet_name(self) -> str:

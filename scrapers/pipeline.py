@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapers import config
+from scrapers.catalog import source_zone
 from scrapers.db import search, staging, store
 from scrapers.db.connection import Connection, savepoint
 from scrapers.dedup.hashes import content_hash, entry_fingerprint
@@ -139,7 +140,8 @@ def fetch_feed(
         if not unchanged:
             from scrapers.feeds import parse_feed_detailed
 
-            parsed = parse_feed_detailed(result.body, result.final_url)
+            parsed = parse_feed_detailed(result.body, result.final_url,
+                                         naive_zone=source_zone(source))
             entries, skipped = parsed.entries, len(parsed.skipped)
             warning = parsed.bozo_exception
             for entry in entries:
@@ -368,7 +370,8 @@ def _fetch_page(
         stage(entry, "not_modified", None, {"article_id": known_id})
         return "not_modified", None
     try:
-        article = extract_article(result.body, result.final_url, result.content_type)
+        article = extract_article(result.body, result.final_url, result.content_type,
+                                  naive_zone=source_zone(source))
     except ValueError as exc:
         stage(entry, "rejected", Rejection("unextractable", f"unextractable: {exc}"), None)
         return "rejected", "unextractable"

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from scrapers.catalog import source_zone
 from scrapers.db import search, store
 from scrapers.db.connection import Connection
 from scrapers.db.edits import Edit, apply_edits
@@ -84,7 +85,8 @@ def reprocess(
 def _rebuild(row: dict[str, Any]) -> dict[str, Any]:
     """The stored article's record extracted again from its raw page, at its own URL."""
     html = gzip.decompress(bytes(row["body_gz"]))
-    article = extract_article(html, row["raw_url"], row["content_type"])
+    article = extract_article(html, row["raw_url"], row["content_type"],
+                              naive_zone=source_zone(row))
     source = {"id": row["source_id"], "language": row["language"], "outlet": row["source"]}
     key = canonicalize_url(row["url"])
     entry = {"url": key, "link": row["original_url"], "title": row["title"],

@@ -30,23 +30,23 @@ def sync_sources(conn: Connection, sources: Sequence[Source]) -> list[Row]:
     with conn.cursor() as cur:
         for s in sources:
             cur.execute(
-                """INSERT INTO sources (name, url, language, kind, outlet, enabled)
-                   VALUES (%s, %s, %s, %s, %s, %s)
+                """INSERT INTO sources (name, url, language, kind, outlet, enabled, timezone)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (name) DO UPDATE SET
                        url = EXCLUDED.url, language = EXCLUDED.language,
                        kind = EXCLUDED.kind, outlet = EXCLUDED.outlet,
-                       enabled = EXCLUDED.enabled,
+                       enabled = EXCLUDED.enabled, timezone = EXCLUDED.timezone,
                        -- a new feed URL must not inherit the old one's validators
                        etag = CASE WHEN sources.url = EXCLUDED.url THEN sources.etag END,
                        last_modified = CASE WHEN sources.url = EXCLUDED.url
                                             THEN sources.last_modified END,
                        updated_at = now()
                    WHERE (sources.url, sources.language, sources.kind, sources.outlet,
-                          sources.enabled)
+                          sources.enabled, sources.timezone)
                          IS DISTINCT FROM
                          (EXCLUDED.url, EXCLUDED.language, EXCLUDED.kind, EXCLUDED.outlet,
-                          EXCLUDED.enabled)""",
-                (s.name, s.url, s.language, s.kind, s.outlet_name, s.enabled),
+                          EXCLUDED.enabled, EXCLUDED.timezone)""",
+                (s.name, s.url, s.language, s.kind, s.outlet_name, s.enabled, s.timezone),
             )
         cur.execute(
             "UPDATE sources SET enabled = false, updated_at = now() "

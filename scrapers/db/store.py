@@ -430,8 +430,9 @@ def raw_pages_batch(
         cur.execute(
             """SELECT a.id, a.url, a.original_url, a.title, a.summary, a.published_at,
                       a.language, a.source, a.source_id, a.guid, a.fetched_at,
-                      r.url AS raw_url, r.content_type, r.body_gz
+                      r.url AS raw_url, r.content_type, r.body_gz, s.timezone
                FROM articles a JOIN raw_pages r ON r.article_id = a.id
+               LEFT JOIN sources s ON s.id = a.source_id
                WHERE a.id > %s AND (%s::timestamptz IS NULL OR a.first_seen_at >= %s)
                ORDER BY a.id LIMIT %s""",
             (after_id, since, since, limit),

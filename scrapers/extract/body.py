@@ -25,6 +25,7 @@ import logging
 import re
 from copy import deepcopy
 from dataclasses import replace
+from datetime import UTC, tzinfo
 from typing import Any
 
 import trafilatura
@@ -153,7 +154,8 @@ MAX_TEASER_CHARS, MAX_TEASER_CHARS_CJK = 200, 100
 MAX_LISTING_BODY_RATIO = 3.0
 
 def extract_article(
-    html: str | bytes, url: str, content_type: str | None = None, *, use_adapters: bool = True
+    html: str | bytes, url: str, content_type: str | None = None, *, use_adapters: bool = True,
+    naive_zone: tzinfo = UTC,
 ) -> Article:
     """Extract text and stated metadata from an article page.
 
@@ -162,7 +164,8 @@ def extract_article(
     from the offset the page gives. ``published_precision`` says how much of it is stated:
     ``"datetime"``; ``"date"`` when the page gives a day only (``published_at`` is then 00:00
     UTC of that day, a day and not an instant); ``"none"`` when no date is stated
-    (``published_at`` is None). A time without an offset is taken as UTC.
+    (``published_at`` is None); ``"zone_assumed"`` when the time has no offset and was read
+    in `naive_zone`, the source's zone (the catalog's ``timezone``; UTC by default).
 
     Hard pages are marked, not refused: ``paywalled`` when the page states a paywall (a
     subscribers-only notice in the text or in a paywall-classed element, or JSON-LD
@@ -211,7 +214,7 @@ def extract_article(
     cleaned = prefer_ld_body(cleaned, meta.ld_body(), title, site_name, captions)
     text = cleaned.text
     language = meta.language(f"{title}\n{text}")
-    published_at, precision = meta.published()
+    published_at, precision = meta.published(naive_zone)
     paywalled = paywall_marked or cleaned.paywalled or from_html.paywalled
     canonical_url, summary, tags = meta.canonical_url(), meta.summary(), meta.tags()
     kind = page_kind(meta, cleaned, headlines, language)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -18,7 +18,7 @@ from trafilatura.json_metadata import normalize_authors
 from scrapers.extract.clean import is_paywall, normalize_line
 from scrapers.extract.html import block_text
 from scrapers.extract.jsonld import article_ld, ld_names, ld_text
-from scrapers.text.dates import parse_date_precision
+from scrapers.text.dates import WITH_TIME, parse_date_precision
 from scrapers.text.language import detect_language, normalize_language
 
 LOGGER = logging.getLogger(__name__)
@@ -258,8 +258,9 @@ class PageMetadata:
             names = _marked_up_bylines(self.tree)
         return _unique(n for n in (_clean_author(n) for n in names) if n)
 
-    def published(self) -> tuple[datetime | None, str]:
-        """The stated publication time and its precision (``datetime``/``date``/``none``).
+    def published(self, naive_zone: tzinfo = UTC) -> tuple[datetime | None, str]:
+        """The stated publication time and its precision (``datetime``/``zone_assumed``/
+        ``date``/``none``); a time without an offset is read in `naive_zone`.
 
         The first candidate that parses wins, except that a day-only value gives way to a
         later candidate with a time on that same day (pages often put the day in one tag and
@@ -267,14 +268,14 @@ class PageMetadata:
         """
         found: tuple[datetime, str] | None = None
         for value in self._date_candidates():
-            parsed = parse_date_precision(value)
+            parsed = parse_date_precision(value, naive_zone=naive_zone)
             if parsed is None:
                 continue
             if found is None:
                 found = parsed
-                if parsed[1] == "datetime":
+                if parsed[1] in WITH_TIME:
                     break
-            elif parsed[1] == "datetime" and parsed[0].date() == found[0].date():
+            elif parsed[1] in WITH_TIME and parsed[0].date() == found[0].date():
                 found = parsed
                 break
         if found is None:

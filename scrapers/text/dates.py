@@ -6,7 +6,8 @@ Rules, the same for a feed entry and a page:
   RFC 2822 with a numeric offset or a zone name from :data:`ZONE_OFFSETS`, and Japanese-script
   dates (``2025年3月3日 10時05分``), which are Japan time.
 - A time without an offset is read in `naive_zone`: the source's zone where the caller knows
-  it, UTC otherwise.
+  it (the catalog's `timezone`), UTC otherwise; its precision is ``"zone_assumed"``, so an
+  analyst can tell a stated instant from one read in the zone the source was assumed in.
 - A day alone is that day at 00:00 UTC with precision ``"date"``: the source named a day,
   and converting an invented local midnight would move it to the day before east of
   Greenwich.
@@ -56,7 +57,9 @@ _JAPANESE_DATE = re.compile(
 # partial dates, which it completes from today's date.
 _MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)
 
-DATE, DATETIME = "date", "datetime"
+DATE, DATETIME, ZONE_ASSUMED = "date", "datetime", "zone_assumed"
+#: Precisions of a value with a time of day (the others: a day alone, or nothing).
+WITH_TIME = frozenset({DATETIME, ZONE_ASSUMED})
 
 
 def parse_date(
@@ -75,7 +78,8 @@ def parse_date(
 def parse_date_precision(
     value: str | None, fallback: time.struct_time | None = None, naive_zone: tzinfo = UTC
 ) -> tuple[datetime, str] | None:
-    """Like :func:`parse_date`, with the precision stated: ``"date"`` or ``"datetime"``."""
+    """Like :func:`parse_date`, with the precision stated: ``"date"``, ``"datetime"``, or
+    ``"zone_assumed"`` for a time without an offset (read in `naive_zone`)."""
     text = " ".join(value.split()) if value else ""
     if not text:
         return None
@@ -87,7 +91,10 @@ def parse_date_precision(
         return None
     moment, precision = parsed
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC if precision == DATE else naive_zone)
+        if precision == DATETIME:
+            moment, precision = moment.replace(tzinfo=naive_zone), ZONE_ASSUMED
+        else:
+            moment = moment.replace(tzinfo=UTC)
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         return None
     return moment.astimezone(UTC), precision

@@ -775,10 +775,10 @@ def test_10000_entries_bounded_work(
     made = []  # entries built from the bulk feed
     real_make_entry = feeds._make_entry
 
-    def counting_make_entry(raw: Any, feed_url: str) -> Any:
+    def counting_make_entry(raw: Any, feed_url: str, *rest: Any) -> Any:
         if feed_url == url:
             made.append(raw.get("id"))
-        return real_make_entry(raw, feed_url)
+        return real_make_entry(raw, feed_url, *rest)
     monkeypatch.setattr(feeds, "_make_entry", counting_make_entry)
     for n in range(3):
         serve_page(hostile, f"/bulk/{n}.html", f"{EN_TITLE} (part {n})")

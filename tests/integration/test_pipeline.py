@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -272,3 +273,22 @@ def test_summary_line_gives_rejections_by_reason(db: Any, site: Any) -> None:
     assert line == ("Pacific Wire: entries=6 relevant=3 fetched=3 new=3 updated=0 "
                     "duplicates=0 rejected=3 (not relevant 2, listing page 1) "
                     "errors=0")
+
+
+def test_times_without_an_offset_are_read_in_the_sources_zone(db: Any, site: Any) -> None:
+    """The Japanese outlet states 07:30 without an offset, in its feed and on its page: that
+    is Japan time (its catalog zone by default), 22:30 UTC the day before, and the stored
+    precision says the zone was assumed."""
+    page = site.root / "ja" / "articles" / "etorofu-visa-free-exchange.html"
+    feed = site.root / "feeds" / "ja_shimbun.rdf"
+    for path in (page, feed):
+        path.write_bytes(path.read_bytes().replace(b"2026-11-24T07:30:00+09:00",
+                                                   b"2026-11-24T07:30:00"))
+    run_all(db, "run-zones")
+    url = f"{site.base_url}/ja/articles/etorofu-visa-free-exchange.html"
+    stored = one(db, "SELECT published_at, published_precision FROM articles "
+                     "WHERE original_url = %s", url)
+    assert stored == (datetime(2026, 11, 23, 22, 30, tzinfo=UTC), "zone_assumed")
+    assert one(db, "SELECT published_at FROM feed_entries WHERE link = %s", url) == (
+        datetime(2026, 11, 23, 22, 30, tzinfo=UTC),)
+    assert one(db, "SELECT timezone FROM sources WHERE language = 'ja'") == ("Asia/Tokyo",)

@@ -6,6 +6,7 @@ problem, and a single CatalogError must list them all.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from scrapers.catalog import (
     catalog_path,
     load_catalog,
     parse_catalog,
+    source_zone,
 )
 from scrapers.models import LANGUAGES, Source
 
@@ -68,6 +70,7 @@ def test_defaults_and_file_order() -> None:
             kind="search",
             outlet="最小",
             enabled=False,
+            timezone="Asia/Tokyo",  # a Japanese source's default
         ),
     ]
     assert sources[0].kind == "rss" and sources[0].enabled and sources[0].outlet is None
@@ -145,6 +148,11 @@ def test_missing_catalog_is_an_error(tmp_path: Path) -> None:
             '[[source]]\nname = "x"\nurl = "https://a.example/"\nlanguage = "EN"',
             "unknown language 'EN'",
         ),
+        (
+            '[[source]]\nname = "x"\nurl = "https://a.example/"\nlanguage = "en"\n'
+            'timezone = "Tokyo"',
+            "unknown timezone 'Tokyo' (an IANA name",
+        ),
     ],
 )
 def test_parse_catalog_problems(entry: str, problem: str) -> None:
@@ -164,3 +172,35 @@ def test_duplicate_urls_ignore_host_case_but_not_path_case() -> None:
         "b", "https://example.org/feed"
     )
     assert [s.name for s in parse_catalog(other_path)] == ["a", "b"]
+
+
+def test_timezone_defaults_by_language_and_can_be_named() -> None:
+    """Times without an offset are read in the source's zone: Japan time for Japanese
+    outlets, Moscow time for Russian ones, UTC for English ones unless the catalog names
+    another (an English service in Tokyo or Moscow)."""
+    sources = parse_catalog("""
+[[source]]
+name = "ja"
+url = "https://a.example/ja"
+language = "ja"
+[[source]]
+name = "ru"
+url = "https://a.example/ru"
+language = "ru"
+[[source]]
+name = "en"
+url = "https://a.example/en"
+language = "en"
+[[source]]
+name = "en in Moscow"
+url = "https://a.example/en-msk"
+language = "en"
+timezone = "Europe/Moscow"
+""")
+    assert [(s.name, s.timezone) for s in sources] == [
+        ("ja", "Asia/Tokyo"), ("ru", "Europe/Moscow"), ("en", "UTC"),
+        ("en in Moscow", "Europe/Moscow")]
+    noon = datetime(2026, 7, 1, 12)
+    assert noon.replace(tzinfo=source_zone({"timezone": "Asia/Tokyo"})).utcoffset() == \
+        timedelta(hours=9)
+    assert noon.replace(tzinfo=source_zone({"timezone": None})).utcoffset() == timedelta(0)

@@ -258,7 +258,7 @@ def _check_extract(html: str | bytes, content_type: str | None) -> None:
         return
     assert isinstance(article, Article)
     assert isinstance(article.title, str) and isinstance(article.text, str)
-    assert article.published_precision in ("datetime", "date", "none")
+    assert article.published_precision in ("datetime", "zone_assumed", "date", "none")
     assert article.page_kind in ("article", "listing")
     if article.canonical_url is not None:
         assert article.canonical_url.startswith(("http://", "https://"))

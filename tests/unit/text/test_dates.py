@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -103,3 +104,27 @@ def test_page_dates(value: str | None, expected: datetime | None) -> None:
 )
 def test_parse_date_precision(value: str, expected: tuple[datetime, str] | None) -> None:
     assert parse_date_precision(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "zone", "expected"),
+    [
+        # a time without an offset is read in the source's zone, and says so
+        ("2024-06-03T10:00:00", "Asia/Tokyo", (datetime(2024, 6, 3, 1, 0, tzinfo=UTC),
+                                               "zone_assumed")),
+        ("2024-06-03 10:00", "Europe/Moscow", (datetime(2024, 6, 3, 7, 0, tzinfo=UTC),
+                                               "zone_assumed")),
+        ("2024-06-03T10:00:00", "UTC", (datetime(2024, 6, 3, 10, 0, tzinfo=UTC),
+                                        "zone_assumed")),
+        # a stated offset wins over the source's zone; a day alone stays a day
+        ("2024-06-03T10:00:00+03:00", "Asia/Tokyo", (datetime(2024, 6, 3, 7, 0, tzinfo=UTC),
+                                                     "datetime")),
+        ("2024-06-03", "Asia/Tokyo", (datetime(2024, 6, 3, tzinfo=UTC), "date")),
+        # Japanese-script dates are Japan time wherever the source is
+        ("2024年6月3日 10時00分", "Europe/Moscow", (datetime(2024, 6, 3, 1, 0, tzinfo=UTC),
+                                                  "datetime")),
+    ],
+)
+def test_times_without_an_offset_are_read_in_the_sources_zone(
+        value: str, zone: str, expected: tuple[datetime, str]) -> None:
+    assert parse_date_precision(value, naive_zone=ZoneInfo(zone)) == expected
