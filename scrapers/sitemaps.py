@@ -2,8 +2,9 @@
 
 A feed shows the last few dozen items; a publisher's sitemap lists its past articles, often
 with the day they changed (`<lastmod>`) and, in a Google News sitemap, their headline and
-publication time. That is how a new deployment finds history (issue 23). No I/O here: the
-caller fetches, with the same politeness and limits as every other request.
+publication time. That is how a new deployment finds history (issue 23). No I/O here:
+`discover` walks a site's sitemaps through a fetch function the caller gives, so every
+request keeps the same politeness and limits as any other.
 
 Formats read (matched by local name, so a missing or odd namespace does not lose them):
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
@@ -198,3 +199,68 @@ def _text(element: etree._Element, name: str) -> str | None:
 
 def _date(value: str | None, naive_zone: tzinfo) -> datetime | None:
     return parse_date(value, naive_zone=naive_zone) if value else None
+
+
+#: Where a site's sitemaps usually are when robots.txt names none.
+USUAL_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/news-sitemap.xml", "/sitemap-news.xml")
+#: Sitemap files one discovery reads at most (an index of indexes can name thousands).
+MAX_SITEMAPS = 200
+
+
+@dataclass
+class Discovery:
+    """What `discover` found: the dated entries in range, and what it read or refused."""
+
+    entries: list[SitemapEntry] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)
+    #: (sitemap URL, why): unreachable, not a sitemap, a loop, over the bound, ...
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def discover(site_url: str, fetch: Callable[[str], bytes | None], start: datetime,
+             end: datetime, *, robots_txt: str | None = None, undated: bool = False,
+             max_sitemaps: int = MAX_SITEMAPS, naive_zone: tzinfo = UTC) -> Discovery:
+    """The site's article URLs dated in [start, end), from its sitemaps.
+
+    The sitemaps are robots.txt's `Sitemap:` lines, else the usual paths. Indexes are
+    followed, each sitemap read once (an index that names itself or an ancestor is a
+    loop, reported and not followed), at most `max_sitemaps` files; a child whose
+    `<lastmod>` is before `start` is skipped (nothing in it changed since). An entry on
+    another host than the sitemap's is left out, as the protocol says.
+
+    :param fetch: the body at a URL, or None when it is missing (404, refused by robots);
+        it may raise: the sitemap is then reported and the walk goes on.
+    """
+    found = Discovery()
+    roots = robots_sitemaps(robots_txt, site_url) if robots_txt else []
+    guesses = set() if roots else {urljoin(site_url, path) for path in USUAL_PATHS}
+    queue = roots or [urljoin(site_url, path) for path in USUAL_PATHS]
+    seen: set[str] = set()
+    while queue:
+        url = queue.pop(0)
+        if url in seen:
+            found.problems.append((url, "already read (a loop or a repeat)"))
+            continue
+        if len(found.read) >= max_sitemaps:
+            found.problems.append((url, f"over {max_sitemaps} sitemaps"))
+            continue
+        seen.add(url)
+        try:
+            body = fetch(url)
+            if body is None:
+                if url not in guesses:  # a usual path that is not there is no problem
+                    found.problems.append((url, "missing"))
+                continue
+            sitemap = parse_sitemap(body, url, naive_zone=naive_zone)
+        except Exception as exc:  # one bad sitemap must not cost the site its others
+            found.problems.append((url, f"{type(exc).__name__}: {exc}"))
+            continue
+        found.read.append(url)
+        host = urlsplit(url).hostname
+        if sitemap.kind == "index":
+            queue += [e.loc for e in sitemap.entries
+                      if e.lastmod is None or e.lastmod >= start]
+        else:
+            found.entries += [e for e in within(sitemap.entries, start, end, undated)
+                              if urlsplit(e.loc).hostname == host]
+    return found

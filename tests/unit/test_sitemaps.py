@@ -13,6 +13,7 @@ import pytest
 
 from scrapers.sitemaps import (
     SitemapError,
+    discover,
     inflate,
     parse_sitemap,
     robots_sitemaps,
@@ -152,3 +153,62 @@ def test_robots_txt_names_sitemaps_absolute_and_once() -> None:
               "Sitemap: ftp://news.example/old.xml\n")
     assert robots_sitemaps(robots, "https://news.example/robots.txt") == [
         "https://news.example/sitemap.xml", "https://news.example/news-sitemap.xml"]
+
+
+SITE = "https://news.example"
+
+
+def urlset(*locs: tuple[str, str]) -> bytes:
+    return ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(f"<url><loc>{loc}</loc><lastmod>{day}</lastmod></url>" for loc, day in locs)
+            + "</urlset>").encode()
+
+
+def index(*locs: tuple[str, str | None]) -> bytes:
+    return ('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(f"<sitemap><loc>{loc}</loc>"
+                      + (f"<lastmod>{day}</lastmod>" if day else "") + "</sitemap>"
+                      for loc, day in locs)
+            + "</sitemapindex>").encode()
+
+
+def test_discovery_walks_indexes_once_each_within_bounds_and_dates() -> None:
+    pages = {
+        f"{SITE}/index.xml": index((f"{SITE}/2026-11.xml.gz", "2026-11-30"),
+                                   (f"{SITE}/2025-01.xml", "2025-01-31"),  # before the range
+                                   (f"{SITE}/index.xml", None),  # names itself: a loop
+                                   (f"{SITE}/broken.xml", None),
+                                   (f"{SITE}/gone.xml", None)),
+        f"{SITE}/2026-11.xml.gz": gzip.compress(urlset(
+            (f"{SITE}/a/in-range", "2026-11-10"), (f"{SITE}/a/too-early", "2026-10-01"),
+            ("https://elsewhere.example/a/other-host", "2026-11-10"))),
+        f"{SITE}/2025-01.xml": urlset((f"{SITE}/a/old", "2025-01-05")),
+        f"{SITE}/broken.xml": b"<html>soft 404</html>",
+    }
+    asked: list[str] = []
+
+    def fetch(url: str) -> bytes | None:
+        asked.append(url)
+        return pages.get(url)
+
+    robots = f"User-agent: *\nSitemap: {SITE}/index.xml\n"
+    got = discover(SITE, fetch, datetime(2026, 11, 1, tzinfo=UTC),
+                   datetime(2026, 12, 1, tzinfo=UTC), robots_txt=robots)
+    assert [e.loc for e in got.entries] == [f"{SITE}/a/in-range"]
+    assert got.read == [f"{SITE}/index.xml", f"{SITE}/2026-11.xml.gz"]
+    assert f"{SITE}/2025-01.xml" not in asked  # its lastmod says nothing in it is new
+    assert [(url.rsplit("/", 1)[1], why.split(":")[0]) for url, why in got.problems] == [
+        ("index.xml", "already read (a loop or a repeat)"), ("broken.xml", "SitemapError"),
+        ("gone.xml", "missing")]
+
+
+def test_discovery_tries_the_usual_places_and_stops_at_its_bound() -> None:
+    children = [(f"{SITE}/part-{n}.xml", None) for n in range(5)]
+    pages = {f"{SITE}/sitemap_index.xml": index(*children)}
+    pages.update({loc: urlset((f"{SITE}/a/{n}", "2026-11-10")) for n, (loc, _) in
+                  enumerate(children)})
+    got = discover(SITE, pages.get, datetime(2026, 11, 1, tzinfo=UTC),
+                   datetime(2026, 12, 1, tzinfo=UTC), max_sitemaps=3)
+    assert got.read == [f"{SITE}/sitemap_index.xml", f"{SITE}/part-0.xml", f"{SITE}/part-1.xml"]
+    assert len(got.entries) == 2
+    assert [why for _, why in got.problems] == ["over 3 sitemaps"] * 3
