@@ -52,7 +52,7 @@ from bs4 import BeautifulSoup
 
 from scrapers.dedup.hashes import collapse_text, content_hash
 from scrapers.models import FeedEntry
-from scrapers.text.dates import parse_date
+from scrapers.text.dates import parse_date_precision
 from scrapers.text.encoding import (
     CHARSET_ALIASES,
     cyrillic_reading,
@@ -391,6 +391,7 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str,
             summary = bare_summary
 
     link, reason = _entry_link(raw, feed_url)
+    published_at, precision = _entry_date(raw, naive_zone)
     guid = _plain(raw.get("id") or "") or link or _hash_guid(title, summary)
     if link is None:
         return None, reason
@@ -399,7 +400,8 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str,
             url=link,
             title=_capped(title, MAX_TITLE_CHARS),
             summary=_capped(summary, MAX_SUMMARY_CHARS),
-            published_at=_entry_date(raw, naive_zone),
+            published_at=published_at,
+            published_precision=precision,
             guid=_bounded_guid(guid),
             outlet=_capped_utf8(outlet, MAX_OUTLET_BYTES) if outlet else None,
             authors=_unique(_capped(name, MAX_AUTHOR_CHARS) for name in _author_names(raw)),
@@ -542,14 +544,14 @@ def _describe(raw: Mapping[str, Any]) -> str:
     return "(entry without id, link or title)"
 
 
-def _entry_date(raw: Mapping[str, Any], naive_zone: tzinfo) -> datetime | None:
-    """Publication time as aware UTC: `published`, else `updated`, else None; a time
-    without an offset is read in `naive_zone`, the source's zone."""
+def _entry_date(raw: Mapping[str, Any], naive_zone: tzinfo) -> tuple[datetime | None, str]:
+    """Publication time as aware UTC and its precision: `published`, else `updated`, else
+    (None, "none"); a time without an offset is read in `naive_zone`, the source's zone."""
     for key in ("published", "updated"):
         text = raw.get(key)
         if not text:
             continue
-        moment = parse_date(text, raw.get(f"{key}_parsed"), naive_zone)
-        if moment is not None:
-            return moment
-    return None
+        parsed = parse_date_precision(text, raw.get(f"{key}_parsed"), naive_zone)
+        if parsed is not None:
+            return parsed
+    return None, "none"

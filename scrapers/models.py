@@ -45,6 +45,9 @@ class FeedEntry:
     outlet: str | None = None  # publisher named by the entry itself (e.g. <source> in search feeds)
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    #: How much of `published_at` the feed stated (scrapers.text.dates: datetime,
+    #: zone_assumed, date; none when it gave no time).
+    published_precision: str = "none"
 
 
 @dataclass(frozen=True)

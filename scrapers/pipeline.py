@@ -273,6 +273,7 @@ def _store_entry(
     _, is_new = staging.upsert_feed_entry(conn, {
         "source_id": source["id"], "guid": entry.guid, "link": link, "url": url,
         "title": entry.title, "summary": entry.summary, "published_at": entry.published_at,
+        "published_precision": entry.published_precision,
         "outlet": entry.outlet, "fingerprint": entry_fingerprint(entry),
         "relevance_score": relevance.score, "candidate": candidate,
         "matched_terms": staging.evidence_json(relevance.evidence), "now": now,
@@ -468,7 +469,7 @@ def build_record(
         content_hash=content_hash(title, body),
         etag=etag,
         last_modified=last_modified,
-        published_precision=_published_precision(article, entry["published_at"]),
+        published_precision=_published_precision(article, entry),
         truncated=article.truncated,
         paywalled=article.paywalled,
     )
@@ -522,8 +523,10 @@ def _is_front_page(url: str) -> bool:
     return parts.path == "/" and not parts.query
 
 
-def _published_precision(article: Article, feed_published_at: datetime | None) -> str:
+def _published_precision(article: Article, entry: dict[str, Any]) -> str:
     """How much of `published_at` is stated: the page's own precision, else the feed's."""
     if article.published_at is not None:
         return article.published_precision
-    return "datetime" if feed_published_at is not None else "none"
+    if entry["published_at"] is None:
+        return "none"
+    return str(entry.get("published_precision") or "datetime")

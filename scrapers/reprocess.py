@@ -91,6 +91,7 @@ def _rebuild(row: dict[str, Any]) -> dict[str, Any]:
     key = canonicalize_url(row["url"])
     entry = {"url": key, "link": row["original_url"], "title": row["title"],
              "summary": row["summary"], "published_at": row["published_at"],
+             "published_precision": row["published_precision"],
              "outlet": row["source"], "guid": row["guid"]}
     built, _rejection = build_record(source, entry, article, None, None, row["fetched_at"])
     # Reprocessing never moves a story to another URL.

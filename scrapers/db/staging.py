@@ -206,14 +206,17 @@ def upsert_feed_entry(conn: Connection, values: Row) -> tuple[int, bool]:
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO feed_entries (source_id, guid, link, url, title, summary,
-                   published_at, outlet, fingerprint, relevance_score, candidate,
+                   published_at, published_precision, outlet, fingerprint,
+                   relevance_score, candidate,
                    matched_terms, first_seen_at, last_seen_at, last_fetch_id)
                VALUES (%(source_id)s, %(guid)s, %(link)s, %(url)s, %(title)s, %(summary)s,
-                   %(published_at)s, %(outlet)s, %(fingerprint)s, %(relevance_score)s,
+                   %(published_at)s, %(published_precision)s, %(outlet)s, %(fingerprint)s,
+                   %(relevance_score)s,
                    %(candidate)s, %(matched_terms)s, %(now)s, %(now)s, %(fetch_id)s)
                ON CONFLICT (source_id, guid) DO UPDATE SET
                    link = EXCLUDED.link, url = EXCLUDED.url, title = EXCLUDED.title,
                    summary = EXCLUDED.summary, published_at = EXCLUDED.published_at,
+                   published_precision = EXCLUDED.published_precision,
                    outlet = EXCLUDED.outlet, fingerprint = EXCLUDED.fingerprint,
                    relevance_score = EXCLUDED.relevance_score,
                    candidate = EXCLUDED.candidate, matched_terms = EXCLUDED.matched_terms,

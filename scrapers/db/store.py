@@ -429,7 +429,8 @@ def raw_pages_batch(
     with conn.cursor() as cur:
         cur.execute(
             """SELECT a.id, a.url, a.original_url, a.title, a.summary, a.published_at,
-                      a.language, a.source, a.source_id, a.guid, a.fetched_at,
+                      a.published_precision, a.language, a.source, a.source_id, a.guid,
+                      a.fetched_at,
                       r.url AS raw_url, r.content_type, r.body_gz, s.timezone
                FROM articles a JOIN raw_pages r ON r.article_id = a.id
                LEFT JOIN sources s ON s.id = a.source_id

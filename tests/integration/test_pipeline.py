@@ -289,6 +289,10 @@ def test_times_without_an_offset_are_read_in_the_sources_zone(db: Any, site: Any
     stored = one(db, "SELECT published_at, published_precision FROM articles "
                      "WHERE original_url = %s", url)
     assert stored == (datetime(2026, 11, 23, 22, 30, tzinfo=UTC), "zone_assumed")
-    assert one(db, "SELECT published_at FROM feed_entries WHERE link = %s", url) == (
-        datetime(2026, 11, 23, 22, 30, tzinfo=UTC),)
+    assert one(db, "SELECT published_at, published_precision FROM feed_entries "
+                   "WHERE link = %s", url) == (datetime(2026, 11, 23, 22, 30, tzinfo=UTC),
+                                               "zone_assumed")
+    # a stated offset is a stated instant
+    assert one(db, "SELECT count(*) FROM feed_entries WHERE published_precision = 'datetime'"
+               )[0] > 0
     assert one(db, "SELECT timezone FROM sources WHERE language = 'ja'") == ("Asia/Tokyo",)

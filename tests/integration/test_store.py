@@ -48,7 +48,8 @@ def save(db: Any, rec: dict[str, Any], link: str | None = None) -> tuple[int, st
     link = link or rec["url"]
     entry_id, _ = staging.upsert_feed_entry(db, {
         "source_id": rec["source_id"], "guid": rec["guid"], "link": link, "url": link,
-        "title": rec["title"], "summary": "", "published_at": None, "outlet": None,
+        "title": rec["title"], "summary": "", "published_at": None,
+        "published_precision": "none", "outlet": None,
         "fingerprint": rec["guid"], "relevance_score": 0.9, "candidate": True,
         "matched_terms": "[]", "now": NOW, "fetch_id": None})
     staging.stage_article(db, {
@@ -213,7 +214,8 @@ def test_retention_prunes_the_feed_log_but_not_what_is_still_pointed_at(db: Any)
         entries[name], _ = staging.upsert_feed_entry(db, {
             "source_id": src["id"], "guid": name, "link": f"https://news.example/{name}",
             "url": f"https://news.example/{name}", "title": name, "summary": "",
-            "published_at": None, "outlet": None, "fingerprint": name, "relevance_score": 0,
+            "published_at": None, "published_precision": "none", "outlet": None,
+            "fingerprint": name, "relevance_score": 0,
             "candidate": False, "matched_terms": "[]", "now": seen, "fetch_id": fetch})
     with db.cursor() as cur:
         cur.execute("INSERT INTO staged_articles (run_id, source_id, entry_id, url, status, "

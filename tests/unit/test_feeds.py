@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -371,3 +372,20 @@ def test_empty_feed_with_a_bare_ampersand_is_empty_not_an_error() -> None:
     data = b'<rss version="2.0"><channel><title>Japan & Russia</title></channel></rss>'
     parsed = parse_feed_detailed(data, "https://x.example/rss")
     assert (parsed.entries, parsed.title, parsed.bozo) == ([], "Japan & Russia", True)
+
+
+def test_entry_times_say_how_much_the_feed_stated() -> None:
+    """An entry time without an offset is read in the source's zone and says so; one with
+    an offset is a stated instant; an entry without a time has none."""
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>a</title><link>https://a.example/1</link><pubDate>2026-11-24T07:30:00</pubDate></item>
+<item><title>b</title><link>https://a.example/2</link>
+<pubDate>Tue, 24 Nov 2026 07:30:00 +0900</pubDate></item>
+<item><title>c</title><link>https://a.example/3</link></item>
+</channel></rss>"""
+    entries = parse_feed_detailed(feed, "https://a.example/feed",
+                                  naive_zone=ZoneInfo("Asia/Tokyo")).entries
+    assert [(e.published_at, e.published_precision) for e in entries] == [
+        (datetime(2026, 11, 23, 22, 30, tzinfo=UTC), "zone_assumed"),
+        (datetime(2026, 11, 23, 22, 30, tzinfo=UTC), "datetime"),
+        (None, "none")]
