@@ -296,3 +296,22 @@ def test_times_without_an_offset_are_read_in_the_sources_zone(db: Any, site: Any
     assert one(db, "SELECT count(*) FROM feed_entries WHERE published_precision = 'datetime'"
                )[0] > 0
     assert one(db, "SELECT timezone FROM sources WHERE language = 'ja'") == ("Asia/Tokyo",)
+
+
+def test_an_article_dated_by_its_feed_keeps_the_feeds_precision(db: Any, site: Any) -> None:
+    """The page states no date; the feed states 07:30 without an offset: the article is
+    dated by the feed, in Japan time, and says the zone was assumed."""
+    page = site.root / "ja" / "articles" / "etorofu-visa-free-exchange.html"
+    feed = site.root / "feeds" / "ja_shimbun.rdf"
+    html = page.read_text("utf-8")
+    for stated in ("2026-11-24T07:30:00+09:00", "2026年11月24日（火）7:30"):
+        assert stated in html
+        html = html.replace(stated, "")
+    page.write_text(html, "utf-8")
+    feed.write_bytes(feed.read_bytes().replace(b"2026-11-24T07:30:00+09:00",
+                                               b"2026-11-24T07:30:00"))
+    run_all(db, "run-feed-dated")
+    url = f"{site.base_url}/ja/articles/etorofu-visa-free-exchange.html"
+    assert one(db, "SELECT published_at, published_precision FROM articles "
+                   "WHERE original_url = %s", url) == (
+        datetime(2026, 11, 23, 22, 30, tzinfo=UTC), "zone_assumed")
