@@ -31,13 +31,12 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from scrapers.fetch.http import decoded
 from scrapers.text.dates import parse_date
 
 #: The protocol's limits for one sitemap file (sitemaps.org): the caps we read up to.
 MAX_URLS = 50_000
 MAX_BYTES = 50 * 1024 * 1024
-#: Bytes inflated per step of a gzipped sitemap (the check against the cap runs per step).
-_INFLATE_STEP = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -82,17 +81,12 @@ def inflate(data: bytes, limit: int = MAX_BYTES) -> bytes:
         if len(data) > limit:
             raise SitemapError(f"sitemap larger than {limit} bytes")
         return data
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out = io.BytesIO()
-    pending = data
     try:
-        while pending:
-            out.write(inflater.decompress(pending, _INFLATE_STEP))
+        for piece in decoded([data], "gzip"):  # the fetcher's bounded inflater
+            out.write(piece)
             if out.tell() > limit:
                 raise SitemapError(f"gzipped sitemap inflates past {limit} bytes")
-            pending = inflater.unconsumed_tail
-            if inflater.eof:
-                break
     except zlib.error as exc:
         raise SitemapError(f"broken gzip data: {exc}") from exc
     return out.getvalue()
@@ -141,8 +135,7 @@ def parse_sitemap(data: bytes, url: str, *, max_urls: int = MAX_URLS,
         if kind is None:
             raise SitemapError(f"not XML at {url}: {exc}") from exc
         skipped.append(("malformed", str(exc)[:200]))  # the entries before the break stay
-    if kind is None:
-        raise SitemapError(f"empty document at {url}")
+    assert kind is not None  # lxml raised before any element otherwise
     return Sitemap(kind, entries, skipped)
 
 
@@ -233,8 +226,8 @@ def discover(site_url: str, fetch: Callable[[str], bytes | None], start: datetim
     """
     found = Discovery()
     roots = robots_sitemaps(robots_txt, site_url) if robots_txt else []
-    guesses = set() if roots else {urljoin(site_url, path) for path in USUAL_PATHS}
-    queue = roots or [urljoin(site_url, path) for path in USUAL_PATHS]
+    guesses = [] if roots else [urljoin(site_url, path) for path in USUAL_PATHS]
+    queue = roots or list(guesses)
     seen: set[str] = set()
     while queue:
         url = queue.pop(0)
