@@ -125,7 +125,7 @@ def load_relevance_dev(part: str, path: Path = RELEVANCE_DEV) -> list[dict[str, 
     parts = split_part(raw)
     return [{"id": r["id"], "language": r["lang"], "title": r["title"], "lead": r["text"],
              "relevant": bool(r["label"]), "reason": r.get("note") or "",
-             "hard_case": r["source"], "_source": f"relevance-dev:{r['id']}"}
+             "outlet": r["source"], "_source": f"relevance-dev:{r['id']}"}
             for r in raw if part == "all" or parts[r["source"]] == part]
 
 
@@ -263,8 +263,9 @@ def report(results: list[Scored], set_name: str) -> str:
             ", ".join(f"{e.term}@{e.field}:{e.group}:{e.weight:g}" for e in r.stage2.evidence)
             or "-"
         )
+        kind = item.get("hard_case") or item.get("outlet", "-")
         out.append(
-            f"- {item['id']} [{item['language']}, {item.get('hard_case', '-')}] expected"
+            f"- {item['id']} [{item['language']}, {kind}] expected"
             f" {'relevant' if item['relevant'] else 'not relevant'}, got"
             f" {'relevant' if r.stage2.relevant else 'not relevant'} (score"
             f" {r.stage2.score:.3f})\n    label reason: {item['reason']}\n"
