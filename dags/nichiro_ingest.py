@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,17 +66,6 @@ RUN_TIMEOUT = timedelta(minutes=float(os.environ.get("NICHIRO_RUN_TIMEOUT_MINUTE
 def _label(shard: dict[str, Any]) -> None:
     """Name this mapped task instance after its shard in the grid ("shard 3/16: TASS, +10")."""
     get_current_context()["shard_label"] = shard["label"]  # type: ignore[typeddict-unknown-key]
-
-
-def _with_fetcher(step: Callable[[Any, Any], dict[str, Any]]) -> dict[str, Any]:
-    """Run `step(conn, fetcher)` with a connection and an HTTP client of its own (one
-    source's work on one of a shard's threads: psycopg2 connections are not shared)."""
-    from nichiro_db import news_db
-    from scrapers.fetch.http import Fetcher
-    from scrapers.fetch.politeness import HostThrottle
-
-    with news_db() as conn, news_db() as slots, Fetcher(throttle=HostThrottle(slots)) as fetcher:
-        return step(conn, fetcher)
 
 
 def _log_failures(what: str, outcomes: Any) -> None:
@@ -160,13 +148,14 @@ def nichiro_ingest() -> None:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
             from nichiro_limits import limit_task_memory
 
+            from nichiro_db import with_fetcher
             from scrapers.pipeline import fetch_feed as run_fetch_feed
             from scrapers.shards import run_each, shard_failure
 
             limit_task_memory()
             _label(shard)
             run_id = get_current_context()["run_id"]
-            outcomes = run_each(shard["sources"], lambda source: _with_fetcher(
+            outcomes = run_each(shard["sources"], lambda source: with_fetcher(
                 lambda conn, fetcher: run_fetch_feed(conn, source["id"], run_id, fetcher)))
             _log_failures("feed", outcomes)
             failure = shard_failure(outcomes)
@@ -186,6 +175,7 @@ def nichiro_ingest() -> None:
             staging; a source whose pages fail is listed, the others go on."""
             from nichiro_limits import limit_task_memory
 
+            from nichiro_db import with_fetcher
             from scrapers.pipeline import fetch_articles as run_fetch_articles
             from scrapers.shards import run_each, shard_failure
 
@@ -194,7 +184,7 @@ def nichiro_ingest() -> None:
             run_id = get_current_context()["run_id"]
             outcomes = run_each(
                 [{"name": f["source"], **f} for f in shard["feeds"]],
-                lambda feed: _with_fetcher(lambda conn, fetcher: run_fetch_articles(
+                lambda feed: with_fetcher(lambda conn, fetcher: run_fetch_articles(
                     conn, feed["source_id"], run_id, feed["fetch_id"], fetcher)))
             _log_failures("pages", outcomes)
             failure = shard_failure(outcomes)

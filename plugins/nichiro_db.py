@@ -18,9 +18,11 @@ is kept, after ours.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CONN_ID = "nichiro_db"
 #: Session limits (milliseconds, PostgreSQL settings) and their environment overrides. The
@@ -108,3 +110,13 @@ def news_db(conn_id: str = CONN_ID, read_only: bool = False) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+def with_fetcher(step: Callable[[Any, Any], T]) -> T:
+    """Run `step(conn, fetcher)` with a connection and an HTTP client of its own (one
+    source's work on one of a shard's threads: psycopg2 connections are not shared)."""
+    from scrapers.fetch.http import Fetcher
+    from scrapers.fetch.politeness import HostThrottle
+
+    with news_db() as conn, news_db() as slots, Fetcher(throttle=HostThrottle(slots)) as fetcher:
+        return step(conn, fetcher)
