@@ -147,7 +147,7 @@ def fetch_feed(
             for entry in entries:
                 try:
                     with savepoint(conn, "feed_entry"):
-                        is_new, is_candidate_entry = _store_entry(conn, source, entry,
+                        is_new, is_candidate_entry = store_entry(conn, source, entry,
                                                                   fetch_id, started)
                 except Exception:
                     if getattr(conn, "closed", False):
@@ -255,7 +255,7 @@ def _record_killed_attempts(conn: Connection, source: dict[str, Any], now: datet
     return True
 
 
-def _store_entry(
+def store_entry(
     conn: Connection, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime
 ) -> tuple[bool, bool]:
     """Store one entry; returns (first time seen, candidate for a page fetch)."""
