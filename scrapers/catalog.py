@@ -16,6 +16,9 @@ Format (``sources.toml`` at the repo root; its header repeats this)::
     timezone = "Asia/Tokyo"       # optional IANA zone its times without an offset are in
                                   # (default by language: ja Asia/Tokyo, ru Europe/Moscow,
                                   # en UTC; an English outlet in Tokyo or Moscow says so)
+    site = "https://www.themoscowtimes.com/"  # optional: the publisher's site, whose
+                                  # sitemaps a backfill walks (default: the feed's host; a
+                                  # path limits it to that section)
 
 Path: the explicit argument, else ``$NICHIRO_SOURCES``, else the repo's ``sources.toml``.
 Validation collects every problem (TOML syntax with its line, missing/unknown keys, wrong
@@ -57,6 +60,7 @@ _TYPES: dict[str, type] = {
     "outlet": str,
     "enabled": bool,
     "timezone": str,
+    "site": str,
 }
 _REQUIRED: tuple[str, ...] = ("name", "url", "language")
 
@@ -192,6 +196,11 @@ def _source(table: dict[str, Any], label: str, problems: list[str]) -> Source | 
         problem = _url_problem(url)
         if problem:
             problems.append(f"{label}: {problem}")
+    site = table.get("site")
+    if isinstance(site, str) and site.strip():
+        problem = _url_problem(site)
+        if problem:
+            problems.append(f"{label}: site: {problem}")
     zone = table.get("timezone")
     if isinstance(zone, str) and zone.strip() and not _known_zone(zone.strip()):
         problems.append(f"{label}: unknown timezone {zone!r} (an IANA name such as "
@@ -209,6 +218,7 @@ def _source(table: dict[str, Any], label: str, problems: list[str]) -> Source | 
         enabled=table.get("enabled", True),
         timezone=(table.get("timezone") or DEFAULT_TIMEZONES.get(table["language"], "UTC")
                   ).strip(),
+        site=site.strip() if isinstance(site, str) else None,
     )
 
 

@@ -130,6 +130,12 @@ def max_articles_per_source() -> int:
     return int(_float("NICHIRO_MAX_ARTICLES_PER_SOURCE", 50))
 
 
+def backfill_host_daily_pages() -> int:
+    """Pages backfills fetch from one host per UTC day at most: history is loaded over
+    days rather than at a rate a publisher would notice."""
+    return int(_float("NICHIRO_BACKFILL_HOST_DAILY_PAGES", 500))
+
+
 def max_shards() -> int:
     """Upper bound on a run's shards: the mapped fetch tasks it shows and pays for."""
     return int(_float("NICHIRO_MAX_SHARDS", 16))

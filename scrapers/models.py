@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 Language = Literal["en", "ja", "ru"]
 LANGUAGES: tuple[str, ...] = ("en", "ja", "ru")
@@ -27,10 +28,21 @@ class Source:
     #: IANA zone its times without an offset are read in (catalog `timezone`, else by
     #: language: scrapers.catalog.DEFAULT_TIMEZONES).
     timezone: str = "UTC"
+    #: The publisher's site, whose sitemaps a backfill walks (catalog `site`); None: the
+    #: feed's host. A path limits it to that section (https://example.com/en/).
+    site: str | None = None
 
     @property
     def outlet_name(self) -> str:
         return self.outlet or self.name
+
+    @property
+    def site_url(self) -> str:
+        """Where the outlet's articles are: `site`, else the root of the feed's host."""
+        if self.site:
+            return self.site
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}/"
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def fetch_feed(
                 try:
                     with savepoint(conn, "feed_entry"):
                         is_new, is_candidate_entry = store_entry(conn, source, entry,
-                                                                  fetch_id, started)
+                                                                 fetch_id, started)
                 except Exception:
                     if getattr(conn, "closed", False):
                         raise
@@ -256,11 +256,17 @@ def _record_killed_attempts(conn: Connection, source: dict[str, Any], now: datet
 
 
 def store_entry(
-    conn: Connection, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime
+    conn: Connection, source: dict[str, Any], entry: FeedEntry, fetch_id: int, now: datetime,
+    *, discovered_via: str = "feed", judged: bool = True,
 ) -> tuple[bool, bool]:
-    """Store one entry; returns (first time seen, candidate for a page fetch)."""
+    """Store one entry; returns (first time seen, candidate for a page fetch).
+
+    :param judged: whether the entry's title can say if its page is worth fetching; an
+        entry with nothing to judge by (a sitemap URL of digits) is a candidate, and its
+        page decides.
+    """
     relevance = score_relevance(entry.title, "", source["language"], summary=entry.summary)
-    candidate = is_candidate(relevance, source["language"])
+    candidate = is_candidate(relevance, source["language"]) or not judged
     link = entry.url
     if source["kind"] == "search":
         # A search feed's stub link may carry the publisher's URL: use it, so the story
@@ -277,7 +283,7 @@ def store_entry(
         "outlet": entry.outlet, "fingerprint": entry_fingerprint(entry),
         "relevance_score": relevance.score, "candidate": candidate,
         "matched_terms": staging.evidence_json(relevance.evidence), "now": now,
-        "fetch_id": fetch_id,
+        "fetch_id": fetch_id, "discovered_via": discovered_via,
     })
     return is_new, candidate
 
@@ -294,6 +300,9 @@ def fetch_articles(
     fetch_id: int,
     fetcher: Fetcher,
     now: datetime | None = None,
+    *,
+    limit: int | None = None,
+    backfill: bool = False,
 ) -> dict[str, Any]:
     """Fetch and extract the pages of one feed fetch's candidate entries into staging.
 
@@ -302,16 +311,24 @@ def fetch_articles(
     is recorded with its reason and does not stop the others. Earlier candidates of the
     source that never became an article (a killed run, a failed page) are retried within
     the backlog window, up to three failed attempts.
+
+    :param limit: pages fetched at most (default `config.max_articles_per_source()`).
+    :param backfill: the fetch is a backfill's (scrapers.backfill): no backlog, and entries
+        whose page this run already staged are skipped, so a rerun goes on from there.
     """
     started = _now(now)
     source = staging.get_source(conn, source_id)
     window = timedelta(hours=config.refetch_window_hours())
-    limit = config.max_articles_per_source()
+    limit = config.max_articles_per_source() if limit is None else limit
     counts = {"fetched": 0, "known": 0, "rejected": 0, "errors": 0, "not_modified": 0}
     rejected_by: Counter[str] = Counter()
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
     stage = partial(_stage, conn, run_id, source_id, started)
-    for entry in staging.candidate_entries(conn, fetch_id, _backlog_since(started))[:limit]:
+    if backfill:
+        entries = staging.candidate_entries(conn, fetch_id, skip_staged_in=run_id)
+    else:
+        entries = staging.candidate_entries(conn, fetch_id, _backlog_since(started))
+    for entry in entries[:limit]:
         try:
             outcome, code = _fetch_page(entry, source, fetcher, robots, stage, started, window)
         except Exception as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scrapers.config import db_url
@@ -133,9 +133,25 @@ def run_note(rows: Sequence[dict[str, Any]], limit: int = NOTE_LIMIT) -> str:
     return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
+def backfill_line(row: Mapping[str, Any]) -> str:
+    """One backfill's progress (a row of `scrapers.db.backfill.progress`) in one line."""
+    request = row["request"] or {}
+    scope = ", ".join(request.get("languages") or []) or "all languages"
+    if request.get("sources"):
+        scope += "; " + ", ".join(request["sources"])
+    failed = f", {row['units_failed']} failed (retried next run)" if row["units_failed"] else ""
+    return (f"backfill {row['id']} ({request.get('from')} to {request.get('to')}, {scope}): "
+            f"{row['units_done']}/{row['units']} units done{failed}; "
+            f"{row['found']} entries in range, {row['candidates']} candidates, "
+            f"{row['pages']} pages fetched, {row['articles']} new articles"
+            + ("; finished" if row["finished_at"] else ""))
+
+
 def latest_run_id(conn: Connection) -> str | None:
+    """The latest nichiro_ingest run (a backfill's fetches are filed under "backfill:…")."""
     with conn.cursor() as cur:
-        cur.execute("SELECT run_id FROM feed_fetches ORDER BY started_at DESC, id DESC LIMIT 1")
+        cur.execute("SELECT run_id FROM feed_fetches WHERE run_id NOT LIKE 'backfill:%' "
+                    "ORDER BY started_at DESC, id DESC LIMIT 1")
         row = cur.fetchone()
     return row[0] if row else None
 

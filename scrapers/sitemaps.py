@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
@@ -143,8 +143,13 @@ def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
     """The `Sitemap:` lines of a robots.txt, as absolute URLs, in order, once each."""
     from protego import Protego
 
+    return absolute_sitemaps(Protego.parse(robots_txt).sitemaps, base_url)
+
+
+def absolute_sitemaps(values: Iterable[str], base_url: str) -> list[str]:
+    """Sitemap locations as absolute http(s) URLs, in order, once each."""
     seen: dict[str, None] = {}
-    for value in Protego.parse(robots_txt).sitemaps:
+    for value in values:
         absolute = urljoin(base_url, value.strip())
         if urlsplit(absolute).scheme in ("http", "https"):
             seen.setdefault(absolute, None)
@@ -211,11 +216,12 @@ class Discovery:
 
 
 def discover(site_url: str, fetch: Callable[[str], bytes | None], start: datetime,
-             end: datetime, *, robots_txt: str | None = None, undated: bool = False,
+             end: datetime, *, roots: Sequence[str] = (), undated: bool = False,
              max_sitemaps: int = MAX_SITEMAPS, naive_zone: tzinfo = UTC) -> Discovery:
     """The site's article URLs dated in [start, end), from its sitemaps.
 
-    The sitemaps are robots.txt's `Sitemap:` lines, else the usual paths. Indexes are
+    The sitemaps are `roots` (robots.txt's `Sitemap:` lines: `robots_sitemaps`), else the
+    usual paths. Indexes are
     followed, each sitemap read once (an index that names itself or an ancestor is a
     loop, reported and not followed), at most `max_sitemaps` files; a child whose
     `<lastmod>` is before `start` is skipped (nothing in it changed since). An entry on
@@ -225,9 +231,8 @@ def discover(site_url: str, fetch: Callable[[str], bytes | None], start: datetim
         it may raise: the sitemap is then reported and the walk goes on.
     """
     found = Discovery()
-    roots = robots_sitemaps(robots_txt, site_url) if robots_txt else []
     guesses = [] if roots else [urljoin(site_url, path) for path in USUAL_PATHS]
-    queue = roots or list(guesses)
+    queue = list(roots) or list(guesses)
     seen: set[str] = set()
     while queue:
         url = queue.pop(0)

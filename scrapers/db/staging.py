@@ -202,17 +202,22 @@ def record_source_failure(
 
 
 def upsert_feed_entry(conn: Connection, values: Row) -> tuple[int, bool]:
-    """Insert or refresh one feed entry keyed by (source_id, guid); (id, newly seen)."""
+    """Insert or refresh one feed entry keyed by (source_id, guid); (id, newly seen).
+
+    `discovered_via` (default "feed") is how an entry was first found; a later sighting
+    does not change it."""
+    values = {"discovered_via": "feed", **values}
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO feed_entries (source_id, guid, link, url, title, summary,
                    published_at, published_precision, outlet, fingerprint,
                    relevance_score, candidate,
-                   matched_terms, first_seen_at, last_seen_at, last_fetch_id)
+                   matched_terms, first_seen_at, last_seen_at, last_fetch_id, discovered_via)
                VALUES (%(source_id)s, %(guid)s, %(link)s, %(url)s, %(title)s, %(summary)s,
                    %(published_at)s, %(published_precision)s, %(outlet)s, %(fingerprint)s,
                    %(relevance_score)s,
-                   %(candidate)s, %(matched_terms)s, %(now)s, %(now)s, %(fetch_id)s)
+                   %(candidate)s, %(matched_terms)s, %(now)s, %(now)s, %(fetch_id)s,
+                   %(discovered_via)s)
                ON CONFLICT (source_id, guid) DO UPDATE SET
                    link = EXCLUDED.link, url = EXCLUDED.url, title = EXCLUDED.title,
                    summary = EXCLUDED.summary, published_at = EXCLUDED.published_at,
@@ -229,9 +234,13 @@ def upsert_feed_entry(conn: Connection, values: Row) -> tuple[int, bool]:
 
 
 def candidate_entries(
-    conn: Connection, fetch_id: int, backlog_since: datetime | None = None, max_attempts: int = 3
+    conn: Connection, fetch_id: int, backlog_since: datetime | None = None, max_attempts: int = 3,
+    skip_staged_in: str | None = None,
 ) -> list[Row]:
     """Candidate entries of one feed fetch, each with the article it already became.
+
+    With `skip_staged_in` (a run id), not those whose page that run staged already (but
+    again those whose fetch failed).
 
     With `backlog_since`, also the source's earlier candidates still seen since then that never
     became an article and were never settled: no page staged and loaded or rejected, and fewer
@@ -247,7 +256,11 @@ def candidate_entries(
                LEFT JOIN articles a ON a.id = coalesce(
                    e.article_id,
                    (SELECT u.article_id FROM article_urls u WHERE u.url = e.url))
-               WHERE e.candidate AND (
+               WHERE e.candidate
+                 AND (%(skip_run)s::text IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM staged_articles st WHERE st.entry_id = e.id
+                       AND st.run_id = %(skip_run)s AND st.status <> 'error'))
+                 AND (
                    e.last_fetch_id = %(fetch_id)s
                    OR (%(since)s::timestamptz IS NOT NULL
                        AND e.source_id = (SELECT source_id FROM feed_fetches
@@ -261,7 +274,8 @@ def candidate_entries(
                            < %(max_attempts)s))
                ORDER BY e.last_fetch_id = %(fetch_id)s DESC, e.published_at DESC NULLS LAST,
                         e.id""",
-            {"fetch_id": fetch_id, "since": backlog_since, "max_attempts": max_attempts},
+            {"fetch_id": fetch_id, "since": backlog_since, "max_attempts": max_attempts,
+             "skip_run": skip_staged_in},
         )
         return dict_rows(cur)
 

@@ -93,16 +93,19 @@ def allocate_article_ids(conn: Connection, count: int) -> list[int]:
         return [int(row[0]) for row in cur.fetchall()]
 
 
-_ARTICLE_ROW_COLUMNS = ("id", *ARTICLE_CONTENT_COLUMNS, "first_seen_at", "cluster_id")
+_ARTICLE_ROW_COLUMNS = ("id", *ARTICLE_CONTENT_COLUMNS, "first_seen_at", "cluster_id",
+                        "discovered_via")
 
 # The staged record read into an `articles` row on the server: json arrays become text[],
-# ISO times timestamptz, exactly as the same values passed as parameters would.
+# ISO times timestamptz, exactly as the same values passed as parameters would. How the
+# article was found is its feed entry's (set once: a later copy or edit does not change it).
 _INSERT_FROM_STAGED = f"""
 INSERT INTO articles ({', '.join(_ARTICLE_ROW_COLUMNS)})
 SELECT v.article_id, {', '.join(f'r.{c}' for c in ARTICLE_CONTENT_COLUMNS)}, r.fetched_at,
-       v.cluster_id
+       v.cluster_id, coalesce(e.discovered_via, 'feed')
 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(staged_id, article_id, cluster_id)
 JOIN staged_articles st ON st.id = v.staged_id
+LEFT JOIN feed_entries e ON e.id = st.entry_id
 CROSS JOIN LATERAL jsonb_populate_record(NULL::articles, st.record) AS r
 ORDER BY v.article_id"""
 

@@ -86,16 +86,26 @@ class RobotsPolicy:
 
     def verdict(self, url: str, now: datetime | None = None) -> Verdict:
         """"allowed", "disallowed", or "unavailable" while the site's robots.txt is."""
-        host = host_key(url)
-        if host not in self._parsers:
-            self._parsers[host] = self._load(host, now or datetime.now(UTC))
-        parser = self._parsers[host]
+        parser = self._parser(url, now)
         if parser is None:
             return "unavailable"
         return "allowed" if parser.can_fetch(url, self.agent) else "disallowed"
 
     def allowed(self, url: str, now: datetime | None = None) -> bool:
         return self.verdict(url, now) == "allowed"
+
+    def sitemaps(self, url: str, now: datetime | None = None) -> list[str]:
+        """The sitemaps the robots.txt of `url`'s host names (absolute, once each)."""
+        from scrapers.sitemaps import absolute_sitemaps
+
+        parser = self._parser(url, now)
+        return [] if parser is None else absolute_sitemaps(parser.sitemaps, f"{host_key(url)}/")
+
+    def _parser(self, url: str, now: datetime | None) -> Protego | None:
+        host = host_key(url)
+        if host not in self._parsers:
+            self._parsers[host] = self._load(host, now or datetime.now(UTC))
+        return self._parsers[host]
 
     def _load(self, host: str, now: datetime) -> Protego | None:
         ttl = timedelta(hours=config.robots_ttl_hours())

@@ -33,7 +33,8 @@ SELECT a.id,
        a.captions,
        s.search_vector,
        a.cluster_id,
-       a.event_id
+       a.event_id,
+       a.discovered_via
 FROM public.articles a
 -- Search rows are written just after each load (scrapers.db.search.index_pending): until then a
 -- new article's search_vector is NULL and an edited one's still describes its previous text.
@@ -45,7 +46,8 @@ COMMENT ON VIEW analytics.articles IS
     'else first_seen_at. search_vector: title+body tsvector in the article''s language config, '
     'written just after each load (NULL until then). cluster_id: its story (copies of one '
     'text, analytics.story_clusters); event_id: its event (reports of one happening in any '
-    'language, analytics.events).';
+    'language, analytics.events). discovered_via: how it was first found (feed; sitemap, '
+    'gdelt or search by a backfill).';
 
 -- The text search runs on: the title and body as last indexed, trigram-indexed, so
 -- LIKE / ILIKE '%...%' on them is served by an index (analytics.articles has none).

@@ -153,6 +153,11 @@ def test_missing_catalog_is_an_error(tmp_path: Path) -> None:
             'timezone = "Tokyo"',
             "unknown timezone 'Tokyo' (an IANA name",
         ),
+        (
+            '[[source]]\nname = "x"\nurl = "https://a.example/"\nlanguage = "en"\n'
+            'site = "ftp://a.example/"',
+            "source #1 ('x'): site: url 'ftp://a.example/' must start with http",
+        ),
     ],
 )
 def test_parse_catalog_problems(entry: str, problem: str) -> None:
@@ -204,3 +209,20 @@ timezone = "Europe/Moscow"
     assert noon.replace(tzinfo=source_zone({"timezone": "Asia/Tokyo"})).utcoffset() == \
         timedelta(hours=9)
     assert noon.replace(tzinfo=source_zone({"timezone": None})).utcoffset() == timedelta(0)
+
+
+def test_a_site_defaults_to_the_feeds_host_and_can_name_a_section() -> None:
+    """The site a backfill walks the sitemaps of: the feed's host unless named."""
+    plain, section = parse_catalog("""
+[[source]]
+name = "plain"
+url = "https://feeds.example/rss/news?x=1"
+language = "en"
+[[source]]
+name = "section"
+url = "https://www.example.jp/rss/ja.xml"
+language = "ja"
+site = "https://www.example.jp/news/"
+""")
+    assert (plain.site, plain.site_url) == (None, "https://feeds.example/")
+    assert section.site_url == "https://www.example.jp/news/"

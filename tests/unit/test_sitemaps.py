@@ -193,7 +193,7 @@ def test_discovery_walks_indexes_once_each_within_bounds_and_dates() -> None:
 
     robots = f"User-agent: *\nSitemap: {SITE}/index.xml\n"
     got = discover(SITE, fetch, datetime(2026, 11, 1, tzinfo=UTC),
-                   datetime(2026, 12, 1, tzinfo=UTC), robots_txt=robots)
+                   datetime(2026, 12, 1, tzinfo=UTC), roots=robots_sitemaps(robots, SITE))
     assert [e.loc for e in got.entries] == [f"{SITE}/a/in-range"]
     assert got.read == [f"{SITE}/index.xml", f"{SITE}/2026-11.xml.gz"]
     assert f"{SITE}/2025-01.xml" not in asked  # its lastmod says nothing in it is new

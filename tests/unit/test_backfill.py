@@ -1,0 +1,88 @@
+"""scrapers.backfill, the pure part: the request, its units, what a sitemap entry says."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from scrapers.backfill import BackfillRequest, in_site, plan_units, sitemap_entry, slug_title
+from scrapers.models import Source
+from scrapers.sitemaps import SitemapEntry
+
+
+def test_a_request_from_params_is_checked_and_keeps_its_id_across_budgets() -> None:
+    request = BackfillRequest.from_params({"from": "2026-09-01", "to": "2026-11-30",
+                                           "languages": "ru, ja", "max_articles": 50})
+    assert (request.start, request.end, request.languages) == (
+        date(2026, 9, 1), date(2026, 11, 30), ("ja", "ru"))
+    assert request.window == (datetime(2026, 9, 1, tzinfo=UTC),
+                              datetime(2026, 12, 1, tzinfo=UTC))
+    same = BackfillRequest.from_params({"from": "2026-09-01", "to": "2026-11-30",
+                                        "languages": ["ja", "ru"], "max_articles": 900})
+    assert same.id == request.id and same.run_id == f"backfill:{request.id}"
+    other = BackfillRequest.from_params({"from": "2026-09-02", "to": "2026-11-30",
+                                         "languages": ["ja", "ru"]})
+    assert other.id != request.id
+    assert BackfillRequest.from_params(request.as_json()) == request
+
+
+@pytest.mark.parametrize(("params", "problem"), [
+    ({"to": "2026-11-30"}, "'from' is required"),
+    ({"from": "2026-13-01", "to": "2026-11-30"}, "month must be in 1..12"),
+    ({"from": "2026-11-30", "to": "2026-11-01"}, "ends (2026-11-01) before it starts"),
+    ({"from": "2026-11-01", "to": "2026-11-30", "languages": "de"}, "unknown language(s)"),
+    ({"from": "2026-11-01", "to": "2026-11-30", "via": "gdelt"}, "unknown way(s)"),
+    ({"from": "2026-11-01", "to": "2026-11-30", "max_articles": -1}, "at least 1"),
+])
+def test_a_bad_request_says_what_is_wrong(params: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValueError, match="backfill request") as caught:
+        BackfillRequest.from_params(params)
+    assert problem in str(caught.value)
+
+
+def test_units_are_the_chosen_outlet_feeds_sites() -> None:
+    sources = [
+        Source("Wire", "https://wire.example/rss", "en"),
+        Source("Shimbun", "https://www.shimbun.example/feed.rdf", "ja",
+               site="https://www.shimbun.example/news/"),
+        Source("Search", "https://news.search.example/rss?q=x", "en", kind="search"),
+        Source("Off", "https://off.example/rss", "en", enabled=False),
+    ]
+    ids = {"Wire": 1, "Shimbun": 2, "Search": 3, "Off": 4}
+    request = BackfillRequest(date(2026, 10, 1), date(2026, 10, 31))
+    units = plan_units(request, sources, ids)
+    assert [(u["source_id"], u["via"], u["target"]) for u in units] == [
+        (1, "sitemap", "https://wire.example/"), (2, "sitemap", "https://www.shimbun.example/news/")]
+    assert {(u["window_start"], u["window_end"]) for u in units} == {request.window}
+    japanese = BackfillRequest(date(2026, 10, 1), date(2026, 10, 31), languages=("ja",))
+    assert [u["source_id"] for u in plan_units(japanese, sources, ids)] == [2]
+    with pytest.raises(ValueError, match=r"no source named \['Nope'\]"):
+        plan_units(BackfillRequest(date(2026, 10, 1), date(2026, 10, 1), sources=("Nope",)),
+                   sources, ids)
+
+
+def test_a_slug_gives_its_words_and_a_site_its_section() -> None:
+    assert slug_title("https://a.example/2026/10/japan-russia-talks-2026.html") == \
+        "japan russia talks"
+    assert slug_title("https://a.example/ru/posol%20yaponii_vyzvan/") == "posol yaponii vyzvan"
+    assert slug_title("https://a.example/articles/20261008-0001.html") == ""
+    assert in_site("https://a.example/en/x.html", "https://a.example/en/")
+    assert not in_site("https://a.example/english/x.html", "https://a.example/en")
+    assert not in_site("https://b.example/en/x.html", "https://a.example/en/")
+    assert in_site("https://A.example/x", "https://a.example/")
+
+
+def test_an_entry_is_judged_by_its_headline_or_a_slug_in_its_own_script() -> None:
+    day = datetime(2026, 10, 8, tzinfo=UTC)
+    news = SitemapEntry("https://a.example/1.html", news_title="日露外相が会談",
+                        news_published_at=datetime(2026, 10, 8, 9, 0, tzinfo=UTC))
+    entry, judged = sitemap_entry(news, "ja")
+    assert (entry.title, entry.published_precision, judged) == ("日露外相が会談", "datetime", True)
+    slug = SitemapEntry("https://a.example/japan-russia-talks.html", lastmod=day)
+    entry, judged = sitemap_entry(slug, "en")
+    assert (entry.title, entry.published_precision, judged) == ("japan russia talks", "date", True)
+    assert sitemap_entry(SitemapEntry("https://a.example/posol-yaponii.html"), "ru")[1] is False
+    assert sitemap_entry(SitemapEntry("https://a.example/20261008.html"), "en")[1] is False
+    assert sitemap_entry(SitemapEntry("https://a.example/x"), "en")[0].published_precision == \
+        "none"
