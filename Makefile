@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db reader-role run once demo reprocess relink sources test lint clean-local bench bench-extraction
+.PHONY: help setup venv db reader-role run once demo backfill reprocess relink sources test lint clean-local bench bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ once: setup ## one run of nichiro_ingest now, then the per-source summary
 
 demo: venv ## one run against the bundled offline sample, then a few rows of articles
 	@scripts/demo.sh
+
+# LANG is also the locale's variable: only a LANG given on the command line is a language.
+backfill: $(if $(SAMPLE),venv,setup) ## past articles from publishers' sitemaps: make backfill FROM=2026-09-01 TO=2026-11-30 [LANG=ja] [SOURCE="A,B"] [MAX=1000] [SAMPLE=1]
+	@LANG_="$(if $(filter command line,$(origin LANG)),$(LANG))" FROM="$(FROM)" TO="$(TO)" \
+	  SOURCE="$(SOURCE)" MAX="$(MAX)" SAMPLE="$(SAMPLE)" scripts/backfill.sh
 
 reprocess: setup ## re-extract stored articles from their kept raw pages (no fetching)
 	@$(ENV) $(BIN)/python -m scrapers reprocess

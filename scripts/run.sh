@@ -58,7 +58,7 @@ for _ in $(seq 1 120); do
 done
 # The DAGs are active from their creation (is_paused_upon_creation=False). Still check their
 # state through the REST API, and unpause one that an earlier install left paused.
-python - "$url" "$passwords" nichiro_ingest nichiro_digest <<'PY' || exit 1
+python - "$url" "$passwords" nichiro_ingest nichiro_digest nichiro_backfill <<'PY' || exit 1
 import json, sys, time, urllib.error, urllib.request
 url, passwords, dag_ids = sys.argv[1], sys.argv[2], sys.argv[3:]
 
@@ -97,6 +97,7 @@ cat <<MSG
  Log in as: admin   password: $(python -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin","(see file)"))' "$passwords" 2>/dev/null || echo "see $passwords")
  (passwords file: $passwords)
  DAGs nichiro_ingest and nichiro_digest are active; schedule: ${NICHIRO_SCHEDULE:-*/30 * * * *}
+ History: trigger nichiro_backfill (from, to, languages, sources) or run make backfill
  News database: $NICHIRO_DB_URL   — Ctrl-C stops everything.
 ==============================================================================
 

@@ -41,14 +41,22 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert dag.get_task("migrate").downstream_task_ids == {"load_sources", "run_ok"}
     assert dag.get_task("run_ok").upstream_task_ids == {"migrate", "load_sources", "load"}
     assert dag.get_task("run_ok").trigger_rule == "all_success"
+    backfill = bag.dags["nichiro_backfill"]
+    assert backfill.schedule is None and backfill.max_active_tasks == 1
+    assert {t.task_id for t in backfill.tasks} == {"plan", "fetch", "load", "progress"}
+    fetch = backfill.get_task("fetch")
+    # below the ingest whenever both wait, and in the fetch tasks' pool
+    assert (fetch.pool, fetch.priority_weight, fetch.weight_rule) == (
+        "nichiro_http", 1, "absolute")
 
 
-def test_dag_file_parse_is_light() -> None:
+@pytest.mark.parametrize("dag_file", ["nichiro_ingest.py", "nichiro_backfill.py"])
+def test_dag_file_parse_is_light(dag_file: str) -> None:
     """Importing the DAG module must not import the scraping stack or touch a database."""
     code = (
         "import sys, time, runpy; import airflow.sdk; before = set(sys.modules);"
         "t = time.perf_counter();"
-        f"runpy.run_path({str(REPO / 'dags' / 'nichiro_ingest.py')!r});"
+        f"runpy.run_path({str(REPO / 'dags' / dag_file)!r});"
         "print(round(time.perf_counter() - t, 3));"
         "new = set(sys.modules) - before;"
         "heavy = sorted(m for m in new if m.split('.')[0] in ('scrapers', 'feedparser',"
@@ -56,7 +64,7 @@ def test_dag_file_parse_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO).stdout.splitlines()
-    print(f"[dagbag] nichiro_ingest.py executes in {out[-2]} s (airflow.sdk already imported)")
+    print(f"[dagbag] {dag_file} executes in {out[-2]} s (airflow.sdk already imported)")
     assert out[-1] == "[]", f"heavy modules imported at parse time: {out[-1]}"
 
 

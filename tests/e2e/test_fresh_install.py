@@ -87,4 +87,6 @@ def test_an_empty_metadata_database_gets_a_scheduled_run(
     finally:
         stack.stop()
     assert runs == [("scheduled",)]
-    assert paused == {"nichiro_ingest": False, "nichiro_digest": False}
+    # nichiro_backfill has no schedule: active, it runs when an operator triggers it
+    assert paused == {"nichiro_ingest": False, "nichiro_digest": False,
+                      "nichiro_backfill": False}
