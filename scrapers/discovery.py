@@ -1,0 +1,126 @@
+"""Where a backfill's candidates come from: a unit's discovery, stored as feed entries.
+
+`scrapers.backfill` plans the units and fetches their pages; this module reads what a unit
+names (a site's sitemaps) and stores the entries it finds, judged for relevance before
+any page is fetched, under one `feed_fetches` row of the backfill's run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from scrapers import sitemaps
+from scrapers.catalog import source_zone
+from scrapers.db import backfill as state
+from scrapers.db import staging
+from scrapers.db.connection import Connection, savepoint
+from scrapers.fetch.http import Fetcher, HTTPStatusError
+from scrapers.fetch.politeness import RobotsPolicy
+from scrapers.models import FeedEntry
+from scrapers.pipeline import store_entry
+
+LOGGER = logging.getLogger(__name__)
+
+SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, */*;q=0.1"
+#: Statuses that say a sitemap is not there (as opposed to failing).
+_MISSING = frozenset({404, 410})
+_SLUG_WORD = re.compile(r"[^\W\d_]{2,}")
+#: A slug's words can be judged for relevance only in the language's own script: a
+#: Russian article's transliterated slug ("posol-yaponii") matches no Russian rule.
+_SCRIPT = {"en": re.compile(r"[A-Za-z]"), "ru": re.compile(r"[А-Яа-яЁё]"),
+           "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")}
+
+
+class SitemapUnavailable(sitemaps.SitemapError):
+    """A sitemap could not be asked for now (its host's robots.txt is unavailable)."""
+
+
+def slug_title(url: str) -> str:
+    """The words of a URL's last path segment ("japan-russia-talks-2026.html" gives
+    "japan russia talks"): what a sitemap without headlines says of an article."""
+    segments = [unquote(p) for p in urlsplit(url).path.split("/") if p]
+    last = segments[-1].rsplit(".", 1)[0] if segments else ""
+    return " ".join(_SLUG_WORD.findall(last))
+
+
+def in_site(url: str, site: str) -> bool:
+    """Whether `url` is under `site` (same host; under its path when it has one)."""
+    a, b = urlsplit(url), urlsplit(site)
+    return (a.hostname or "").lower() == (b.hostname or "").lower() and \
+        a.path.startswith(b.path.rstrip("/") + "/" if b.path.strip("/") else "/")
+
+
+def sitemap_entry(entry: sitemaps.SitemapEntry, language: str) -> tuple[FeedEntry, bool]:
+    """A sitemap entry as the feed entry it is stored as, and whether its title can be
+    judged (a news headline, or a slug of at least two words in the language's script)."""
+    slug = slug_title(entry.loc)
+    title = entry.news_title or slug
+    script = _SCRIPT.get(language)
+    judged = bool(entry.news_title) or (
+        len(slug.split()) >= 2 and script is not None and bool(script.search(slug)))
+    published = entry.dated
+    precision = "none" if published is None else (
+        "date" if published.timetz() == time(tzinfo=UTC) else "datetime")
+    feed_entry = FeedEntry(url=entry.loc, title=title, summary="", published_at=published,
+                           guid=entry.loc, published_precision=precision)
+    return feed_entry, judged
+
+
+def discover_unit(conn: Connection, fetcher: Fetcher, robots: RobotsPolicy,
+                  unit: Mapping[str, Any], run_id: str, now: datetime) -> int:
+    """Walk the unit's site's sitemaps and store its entries in the window under a new
+    feed fetch, in one transaction with the unit's progress; returns the fetch's id.
+
+    A sitemap that fails is logged and the walk goes on; a site none of whose sitemaps
+    could be read raises (the unit is failed and retried by the next run); a site with no
+    sitemap at all is done, with nothing found.
+    """
+    source = staging.get_source(conn, unit["source_id"])
+    site = unit["target"]
+
+    def fetch(url: str) -> bytes | None:
+        verdict = robots.verdict(url, now)
+        if verdict == "unavailable":  # not "no sitemap": the unit fails and is retried
+            raise SitemapUnavailable(f"robots.txt of {url} unavailable (unreachable, 5xx "
+                                     "or 429)")
+        if verdict == "disallowed":
+            return None
+        try:
+            return fetcher.fetch(url, accept=SITEMAP_ACCEPT).body
+        except HTTPStatusError as exc:
+            if exc.status in _MISSING:
+                return None
+            raise
+
+    named = robots.sitemaps(site, now)
+    # A section of a shared host (a site with a path) reads the sitemaps under it, if the
+    # host names any there: another section's sitemap says nothing about this one.
+    roots = [url for url in named if in_site(url, site)] or named
+    found = sitemaps.discover(site, fetch, unit["window_start"], unit["window_end"],
+                              roots=roots, naive_zone=source_zone(source))
+    for url, why in found.problems:
+        LOGGER.warning("%s: sitemap %s: %s", source["name"], url, why)
+    if not found.read and (found.problems or robots.verdict(site, now) == "unavailable"):
+        why = ": ".join(found.problems[0]) if found.problems else "robots.txt unavailable"
+        raise sitemaps.SitemapError(f"no sitemap of {site} could be read: {why}")
+    entries = [sitemap_entry(e, source["language"]) for e in found.entries
+               if in_site(e.loc, site)]
+    fetch_id = staging.start_feed_fetch(conn, source["id"], run_id, site, now)
+    candidates = 0
+    for entry, judged in entries:
+        with savepoint(conn, "sitemap_entry"):
+            candidates += store_entry(conn, source, entry, fetch_id, now,
+                                      discovered_via="sitemap", judged=judged)[1]
+    staging.finish_feed_fetch(conn, fetch_id, finished_at=now, http_status=200,
+                              entries=len(entries), relevant=candidates,
+                              new_entries=len(entries))
+    state.mark_discovered(conn, unit, fetch_id, len(entries), candidates, now)
+    conn.commit()
+    LOGGER.info("%s: %d sitemap(s) read, %d entries in range, %d candidates",
+                source["name"], len(found.read), len(entries), candidates)
+    return fetch_id
