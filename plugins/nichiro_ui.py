@@ -152,8 +152,18 @@ def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str =
         languages=SEARCH_LANGUAGES, results=found, search_error=search_error,
         search_limit=search_limit, sources=sources, days=len(data["daily"]["days"]),
         chart=Markup(svg_chart(data["daily"])), events=_event_rows(data["events"]),
-        latest=latest,
+        latest=latest, backfills=[_backfill_row(b) for b in data["backfills"]],
     ))
+
+
+def _backfill_row(row: dict[str, Any]) -> dict[str, Any]:
+    from scrapers.report import backfill_scope
+
+    request = row["request"] or {}
+    state = ("finished " + fmt_time(row["finished_at"]) if row["finished_at"]
+             else "under way, last step " + fmt_time(row["updated_at"]))
+    return {**row, "range": f"{request.get('from')} to {request.get('to')}",
+            "scope": backfill_scope(request), "state": state}
 
 
 # --------------------------------------------------------------------------- the app

@@ -23,25 +23,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapers import config
+from scrapers import config, gdelt
 from scrapers.db import backfill as state
 from scrapers.db.connection import Connection
-from scrapers.discovery import discover_unit
+from scrapers.discovery import discover_gdelt, discover_sitemap
 from scrapers.fetch.http import Fetcher
-from scrapers.fetch.politeness import RobotsPolicy
+from scrapers.fetch.politeness import HostThrottle, RobotsPolicy
 from scrapers.models import LANGUAGES, Source
 from scrapers.pipeline import fetch_articles
 
 LOGGER = logging.getLogger(__name__)
 
 #: Ways of discovery this module implements.
-VIAS: tuple[str, ...] = ("sitemap",)
+VIAS: tuple[str, ...] = ("gdelt", "sitemap")
 #: Staging and feed fetches of a backfill are filed under this prefix and its id.
 RUN_PREFIX = "backfill:"
 @dataclass(frozen=True)
@@ -119,8 +120,9 @@ class BackfillRequest:
 
 def plan_units(request: BackfillRequest, sources: Sequence[Source],
                source_ids: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The request's units: one per enabled outlet feed chosen (a search feed has no site
-    of its own), reading its site's sitemaps over the whole range.
+    """The request's units: per enabled outlet feed chosen, its site's sitemaps over the
+    whole range (a search feed has no site of its own); per GDELT source chosen, one day
+    of the range each (a day that hits GDELT's cap is split when it is read).
 
     :raises ValueError: a source named in the request is not in the catalog.
     """
@@ -128,29 +130,38 @@ def plan_units(request: BackfillRequest, sources: Sequence[Source],
     if missing:
         raise ValueError(f"backfill request: no source named {missing} in the catalog")
     start, end = request.window
-    return [{"source_id": source_ids[s.name], "via": "sitemap", "window_start": start,
-             "window_end": end, "target": s.site_url}
-            for s in sources
-            if s.enabled and s.kind == "rss" and s.name in source_ids
-            and (not request.languages or s.language in request.languages)
-            and (not request.sources or s.name in request.sources)]
+    chosen = [s for s in sources
+              if s.enabled and s.name in source_ids
+              and (not request.languages or s.language in request.languages)
+              and (not request.sources or s.name in request.sources)]
+    units = [{"source_id": source_ids[s.name], "via": "sitemap", "window_start": start,
+              "window_end": end, "target": s.site_url}
+             for s in chosen if s.kind == "rss" and "sitemap" in request.via]
+    units += [{"source_id": source_ids[s.name], "via": "gdelt", "window_start": a,
+               "window_end": b, "target": s.url}
+              for s in chosen if s.kind == "gdelt" and "gdelt" in request.via
+              for a, b in gdelt.windows(start, end, timedelta(days=1))]
+    return units
 
 
 def fetch_unit_pages(conn: Connection, fetcher: Fetcher, unit: Mapping[str, Any],
                      request: BackfillRequest, now: datetime) -> bool:
     """Fetch the unit's candidate pages not staged yet, within the request's page budget
-    and the host's daily one; returns whether the unit is done."""
+    and, for a site's, the host's daily one; returns whether the unit is done. (A GDELT
+    window's pages are on many hosts; the per-host spacing holds for them.)"""
     run_id, fetch_id = request.run_id, unit["fetch_id"]
-    host = urlsplit(unit["target"]).netloc.lower()
-    day_start = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
-    budget = min(request.max_articles - state.staged_pages(conn, run_id),
-                 config.backfill_host_daily_pages() - state.host_pages_since(conn, host, day_start))
+    budget = request.max_articles - state.staged_pages(conn, run_id)
+    if unit["via"] == "sitemap":
+        host = urlsplit(unit["target"]).netloc.lower()
+        day_start = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
+        budget = min(budget, config.backfill_host_daily_pages()
+                     - state.host_pages_since(conn, host, day_start))
     if budget > 0:
         fetch_articles(conn, unit["source_id"], run_id, fetch_id, fetcher, now,
                        limit=budget, backfill=True)
     else:
-        LOGGER.info("%s: page budget spent (the request's or %s's for today); the unit "
-                    "goes on in a later run", unit["source_name"], host)
+        LOGGER.info("%s: page budget spent (the request's, or the site's for today); the "
+                    "unit goes on in a later run", unit["source_name"])
     done = state.unstaged_candidates(conn, run_id, fetch_id) == 0
     state.mark_pages(conn, unit, state.staged_pages(conn, run_id, fetch_id), done, now)
     conn.commit()
@@ -163,22 +174,46 @@ def run_units(conn: Connection, fetcher: Fetcher, units: Sequence[Mapping[str, A
     go on. Returns counts of units by what happened."""
     robots = RobotsPolicy(conn, fetcher, fetcher.settings.user_agent)
     counts = {"done": 0, "waiting": 0, "failed": 0}
-    for unit in units:
-        current = dict(unit)
-        try:
-            if current["state"] in ("pending", "failed"):
-                fetch_id = discover_unit(conn, fetcher, robots, current, request.run_id, now)
-                current.update(state="discovered", fetch_id=fetch_id)
-            done = fetch_unit_pages(conn, fetcher, current, request, now)
-            counts["done" if done else "waiting"] += 1
-        except Exception as exc:
-            if getattr(conn, "closed", False):  # the database is gone: stop the task
-                raise
-            conn.rollback()
-            message = f"{type(exc).__name__}: {exc}"
-            LOGGER.error("%s: backfill unit failed: %s", current["source_name"], message)
-            state.mark_failed(conn, current, message, now)
-            conn.commit()
-            counts["failed"] += 1
+    work = [dict(unit) for unit in units]
+    with _gdelt_fetcher(fetcher) as api:
+        while work:
+            current = work.pop(0)
+            try:
+                if current["state"] in ("pending", "failed"):
+                    if current["via"] == "gdelt":
+                        found = discover_gdelt(conn, api, current, request.run_id, now)
+                    else:
+                        found = discover_sitemap(conn, fetcher, robots, current,
+                                                 request.run_id, now)
+                    if isinstance(found, list):  # split: the halves replace the unit
+                        state.replace_unit(conn, current, found, now)
+                        conn.commit()
+                        work[:0] = found
+                        continue
+                    current.update(state="discovered", fetch_id=found)
+                done = fetch_unit_pages(conn, fetcher, current, request, now)
+                counts["done" if done else "waiting"] += 1
+            except Exception as exc:
+                if getattr(conn, "closed", False):  # the database is gone: stop the task
+                    raise
+                conn.rollback()
+                message = f"{type(exc).__name__}: {exc}"
+                LOGGER.error("%s: backfill unit failed: %s", current["source_name"], message)
+                state.mark_failed(conn, current, message, now)
+                conn.commit()
+                counts["failed"] += 1
     return counts
+
+
+@contextmanager
+def _gdelt_fetcher(fetcher: Fetcher) -> Iterator[Fetcher]:
+    """The client GDELT is asked through: GDELT asks for one request per 5 s from an
+    address, more than the usual per-host spacing, kept in PostgreSQL like it."""
+    throttle = fetcher.throttle
+    if not isinstance(throttle, HostThrottle):
+        yield fetcher  # no spacing at all (tests on loopback)
+        return
+    with Fetcher(fetcher.settings, throttle=HostThrottle(
+            throttle.conn, max(throttle.delay_s, gdelt.MIN_INTERVAL_S))) as api:
+        yield api
 

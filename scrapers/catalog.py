@@ -9,8 +9,10 @@ Format (``sources.toml`` at the repo root; its header repeats this)::
     name = "The Moscow Times"     # required, unique: the source's identity in the database
     url = "https://www.themoscowtimes.com/rss/news"   # required, http(s), unique
     language = "en"               # required: en | ja | ru (selects the relevance rules)
-    kind = "rss"                  # optional: "rss" (default, an outlet's own feed) or
-                                  # "search" (a search-engine feed naming each publisher)
+    kind = "rss"                  # optional: "rss" (default, an outlet's own feed),
+                                  # "search" (a search-engine feed naming each publisher) or
+                                  # "gdelt" (GDELT's DOC API in this language: read by
+                                  # backfills only, url = its endpoint)
     outlet = "The Moscow Times"   # optional display name (default: name)
     enabled = true                # optional (default: true)
     timezone = "Asia/Tokyo"       # optional IANA zone its times without an offset are in
@@ -47,7 +49,7 @@ LOGGER = logging.getLogger(__name__)
 
 SOURCES_ENV = "NICHIRO_SOURCES"
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "sources.toml"
-KINDS: tuple[str, ...] = ("rss", "search")
+KINDS: tuple[str, ...] = ("rss", "search", "gdelt")
 #: Where a source names no `timezone`: Japanese outlets publish in Japan time and Russian
 #: ones mostly in Moscow time; English ones are everywhere, so UTC.
 DEFAULT_TIMEZONES: Mapping[str, str] = {"ja": "Asia/Tokyo", "ru": "Europe/Moscow"}

@@ -1,8 +1,9 @@
 """Where a backfill's candidates come from: a unit's discovery, stored as feed entries.
 
 `scrapers.backfill` plans the units and fetches their pages; this module reads what a unit
-names (a site's sitemaps) and stores the entries it finds, judged for relevance before
-any page is fetched, under one `feed_fetches` row of the backfill's run.
+names (a site's sitemaps, or GDELT's DOC API for a window) and stores the entries it
+finds, judged for relevance before any page is fetched, under one `feed_fetches` row of
+the backfill's run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from scrapers import sitemaps
+from scrapers import gdelt, sitemaps
 from scrapers.catalog import source_zone
 from scrapers.db import backfill as state
 from scrapers.db import staging
@@ -71,7 +72,7 @@ def sitemap_entry(entry: sitemaps.SitemapEntry, language: str) -> tuple[FeedEntr
     return feed_entry, judged
 
 
-def discover_unit(conn: Connection, fetcher: Fetcher, robots: RobotsPolicy,
+def discover_sitemap(conn: Connection, fetcher: Fetcher, robots: RobotsPolicy,
                   unit: Mapping[str, Any], run_id: str, now: datetime) -> int:
     """Walk the unit's site's sitemaps and store its entries in the window under a new
     feed fetch, in one transaction with the unit's progress; returns the fetch's id.
@@ -110,17 +111,57 @@ def discover_unit(conn: Connection, fetcher: Fetcher, robots: RobotsPolicy,
         raise sitemaps.SitemapError(f"no sitemap of {site} could be read: {why}")
     entries = [sitemap_entry(e, source["language"]) for e in found.entries
                if in_site(e.loc, site)]
-    fetch_id = staging.start_feed_fetch(conn, source["id"], run_id, site, now)
+    fetch_id = _store(conn, source, unit, run_id, site, entries, now)
+    LOGGER.info("%s: %d sitemap(s) read, %d entries in range", source["name"],
+                len(found.read), len(entries))
+    return fetch_id
+
+
+def discover_gdelt(conn: Connection, fetcher: Fetcher, unit: Mapping[str, Any], run_id: str,
+                   now: datetime) -> int | list[dict[str, Any]]:
+    """Ask GDELT's DOC API (the unit's `target`) for the topic's articles in the source's
+    language first seen in the unit's window, and store them like `discover_sitemap`;
+    returns the fetch's id. A window whose answer hit GDELT's 250-record cap may hold more:
+    it is not stored but returned as its two halves, new units of the same backfill (down
+    to GDELT's 15 minutes; a full quarter of an hour is stored as it is, and logged).
+    """
+    source = staging.get_source(conn, unit["source_id"])
+    start, end = unit["window_start"], unit["window_end"]
+    url = gdelt.artlist_url(source["language"], start, end, endpoint=unit["target"])
+    articles = gdelt.parse_artlist(fetcher.fetch(url, accept="application/json").body)
+    if gdelt.is_full(articles):
+        halves = gdelt.halves(start, end)
+        if halves:
+            LOGGER.info("%s: %d articles from %s to %s, GDELT's cap: split in two",
+                        source["name"], len(articles), start, end)
+            return [{**unit, "window_start": a, "window_end": b, "state": "pending"}
+                    for a, b in halves]
+        LOGGER.warning("%s: %d articles in GDELT's smallest window from %s: some may be "
+                       "missing", source["name"], len(articles), start)
+    entries = [(FeedEntry(url=a.url, title=a.title, summary="", published_at=a.seen_at,
+                          guid=a.url, outlet=a.domain, published_precision="datetime"),
+                bool(a.title))
+               for a in articles
+               if a.language in (None, source["language"]) and start <= a.seen_at < end]
+    fetch_id = _store(conn, source, unit, run_id, url, entries, now)
+    LOGGER.info("%s: %d GDELT articles from %s to %s", source["name"], len(entries), start,
+                end)
+    return fetch_id
+
+
+def _store(conn: Connection, source: Mapping[str, Any], unit: Mapping[str, Any], run_id: str,
+           read: str, entries: list[tuple[FeedEntry, bool]], now: datetime) -> int:
+    """Store a unit's entries (each judged, or not) under a new feed fetch of its source,
+    in one transaction with the unit's progress; returns the fetch's id."""
+    fetch_id = staging.start_feed_fetch(conn, source["id"], run_id, read, now)
     candidates = 0
     for entry, judged in entries:
-        with savepoint(conn, "sitemap_entry"):
-            candidates += store_entry(conn, source, entry, fetch_id, now,
-                                      discovered_via="sitemap", judged=judged)[1]
+        with savepoint(conn, "discovered_entry"):
+            candidates += store_entry(conn, dict(source), entry, fetch_id, now,
+                                      discovered_via=unit["via"], judged=judged)[1]
     staging.finish_feed_fetch(conn, fetch_id, finished_at=now, http_status=200,
                               entries=len(entries), relevant=candidates,
                               new_entries=len(entries))
     state.mark_discovered(conn, unit, fetch_id, len(entries), candidates, now)
     conn.commit()
-    LOGGER.info("%s: %d sitemap(s) read, %d entries in range, %d candidates",
-                source["name"], len(found.read), len(entries), candidates)
     return fetch_id

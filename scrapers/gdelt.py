@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urldefrag, urlencode, urlsplit
 
 ENDPOINT = "https://api.gdeltproject.org/api/v2/doc/doc"
 #: Articles one artlist request returns at most.
@@ -51,7 +51,8 @@ class GdeltArticle:
 
 
 def artlist_url(language: str, start: datetime, end: datetime,
-                query: str = TOPIC_QUERY, max_records: int = MAX_RECORDS) -> str:
+                query: str = TOPIC_QUERY, max_records: int = MAX_RECORDS,
+                endpoint: str = ENDPOINT) -> str:
     """The request for the topic's articles in `language` first seen in [start, end)."""
     if language not in SOURCE_LANGUAGES:
         raise ValueError(f"no GDELT source language for {language!r}")
@@ -63,7 +64,8 @@ def artlist_url(language: str, start: datetime, end: datetime,
         "maxrecords": str(max_records),
         "startdatetime": _stamp(start), "enddatetime": _stamp(end),
     }
-    return f"{ENDPOINT}?{urlencode(params)}"
+    # The catalog tells its GDELT sources apart by a fragment (#ja): never sent.
+    return f"{urldefrag(endpoint).url}?{urlencode(params)}"
 
 
 def parse_artlist(data: bytes) -> list[GdeltArticle]:

@@ -22,7 +22,8 @@ class Source:
     name: str
     url: str
     language: str
-    kind: str = "rss"  # "rss" (an outlet's own feed) or "search" (a search-engine feed)
+    kind: str = "rss"  # "rss" (an outlet's own feed), "search" (a search-engine feed) or
+    # "gdelt" (GDELT's DOC API in this language, read by backfills only)
     outlet: str | None = None  # display name of the outlet; defaults to `name`
     enabled: bool = True
     #: IANA zone its times without an offset are read in (catalog `timezone`, else by

@@ -133,12 +133,18 @@ def run_note(rows: Sequence[dict[str, Any]], limit: int = NOTE_LIMIT) -> str:
     return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
-def backfill_line(row: Mapping[str, Any]) -> str:
-    """One backfill's progress (a row of `scrapers.db.backfill.progress`) in one line."""
-    request = row["request"] or {}
+def backfill_scope(request: Mapping[str, Any]) -> str:
+    """Which outlets a backfill request covers, in words."""
     scope = ", ".join(request.get("languages") or []) or "all languages"
     if request.get("sources"):
         scope += "; " + ", ".join(request["sources"])
+    return scope
+
+
+def backfill_line(row: Mapping[str, Any]) -> str:
+    """One backfill's progress (a row of `scrapers.db.backfill.progress`) in one line."""
+    request = row["request"] or {}
+    scope = backfill_scope(request)
     failed = f", {row['units_failed']} failed (retried next run)" if row["units_failed"] else ""
     return (f"backfill {row['id']} ({request.get('from')} to {request.get('to')}, {scope}): "
             f"{row['units_done']}/{row['units']} units done{failed}; "

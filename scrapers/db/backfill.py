@@ -39,6 +39,24 @@ def ensure_backfill(conn: Connection, backfill_id: str, request: dict[str, Any],
                 {**unit, "backfill_id": backfill_id, "now": now})
 
 
+def replace_unit(conn: Connection, unit: Mapping[str, Any], parts: Iterable[Mapping[str, Any]],
+                 now: datetime) -> None:
+    """Put `parts` (pending units of the same backfill, source and way, say a window's
+    halves) in the place of `unit`."""
+    with conn.cursor() as cur:
+        cur.execute("""DELETE FROM backfill_units WHERE backfill_id = %s AND source_id = %s
+                       AND via = %s AND window_start = %s""",
+                    (unit["backfill_id"], unit["source_id"], unit["via"],
+                     unit["window_start"]))
+        for part in parts:
+            cur.execute(
+                """INSERT INTO backfill_units (backfill_id, source_id, via, window_start,
+                       window_end, target, updated_at)
+                   VALUES (%(backfill_id)s, %(source_id)s, %(via)s, %(window_start)s,
+                       %(window_end)s, %(target)s, %(now)s)""",
+                {**part, "now": now})
+
+
 def open_units(conn: Connection, backfill_id: str) -> list[Row]:
     """The units with work left (pending, failed, or discovered with pages to fetch), in
     a stable order."""
@@ -130,9 +148,10 @@ def finish(conn: Connection, backfill_id: str, now: datetime) -> bool:
         return cur.fetchone() is not None
 
 
-def progress(conn: Connection, backfill_id: str | None = None) -> list[Row]:
-    """Per backfill (one, or every one, newest first): its units by state, the entries
-    found, the candidates, the pages staged and the articles stored."""
+def progress(conn: Connection, backfill_id: str | None = None,
+             limit: int | None = None) -> list[Row]:
+    """Per backfill (one, or every one, newest first; at most `limit`): its units by
+    state, the entries found, the candidates, the pages staged and the articles stored."""
     with conn.cursor() as cur:
         cur.execute(
             """SELECT b.id, b.request, b.created_at, b.updated_at, b.finished_at,
@@ -147,6 +166,6 @@ def progress(conn: Connection, backfill_id: str | None = None) -> list[Row]:
                           AS articles
                FROM backfills b LEFT JOIN backfill_units u ON u.backfill_id = b.id
                WHERE %(id)s::text IS NULL OR b.id = %(id)s
-               GROUP BY b.id ORDER BY b.created_at DESC, b.id""",
-            {"id": backfill_id})
+               GROUP BY b.id ORDER BY b.created_at DESC, b.id LIMIT %(limit)s""",
+            {"id": backfill_id, "limit": limit})
         return dict_rows(cur)

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from scrapers.db import backfill
 from scrapers.db.connection import Connection
 from scrapers.db.store import dict_rows
 
@@ -20,6 +21,8 @@ LOGGER = logging.getLogger(__name__)
 MIN_QUERY_CHARS = 2
 #: Languages the search understands on their own (analytics.search); others go to 'simple'.
 SEARCH_LANGUAGES = ("en", "ja", "ru")
+#: The newest backfills the page shows, with their progress.
+BACKFILLS_SHOWN = 5
 #: Health statuses listed first: the ones an operator has to look at.
 _STATUS_ORDER = {"failing": 0, "disabled": 1, "new": 2, "off (catalog)": 4}
 
@@ -206,6 +209,7 @@ def summary(conn: Connection, now: datetime, days: int = 30, limit: int = 50) ->
         "daily": daily_counts(conn, now.astimezone(UTC).date(), days),
         "events": latest_events(conn),
         "latest": latest_articles(conn, limit),
+        "backfills": backfill.progress(conn, limit=BACKFILLS_SHOWN),
     }
     conn.rollback()  # read-only: end the transaction the queries opened
     return out

@@ -58,11 +58,12 @@ def sync_sources(conn: Connection, sources: Sequence[Source]) -> list[Row]:
 
 
 def due_sources(conn: Connection, now: datetime, fetch_all: bool = False) -> list[Row]:
-    """Enabled, healthy sources whose next fetch time has come (all of them if fetch_all)."""
+    """Enabled, healthy feeds whose next fetch time has come (all of them if fetch_all);
+    a GDELT source is no feed (backfills read it)."""
     with conn.cursor() as cur:
         cur.execute(
             """SELECT id, name FROM sources
-               WHERE enabled AND disabled_reason IS NULL
+               WHERE enabled AND disabled_reason IS NULL AND kind <> 'gdelt'
                  AND (%s OR next_fetch_at IS NULL OR next_fetch_at <= %s)
                ORDER BY kind, id""",
             (fetch_all, now),

@@ -33,9 +33,10 @@ SELECT s.name,
        s.disabled_reason,
        s.last_error_class,
        s.id AS source_id
-FROM sources s;
+FROM sources s
+WHERE s.kind <> 'gdelt';  -- read by backfills only: no feed whose health is watched
 COMMENT ON VIEW source_health IS
-    'One row per source: status, last success, failure streak, recent yield. The one '
+    'One row per feed: status, last success, failure streak, recent yield. The one '
     'definition of a source''s status: the Nichiro page, python -m scrapers sources and '
     'analytics.source_health all read it.';
 

@@ -131,7 +131,8 @@ def test_json_summary_shape(client: Any, dashboard_db: Any, auth_manager: Any) -
     r = client.get("/api/summary", headers=bearer(mint_token(auth_manager)))
     assert r.status_code == 200
     data = r.json()
-    assert set(data) == {"generated_at", "sources", "daily", "events", "latest"}
+    assert set(data) == {"generated_at", "sources", "daily", "events", "latest", "backfills"}
+    assert data["backfills"] == []
     got = {s["name"]: (s["status"], s["consecutive_failures"], s["articles_24h"],
                        s["articles_7d"]) for s in data["sources"]}
     assert got == EXPECTED_SOURCES
@@ -218,3 +219,31 @@ def test_an_unreachable_database_is_a_503_that_names_nothing(
     r = client.get("/api/summary", headers=bearer(mint_token(auth_manager)))
     assert r.status_code == 503
     assert r.json() == {"detail": "news database unavailable"}
+
+
+def test_a_backfills_progress_is_on_the_page(client: Any, dashboard_db: Any,
+                                            auth_manager: Any) -> None:
+    from datetime import UTC, date, datetime
+
+    from scrapers.backfill import BackfillRequest
+    from scrapers.db import backfill as state
+
+    request = BackfillRequest(date(2026, 9, 1), date(2026, 9, 30), languages=("ja",))
+    at = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    with dashboard_db.cursor() as cur:
+        cur.execute("SELECT id FROM sources ORDER BY id LIMIT 2")
+        first, second = (row[0] for row in cur.fetchall())
+    start, end = request.window
+    state.ensure_backfill(dashboard_db, request.id, request.as_json(), [
+        {"source_id": first, "via": "sitemap", "window_start": start, "window_end": end,
+         "target": "https://a.example/"},
+        {"source_id": second, "via": "sitemap", "window_start": start, "window_end": end,
+         "target": "https://b.example/"}], at)
+    [unit, _] = state.open_units(dashboard_db, request.id)
+    state.mark_failed(dashboard_db, unit, "SitemapError: no sitemap", at)
+    dashboard_db.commit()
+    page = client.get("/", headers=bearer(mint_token(auth_manager))).text
+    table = page.split('id="backfill-progress"')[1].split("</table>")[0]
+    assert f"<td>{request.id}</td><td>2026-09-01 to 2026-09-30</td><td>ja</td>" in table
+    assert '<td class="num">0/2</td><td class="num">1</td>' in table
+    assert "under way, last step 2026-10-01 09:00" in table

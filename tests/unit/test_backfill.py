@@ -31,7 +31,7 @@ def test_a_request_from_params_is_checked_and_keeps_its_id_across_budgets() -> N
     ({"from": "2026-13-01", "to": "2026-11-30"}, "month must be in 1..12"),
     ({"from": "2026-11-30", "to": "2026-11-01"}, "ends (2026-11-01) before it starts"),
     ({"from": "2026-11-01", "to": "2026-11-30", "languages": "de"}, "unknown language(s)"),
-    ({"from": "2026-11-01", "to": "2026-11-30", "via": "gdelt"}, "unknown way(s)"),
+    ({"from": "2026-11-01", "to": "2026-11-30", "via": "commoncrawl"}, "unknown way(s)"),
     ({"from": "2026-11-01", "to": "2026-11-30", "max_articles": -1}, "at least 1"),
 ])
 def test_a_bad_request_says_what_is_wrong(params: dict[str, object], problem: str) -> None:
@@ -56,6 +56,15 @@ def test_units_are_the_chosen_outlet_feeds_sites() -> None:
     assert {(u["window_start"], u["window_end"]) for u in units} == {request.window}
     japanese = BackfillRequest(date(2026, 10, 1), date(2026, 10, 31), languages=("ja",))
     assert [u["source_id"] for u in plan_units(japanese, sources, ids)] == [2]
+    gdelt = Source("GDELT (ru)", "https://api.example/doc#ru", "ru", kind="gdelt")
+    ids["GDELT (ru)"] = 5
+    both = plan_units(BackfillRequest(date(2026, 10, 30), date(2026, 10, 31)),
+                      [*sources, gdelt], ids)
+    assert [(u["source_id"], u["via"], u["window_start"].day, u["target"]) for u in both
+            if u["via"] == "gdelt"] == [(5, "gdelt", 30, "https://api.example/doc#ru"),
+                                        (5, "gdelt", 31, "https://api.example/doc#ru")]
+    only_sitemaps = BackfillRequest(date(2026, 10, 30), date(2026, 10, 31), via=("sitemap",))
+    assert {u["via"] for u in plan_units(only_sitemaps, [*sources, gdelt], ids)} == {"sitemap"}
     with pytest.raises(ValueError, match=r"no source named \['Nope'\]"):
         plan_units(BackfillRequest(date(2026, 10, 1), date(2026, 10, 1), sources=("Nope",)),
                    sources, ids)
