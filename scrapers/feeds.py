@@ -381,6 +381,9 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str,
     summary = _text_of(raw.get("summary"), raw.get("summary_detail") or _first_content(raw))
     source = raw.get("source") or {}
     outlet = _plain(source.get("title") or "") or None
+    outlet_url = _plain(source.get("href") or "").strip() or None
+    if outlet_url and urlsplit(outlet_url).scheme not in ("http", "https"):
+        outlet_url = None
     if outlet:
         # Search feeds repeat the publisher after the headline (and the description is
         # just "headline publisher"); left in, the name would match relevance terms for
@@ -404,6 +407,7 @@ def _make_entry(raw: Mapping[str, Any], feed_url: str,
             published_precision=precision,
             guid=_bounded_guid(guid),
             outlet=_capped_utf8(outlet, MAX_OUTLET_BYTES) if outlet else None,
+            outlet_url=outlet_url if outlet_url and len(outlet_url) <= 2048 else None,
             authors=_unique(_capped(name, MAX_AUTHOR_CHARS) for name in _author_names(raw)),
             tags=_unique(_tag_names(raw)),
         ),

@@ -56,6 +56,8 @@ class FeedEntry:
     published_at: datetime | None
     guid: str
     outlet: str | None = None  # publisher named by the entry itself (e.g. <source> in search feeds)
+    #: The publisher's site the entry names (a search feed's ``<source url=…>``).
+    outlet_url: str | None = None
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     #: How much of `published_at` the feed stated (scrapers.text.dates: datetime,

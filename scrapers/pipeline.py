@@ -272,6 +272,8 @@ def store_entry(
         # A search feed's stub link may carry the publisher's URL: use it, so the story
         # is recognised when it also arrives through the outlet's own feed.
         link = search_stub_target(link) or link
+        if is_search_stub(link):
+            link = resolve_by_headline(conn, entry) or link
     try:
         url = canonicalize_url(link)
     except ValueError:
@@ -286,6 +288,21 @@ def store_entry(
         "fetch_id": fetch_id, "discovered_via": discovered_via,
     })
     return is_new, candidate
+
+
+def resolve_by_headline(conn: Connection, entry: FeedEntry) -> str | None:
+    """The publisher's URL of a search-feed item whose link is opaque (Google News'
+    current ids only Google can read), without asking the search engine: the entry the
+    publisher's own feed, sitemap or GDELT gave with the same headline, on the site the
+    item names, within two days (`scrapers.headlines`). None when nothing matches."""
+    from scrapers.headlines import MAX_APART, KnownEntry, match_entry, site_of
+
+    site = site_of(entry.outlet_url) if entry.outlet_url else None
+    known = [KnownEntry(row["url"], row["title"], row["published_at"])
+             for row in staging.entries_on_site(conn, site or None, entry.published_at,
+                                                MAX_APART)]
+    return match_entry(entry.title, entry.outlet, entry.outlet_url, entry.published_at,
+                       known)
 
 
 def _backlog_since(started: datetime) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from scrapers.db.connection import Connection
 from scrapers.db.store import Row, dict_rows
@@ -232,6 +232,29 @@ def upsert_feed_entry(conn: Connection, values: Row) -> tuple[int, bool]:
         )
         entry_id, inserted = cur.fetchone()
     return int(entry_id), bool(inserted)
+
+
+def entries_on_site(conn: Connection, site: str | None, at: datetime | None,
+                    apart: timedelta) -> list[Row]:
+    """Entries of outlet feeds, sitemaps and GDELT (not search feeds) on `site` (a host
+    without "www.", or any when None), seen or published within `apart` of `at`: what a
+    search-feed item can be matched to (`scrapers.headlines.match_entry`). At most 500,
+    newest first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT e.link AS url, e.title, e.published_at
+               FROM feed_entries e JOIN sources s ON s.id = e.source_id
+               WHERE s.kind <> 'search'
+                 AND (%(at)s::timestamptz IS NULL
+                      OR coalesce(e.published_at, e.first_seen_at)
+                         BETWEEN %(at)s - %(apart)s AND %(at)s + %(apart)s)
+                 AND (%(site)s::text IS NULL OR
+                      regexp_replace(lower(substring(e.url FROM '^[a-z]+://([^/:]+)')),
+                                     '^www[.]', '') IN (%(site)s, 'www.' || %(site)s)
+                      OR substring(e.url FROM '^[a-z]+://([^/:]+)') LIKE '%%.' || %(site)s)
+               ORDER BY e.id DESC LIMIT 500""",
+            {"site": site, "at": at, "apart": apart})
+        return dict_rows(cur)
 
 
 def candidate_entries(

@@ -137,6 +137,53 @@ def test_search_stub_resolved_to_publisher_and_stored_once(db: Any, site: Any) -
         page, canonicalize_url(page))
 
 
+OPAQUE = "https://news.google.com/rss/articles/CBMiqwFBVV95cUxNcE9wYXF1ZUlkT25seUdvb2dsZUNhblJlYWQ{}?oc=5"
+
+
+def test_an_opaque_search_link_is_matched_to_the_publishers_entry_by_headline(
+        db: Any, site: Any) -> None:
+    """Google News' current links say nothing of the publisher's URL: the item is matched
+    to the publisher's own feed entry by headline, site and time, without asking Google."""
+    page = f"{site.base_url}/en/articles/kunashir-fishing-boats-detained.html"
+    (site.root / "feeds" / "opaque_search.xml").write_text(f"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>search</title><link>https://news.google.com</link>
+<item><title>Russian border guards detain two Japanese fishing boats near Kunashir
+ - Pacific Wire</title><link>{OPAQUE.format(1)}</link><guid>opaque-1</guid>
+<pubDate>Tue, 24 Nov 2026 03:40:00 GMT</pubDate>
+<source url="{site.base_url}">Pacific Wire</source></item>
+<item><title>Russian border guards detain two Japanese fishing boats near Kunashir
+ - Pacific Wire</title><link>{OPAQUE.format(2)}</link><guid>opaque-late</guid>
+<pubDate>Sat, 28 Nov 2026 03:40:00 GMT</pubDate>
+<source url="{site.base_url}">Pacific Wire</source></item>
+<item><title>Japan and Russia sign a treaty nobody reported - Pacific Wire</title>
+<link>{OPAQUE.format(3)}</link><guid>opaque-unknown</guid>
+<pubDate>Tue, 24 Nov 2026 03:40:00 GMT</pubDate>
+<source url="{site.base_url}">Pacific Wire</source></item>
+<item><title>Russian border guards detain two Japanese fishing boats near Kunashir
+ - Pacific Wire</title><link>{OPAQUE.format(4)}</link><guid>opaque-elsewhere</guid>
+<pubDate>Tue, 24 Nov 2026 03:40:00 GMT</pubDate>
+<source url="https://another-site.example">Pacific Wire</source></item>
+</channel></rss>""", "utf-8")
+    sources = [
+        Source(name="Pacific Wire", url=f"{site.base_url}/feeds/en_wire.xml", language="en"),
+        Source(name="Search", url=f"{site.base_url}/feeds/opaque_search.xml", language="en",
+               kind="search"),
+    ]
+    rows = pipeline.sync_catalog(db, sources)
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
+        for source in rows:  # the outlet's feed first, as a run orders them
+            pipeline.fetch_feed(db, source["id"], "run-opaque", fetcher)
+    with db.cursor() as cur:
+        cur.execute("SELECT guid, link FROM feed_entries WHERE guid LIKE 'opaque%'")
+        links = dict(cur.fetchall())
+    # matched: same headline, on the site the item names, 30 minutes after the outlet's
+    assert links["opaque-1"].startswith(page)
+    # not matched: four days apart, a headline nobody else gave, another site
+    assert links["opaque-late"] == OPAQUE.format(2)
+    assert links["opaque-unknown"] == OPAQUE.format(3)
+    assert links["opaque-elsewhere"] == OPAQUE.format(4)
+
+
 class HttpsAliasFetcher(Fetcher):
     """The loopback site answers only on http: an https link to it is answered as a site
     that redirects https to http would, so the page's final URL is the http one."""

@@ -259,6 +259,13 @@ def test_outlet_suffix_is_only_stripped_when_it_names_the_source() -> None:
         ("Moscow - Tokyo", None),
         ("Example Post", "Example Post"),
     ]
+    # the site a search item names: what its opaque link is matched on
+    assert [e.outlet_url for e in entries] == ["https://post.example", None,
+                                               "https://post.example"]
+    odd = parse_feed(_rss('<item><title>x</title><link>https://news.example/4</link>'
+                          '<source url="javascript:alert(1)">X</source></item>'),
+                     "https://news.example/rss")
+    assert odd[0].outlet_url is None
 
 
 def test_parsed_feed_reports_metadata() -> None:
