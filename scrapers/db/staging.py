@@ -245,9 +245,12 @@ def entries_on_site(conn: Connection, site: str | None, at: datetime | None,
             """SELECT e.link AS url, e.title, e.published_at
                FROM feed_entries e JOIN sources s ON s.id = e.source_id
                WHERE s.kind <> 'search'
-                 AND (%(at)s::timestamptz IS NULL
-                      OR coalesce(e.published_at, e.first_seen_at)
-                         BETWEEN %(at)s - %(apart)s AND %(at)s + %(apart)s)
+                 -- an entry published within `apart` was seen since then (and this bound
+                 -- is the indexed one: the table holds every feed's last 90 days)
+                 AND (%(at)s::timestamptz IS NULL OR (
+                      e.last_seen_at >= %(at)s - %(apart)s
+                      AND coalesce(e.published_at, e.first_seen_at)
+                          BETWEEN %(at)s - %(apart)s AND %(at)s + %(apart)s))
                  AND (%(site)s::text IS NULL OR
                       regexp_replace(lower(substring(e.url FROM '^[a-z]+://([^/:]+)')),
                                      '^www[.]', '') IN (%(site)s, 'www.' || %(site)s)
