@@ -8,17 +8,17 @@ Triggered by hand (the trigger form, or `make backfill FROM=2026-09-01 TO=2026-1
 
 1. **plan** — applies migrations, syncs the catalog, and records the request and its units
    (one per outlet feed: its site's sitemaps, `site` in the catalog, else the feed's host;
-   one per day per GDELT source of the catalog). The same request made again is the same
-   backfill: it goes on where the last stopped.
+   one per day per GDELT source and per search feed of the catalog). The same request
+   made again is the same backfill: it goes on where the last stopped.
 2. **fetch** — per shard of units: walks each site's sitemaps (robots.txt `Sitemap:`
-   lines, else the usual paths) or asks GDELT's DOC API for the day (a day over its
-   250-record cap is split), keeps the entries dated in the range, judges their headline
-   or URL slug for relevance, then fetches and extracts the candidate pages as the live
-   ingest does. A page is fetched once per backfill; robots.txt, the per-host spacing
-   and Retry-After hold, and a host gets at most `NICHIRO_BACKFILL_HOST_DAILY_PAGES` (500)
-   backfill pages a day.
+   lines, else the usual paths), asks GDELT's DOC API for the day (a day over its
+   250-record cap is split) or reads a search feed dated to the day; keeps the entries
+   dated in the range, judges their headline or URL slug for relevance, then fetches and
+   extracts the candidate pages as the live ingest does. A page is fetched once per
+   backfill; robots.txt, the per-host spacing and Retry-After hold, and a site gets at
+   most `NICHIRO_BACKFILL_HOST_DAILY_PAGES` (500) backfill pages a day.
 3. **load** — stores the pages like an ingest run's load (dedup, stories, events), with
-   `articles.discovered_via` 'sitemap' or 'gdelt'.
+   `articles.discovered_via` 'sitemap', 'gdelt' or 'search'.
 4. **progress** — logs the backfill's progress and writes it as the run's note.
 
 It never starves the 30-minute ingest: one task at a time, at the lowest priority, in the

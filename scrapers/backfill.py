@@ -33,7 +33,12 @@ from urllib.parse import urlsplit
 from scrapers import config, gdelt
 from scrapers.db import backfill as state
 from scrapers.db.connection import Connection
-from scrapers.discovery import discover_gdelt, discover_sitemap
+from scrapers.discovery import (
+    dated_search_url,
+    discover_gdelt,
+    discover_search,
+    discover_sitemap,
+)
 from scrapers.fetch.http import Fetcher
 from scrapers.fetch.politeness import HostThrottle, RobotsPolicy
 from scrapers.models import LANGUAGES, Source
@@ -42,7 +47,7 @@ from scrapers.pipeline import fetch_articles
 LOGGER = logging.getLogger(__name__)
 
 #: Ways of discovery this module implements.
-VIAS: tuple[str, ...] = ("gdelt", "sitemap")
+VIAS: tuple[str, ...] = ("gdelt", "search", "sitemap")
 #: Staging and feed fetches of a backfill are filed under this prefix and its id.
 RUN_PREFIX = "backfill:"
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ def plan_units(request: BackfillRequest, sources: Sequence[Source],
                source_ids: Mapping[str, int]) -> list[dict[str, Any]]:
     """The request's units: per enabled outlet feed chosen, its site's sitemaps over the
     whole range (a search feed has no site of its own); per GDELT source chosen, one day
-    of the range each (a day that hits GDELT's cap is split when it is read).
+    of the range each (a day that hits GDELT's cap is split when it is read); per search
+    feed chosen that has a query to date, one day each.
 
     :raises ValueError: a source named in the request is not in the catalog.
     """
@@ -141,6 +147,11 @@ def plan_units(request: BackfillRequest, sources: Sequence[Source],
                "window_end": b, "target": s.url}
               for s in chosen if s.kind == "gdelt" and "gdelt" in request.via
               for a, b in gdelt.windows(start, end, timedelta(days=1))]
+    units += [{"source_id": source_ids[s.name], "via": "search", "window_start": a,
+               "window_end": b, "target": dated}
+              for s in chosen if s.kind == "search" and "search" in request.via
+              for a, b in gdelt.windows(start, end, timedelta(days=1))
+              if (dated := dated_search_url(s.url, a, b)) is not None]
     return units
 
 
@@ -182,6 +193,8 @@ def run_units(conn: Connection, fetcher: Fetcher, units: Sequence[Mapping[str, A
                 if current["state"] in ("pending", "failed"):
                     if current["via"] == "gdelt":
                         found = discover_gdelt(conn, api, current, request.run_id, now)
+                    elif current["via"] == "search":
+                        found = discover_search(conn, fetcher, current, request.run_id, now)
                     else:
                         found = discover_sitemap(conn, fetcher, robots, current,
                                                  request.run_id, now)

@@ -1,7 +1,8 @@
 """Where a backfill's candidates come from: a unit's discovery, stored as feed entries.
 
 `scrapers.backfill` plans the units and fetches their pages; this module reads what a unit
-names (a site's sitemaps, or GDELT's DOC API for a window) and stores the entries it
+names (a site's sitemaps, GDELT's DOC API or a search feed for a window) and stores the
+entries it
 finds, judged for relevance before any page is fetched, under one `feed_fetches` row of
 the backfill's run.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from scrapers import gdelt, sitemaps
 from scrapers.catalog import source_zone
@@ -146,6 +147,42 @@ def discover_gdelt(conn: Connection, fetcher: Fetcher, unit: Mapping[str, Any], 
     fetch_id = _store(conn, source, unit, run_id, url, entries, now)
     LOGGER.info("%s: %d GDELT articles from %s to %s", source["name"], len(entries), start,
                 end)
+    return fetch_id
+
+
+def dated_search_url(url: str, start: datetime, end: datetime) -> str | None:
+    """A search feed's URL asking for the items of the days [start, end) (Google News'
+    `after:` and `before:` operators in its `q`, a day wider on each side: their edges
+    are loose, and `discover_search` keeps the window's items only), or None when it has
+    no `q` to date."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key == "q" for key, _ in params):
+        return None
+    last = (end - timedelta(microseconds=1)).date()
+    dated = [(key, f"{value} after:{start.date() - timedelta(days=1)} "
+                   f"before:{last + timedelta(days=1)}" if key == "q" else value)
+             for key, value in params]
+    return urlunsplit(parts._replace(query=urlencode(dated), fragment=""))
+
+
+def discover_search(conn: Connection, fetcher: Fetcher, unit: Mapping[str, Any],
+                    run_id: str, now: datetime) -> int:
+    """Read a search feed dated to the unit's window (its `target`) and store its items
+    published in the window, like a live fetch of the feed would (an opaque Google News
+    link is matched to the publisher's entry); returns the fetch's id."""
+    from scrapers.feeds import parse_feed_detailed
+    from scrapers.pipeline import FEED_ACCEPT
+
+    source = staging.get_source(conn, unit["source_id"])
+    start, end = unit["window_start"], unit["window_end"]
+    result = fetcher.fetch(unit["target"], accept=FEED_ACCEPT)
+    parsed = parse_feed_detailed(result.body, result.final_url,
+                                 naive_zone=source_zone(source))
+    entries = [(e, True) for e in parsed.entries
+               if e.published_at is None or start <= e.published_at < end]
+    fetch_id = _store(conn, source, unit, run_id, unit["target"], entries, now)
+    LOGGER.info("%s: %d items from %s to %s", source["name"], len(entries), start, end)
     return fetch_id
 
 

@@ -259,3 +259,23 @@ def test_a_gdelt_window_at_the_cap_is_split_until_it_is_not(db: Any, site: Any) 
                 )[0][0] == 300
     assert rows(db, "SELECT count(*), min(window_start), max(window_end) FROM backfill_units"
                 ) == [(2, datetime(2026, 10, 15, tzinfo=UTC), datetime(2026, 10, 16, tzinfo=UTC))]
+
+
+
+def test_a_search_feed_dated_day_by_day(db: Any, site: Any) -> None:
+    """The sample's search feed, asked for one day at a time (the sample server answers
+    every query with the whole feed: each day keeps its own items)."""
+    catalog = site.catalog.read_text("utf-8").replace(
+        "/feeds/search_en.xml", "/feeds/search_en.xml?q=Japan+Russia")
+    site.catalog.write_text(catalog, "utf-8")
+    request = BackfillRequest(date(2026, 11, 23), date(2026, 11, 27), via=("search",))
+    assert run(db, request) == {"done": 5, "waiting": 0, "failed": 0}
+    asked = sorted(p for p, _ in site.hits if p.startswith("/feeds/search_en.xml"))
+    assert len(asked) == 5
+    by_day = rows(db, """SELECT u.window_start::date, e.title FROM backfill_units u
+                         JOIN feed_entries e ON e.last_fetch_id = u.fetch_id
+                         ORDER BY 1""")
+    assert [(d.day, t[:20]) for d, t in by_day] == [
+        (23, "Japanese and Russian"), (26, "Russia and Japan to "), (27, "Japan and Russia res")]
+    assert {via for (via,) in rows(db, "SELECT discovered_via FROM articles")} == {"search"}
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 3

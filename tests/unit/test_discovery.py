@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scrapers.discovery import in_site, sitemap_entry, slug_title
+from scrapers.discovery import dated_search_url, in_site, sitemap_entry, slug_title
 from scrapers.sitemaps import SitemapEntry
 
 
@@ -32,3 +32,12 @@ def test_an_entry_is_judged_by_its_headline_or_a_slug_in_its_own_script() -> Non
     assert sitemap_entry(SitemapEntry("https://a.example/20261008.html"), "en")[1] is False
     assert sitemap_entry(SitemapEntry("https://a.example/x"), "en")[0].published_precision == \
         "none"
+
+
+def test_a_search_feed_is_dated_through_its_query() -> None:
+    day = (datetime(2026, 10, 14, tzinfo=UTC), datetime(2026, 10, 15, tzinfo=UTC))
+    url = "https://news.google.com/rss/search?q=Japan+Russia&hl=en-US&gl=US&ceid=US:en#x"
+    assert dated_search_url(url, *day) == (
+        "https://news.google.com/rss/search?q=Japan+Russia+after%3A2026-10-13+"
+        "before%3A2026-10-15&hl=en-US&gl=US&ceid=US%3Aen")
+    assert dated_search_url("https://search.example/feed.xml", *day) is None
