@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapers import config, gdelt
 from scrapers.db import backfill as state
@@ -158,21 +157,15 @@ def plan_units(request: BackfillRequest, sources: Sequence[Source],
 def fetch_unit_pages(conn: Connection, fetcher: Fetcher, unit: Mapping[str, Any],
                      request: BackfillRequest, now: datetime) -> bool:
     """Fetch the unit's candidate pages not staged yet, within the request's page budget
-    and, for a site's, the host's daily one; returns whether the unit is done. (A GDELT
-    window's pages are on many hosts; the per-host spacing holds for them.)"""
+    and each host's daily one; returns whether the unit is done."""
     run_id, fetch_id = request.run_id, unit["fetch_id"]
     budget = request.max_articles - state.staged_pages(conn, run_id)
-    if unit["via"] == "sitemap":
-        host = urlsplit(unit["target"]).netloc.lower()
-        day_start = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
-        budget = min(budget, config.backfill_host_daily_pages()
-                     - state.host_pages_since(conn, host, day_start))
     if budget > 0:
         fetch_articles(conn, unit["source_id"], run_id, fetch_id, fetcher, now,
-                       limit=budget, backfill=True)
+                       limit=budget, backfill=True,
+                       host_daily_pages=config.backfill_host_daily_pages())
     else:
-        LOGGER.info("%s: page budget spent (the request's, or the site's for today); the "
-                    "unit goes on in a later run", unit["source_name"])
+        LOGGER.info("%s: the request's page budget is spent", unit["source_name"])
     done = state.unstaged_candidates(conn, run_id, fetch_id) == 0
     state.mark_pages(conn, unit, state.staged_pages(conn, run_id, fetch_id), done, now)
     conn.commit()

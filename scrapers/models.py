@@ -174,6 +174,8 @@ class StagedRecord:
     published_precision: str
     truncated: bool
     paywalled: bool
+    #: A search item whose page could not be reached: headline, publisher and time only.
+    headline_only: bool = False
     minhash: dict[str, Any] | None = None  # the sketch the load reuses (loader.minhash_field)
 
     def as_row(self) -> dict[str, Any]:

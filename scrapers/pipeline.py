@@ -320,6 +320,7 @@ def fetch_articles(
     *,
     limit: int | None = None,
     backfill: bool = False,
+    host_daily_pages: int | None = None,
 ) -> dict[str, Any]:
     """Fetch and extract the pages of one feed fetch's candidate entries into staging.
 
@@ -332,6 +333,8 @@ def fetch_articles(
     :param limit: pages fetched at most (default `config.max_articles_per_source()`).
     :param backfill: the fetch is a backfill's (scrapers.backfill): no backlog, and entries
         whose page this run already staged are skipped, so a rerun goes on from there.
+    :param host_daily_pages: with `backfill`, pages any backfill may fetch from one host in
+        this UTC day; the entries of a host that has had them wait for a later run.
     """
     started = _now(now)
     source = staging.get_source(conn, source_id)
@@ -343,6 +346,8 @@ def fetch_articles(
     stage = partial(_stage, conn, run_id, source_id, started)
     if backfill:
         entries = staging.candidate_entries(conn, fetch_id, skip_staged_in=run_id)
+        if host_daily_pages is not None:
+            entries = _within_host_budget(conn, entries, host_daily_pages, started)
     else:
         entries = staging.candidate_entries(conn, fetch_id, _backlog_since(started))
     for entry in entries[:limit]:
@@ -371,6 +376,25 @@ def fetch_articles(
             "rejected_by": dict(rejected_by)}
 
 
+def _within_host_budget(conn: Connection, entries: list[dict[str, Any]], pages: int,
+                        now: datetime) -> list[dict[str, Any]]:
+    """The entries, in order, whose host has not had `pages` backfill pages this UTC day
+    (counting the ones before them in the list)."""
+    from scrapers.db.backfill import host_pages_since
+
+    day_start = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC)
+    spent: dict[str, int] = {}
+    kept = []
+    for entry in entries:
+        host = urlsplit(entry["link"]).netloc.lower()
+        if host not in spent:
+            spent[host] = host_pages_since(conn, host, day_start)
+        if spent[host] < pages:
+            spent[host] += 1
+            kept.append(entry)
+    return kept
+
+
 def _fetch_page(
     entry: dict[str, Any], source: dict[str, Any], fetcher: Fetcher, robots: RobotsPolicy,
     stage: Callable[..., None], started: datetime, window: timedelta,
@@ -383,6 +407,19 @@ def _fetch_page(
     if known_id is not None and entry["article_first_seen_at"] < started - window:
         stage(entry, "known", None, {"article_id": known_id})
         return "known", None
+    if source["kind"] == "search" and is_search_stub(entry["link"]):
+        # Opaque: only the search engine could say where the story is, and it is not
+        # asked (store_entry matched what it could). The headline is kept, flagged.
+        article = Article(url=entry["link"], title=entry["title"], text="",
+                          published_at=entry["published_at"],
+                          published_precision=entry["published_precision"])
+        record, rejection = build_record(source, entry, article, None, None, started,
+                                         headline_only=True)
+        if rejection:
+            stage(entry, "rejected", rejection, record)
+            return "rejected", rejection.code
+        stage(entry, "extracted", None, record)
+        return "fetched", None
     verdict = robots.verdict(entry["link"], started)
     if verdict == "unavailable":  # retried by a later run, within the attempt limit
         stage(entry, "error", Rejection("robots.txt unavailable",
@@ -462,10 +499,13 @@ def _stage(
 
 def build_record(
     source: dict[str, Any], entry: dict[str, Any], article: Article, etag: str | None,
-    last_modified: str | None, fetched_at: datetime,
+    last_modified: str | None, fetched_at: datetime, *, headline_only: bool = False,
 ) -> tuple[StagedRecord, Rejection | None]:
     """Merge feed entry and extracted page into an `articles` row, and why it is rejected
     (None when it is loaded).
+
+    `headline_only`: there is no page, only the entry (a search item whose link could not
+    be resolved); it is judged on its headline and stored without a body.
 
     ``url`` is where an analyst can open the story, ``url_key`` the dedup key the loader
     files it under (see `record_urls`).
@@ -506,6 +546,7 @@ def build_record(
         published_precision=_published_precision(article, entry),
         truncated=article.truncated,
         paywalled=article.paywalled,
+        headline_only=headline_only,
     )
     longest = max(len(url.encode()), len(url_key.encode()))
     if longest > MAX_URL_BYTES:
@@ -513,7 +554,7 @@ def build_record(
                                                  f"{MAX_URL_BYTES} are stored)")
     if article.page_kind == "listing":
         return record, Rejection("listing page", "listing page (many headlines, no article body)")
-    if len(body.strip()) < MIN_BODY_CHARS:
+    if len(body.strip()) < MIN_BODY_CHARS and not headline_only:
         return record, Rejection("no article text", "no article text found on the page")
     if not relevance.relevant:
         return record, Rejection("not relevant", f"not relevant with body: {relevance.reason}")

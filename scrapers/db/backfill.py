@@ -125,12 +125,13 @@ def unstaged_candidates(conn: Connection, run_id: str, fetch_id: int) -> int:
 
 
 def host_pages_since(conn: Connection, host: str, since: datetime) -> int:
-    """Pages of `host` any backfill staged since then (the per-host daily budget)."""
+    """Pages on `host` (its links' host and port, lower case) that any backfill staged
+    since then: what the per-host daily budget counts."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT count(*) FROM staged_articles
-               WHERE run_id LIKE 'backfill:%%' AND created_at >= %s
-                 AND substring(url FROM '^[a-z]+://([^/]+)') = %s""",
+            """SELECT count(*) FROM staged_articles st JOIN feed_entries e ON e.id = st.entry_id
+               WHERE st.run_id LIKE 'backfill:%%' AND st.created_at >= %s
+                 AND lower(substring(e.link FROM '^[A-Za-z]+://([^/?#]+)')) = %s""",
             (since, host))
         return int(cur.fetchone()[0])
 

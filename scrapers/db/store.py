@@ -29,7 +29,7 @@ ARTICLE_CONTENT_COLUMNS = (
     "url", "original_url", "title", "body", "summary", "authors", "published_at",
     "fetched_at", "language", "source", "source_id", "guid", "tags", "captions",
     "relevance_score", "relevant", "matched_terms", "content_hash", "etag", "last_modified",
-    "published_precision", "truncated", "paywalled",
+    "published_precision", "truncated", "paywalled", "headline_only",
 )
 
 
@@ -95,13 +95,21 @@ def allocate_article_ids(conn: Connection, count: int) -> list[int]:
 
 _ARTICLE_ROW_COLUMNS = ("id", *ARTICLE_CONTENT_COLUMNS, "first_seen_at", "cluster_id",
                         "discovered_via")
+#: A content column a staged record may lack (staged before the column existed): its value.
+_RECORD_DEFAULTS = {"headline_only": "false"}
+
+
+def _from_record(column: str) -> str:
+    """The SQL reading `column` from a staged record `r`, with its default if absent."""
+    default = _RECORD_DEFAULTS.get(column)
+    return f"coalesce(r.{column}, {default})" if default else f"r.{column}"
 
 # The staged record read into an `articles` row on the server: json arrays become text[],
 # ISO times timestamptz, exactly as the same values passed as parameters would. How the
 # article was found is its feed entry's (set once: a later copy or edit does not change it).
 _INSERT_FROM_STAGED = f"""
 INSERT INTO articles ({', '.join(_ARTICLE_ROW_COLUMNS)})
-SELECT v.article_id, {', '.join(f'r.{c}' for c in ARTICLE_CONTENT_COLUMNS)}, r.fetched_at,
+SELECT v.article_id, {', '.join(_from_record(c) for c in ARTICLE_CONTENT_COLUMNS)}, r.fetched_at,
        v.cluster_id, coalesce(e.discovered_via, 'feed')
 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(staged_id, article_id, cluster_id)
 JOIN staged_articles st ON st.id = v.staged_id
@@ -231,7 +239,8 @@ def insert_revisions(conn: Connection, rows: Sequence[tuple[Row, str]], *,
 # first_seen_at stay those of the first sighting.
 _UPDATE_ARTICLES = (
     "UPDATE articles a SET "
-    + ", ".join(f"{c} = r.{c}" for c in ARTICLE_CONTENT_COLUMNS if c != "source_id")
+    + ", ".join(f"{c} = {_from_record(c)}" for c in ARTICLE_CONTENT_COLUMNS
+                if c != "source_id")
     + ", updated_count = a.updated_count + 1 "
     "FROM jsonb_populate_recordset(NULL::articles, %s::jsonb) AS r WHERE a.id = r.id"
 )

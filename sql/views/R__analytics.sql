@@ -34,7 +34,8 @@ SELECT a.id,
        s.search_vector,
        a.cluster_id,
        a.event_id,
-       a.discovered_via
+       a.discovered_via,
+       a.headline_only
 FROM public.articles a
 -- Search rows are written just after each load (scrapers.db.search.index_pending): until then a
 -- new article's search_vector is NULL and an edited one's still describes its previous text.
@@ -47,7 +48,8 @@ COMMENT ON VIEW analytics.articles IS
     'written just after each load (NULL until then). cluster_id: its story (copies of one '
     'text, analytics.story_clusters); event_id: its event (reports of one happening in any '
     'language, analytics.events). discovered_via: how it was first found (feed; sitemap, '
-    'gdelt or search by a backfill).';
+    'gdelt or search by a backfill). headline_only: a search item whose page could not be '
+    'reached without asking the search engine (headline, outlet and time, no body).';
 
 -- The text search runs on: the title and body as last indexed, trigram-indexed, so
 -- LIKE / ILIKE '%...%' on them is served by an index (analytics.articles has none).

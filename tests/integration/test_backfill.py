@@ -45,11 +45,11 @@ def plan(db: Any, request: BackfillRequest) -> list[dict[str, Any]]:
     return state.open_units(db, request.id)
 
 
-def run(db: Any, request: BackfillRequest, **http: Any) -> dict[str, int]:
+def run(db: Any, request: BackfillRequest, now: datetime = NOW) -> dict[str, int]:
     units = plan(db, request)
-    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY, **http)) as fetcher:
-        counts = backfill.run_units(db, fetcher, units, request, NOW)
-    load_run(db, request.run_id, NOW)
+    with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
+        counts = backfill.run_units(db, fetcher, units, request, now)
+    load_run(db, request.run_id, now)
     return counts
 
 
@@ -104,6 +104,23 @@ def test_a_rerun_goes_on_after_the_page_budget_ran_out(db: Any, site: Any) -> No
     assert stored_paths(db, site.base_url) == {p for p in STORED if p.startswith("/en/")}
     assert rows(db, "SELECT count(*) FROM staged_articles WHERE status = 'extracted'"
                 )[0][0] == 2  # each page fetched once
+
+
+def test_a_host_gets_its_daily_pages_and_the_rest_waits_for_the_next_day(
+        db: Any, site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    monkeypatch.setenv("NICHIRO_BACKFILL_HOST_DAILY_PAGES", "3")  # the sample is one host
+    # day 1: the English unit's three candidates (a draft robots.txt closes, two pages)
+    assert run(db, OCTOBER) == {"done": 2, "waiting": 2, "failed": 0}  # and Broken Feed
+    assert rows(db, "SELECT count(*) FROM staged_articles")[0][0] == 3
+    assert run(db, OCTOBER) == {"done": 0, "waiting": 2, "failed": 0}  # same day: nothing
+    assert rows(db, "SELECT count(*) FROM staged_articles")[0][0] == 3
+    # day 2: the Japanese unit's two and one Russian; day 3: the other two Russian
+    assert run(db, OCTOBER, NOW + timedelta(days=1)) == {"done": 1, "waiting": 1, "failed": 0}
+    assert run(db, OCTOBER, NOW + timedelta(days=2)) == {"done": 1, "waiting": 0, "failed": 0}
+    assert stored_paths(db, site.base_url) == STORED
+    assert rows(db, "SELECT count(*) FROM staged_articles")[0][0] == 8  # each page once
 
 
 def test_a_site_whose_sitemaps_fail_is_retried_and_the_others_go_on(db: Any, site: Any) -> None:

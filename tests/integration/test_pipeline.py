@@ -171,8 +171,10 @@ def test_an_opaque_search_link_is_matched_to_the_publishers_entry_by_headline(
     ]
     rows = pipeline.sync_catalog(db, sources)
     with Fetcher(HttpSettings(allowed_private_hosts=LOOPBACK_ONLY)) as fetcher:
-        for source in rows:  # the outlet's feed first, as a run orders them
-            pipeline.fetch_feed(db, source["id"], "run-opaque", fetcher)
+        feeds = [pipeline.fetch_feed(db, source["id"], "run-opaque", fetcher)
+                 for source in rows]  # the outlet's feed first, as a run orders them
+        for source, feed in zip(rows, feeds, strict=True):
+            pipeline.fetch_articles(db, source["id"], "run-opaque", feed["fetch_id"], fetcher)
     with db.cursor() as cur:
         cur.execute("SELECT guid, link FROM feed_entries WHERE guid LIKE 'opaque%'")
         links = dict(cur.fetchall())
@@ -182,6 +184,19 @@ def test_an_opaque_search_link_is_matched_to_the_publishers_entry_by_headline(
     assert links["opaque-late"] == OPAQUE.format(2)
     assert links["opaque-unknown"] == OPAQUE.format(3)
     assert links["opaque-elsewhere"] == OPAQUE.format(4)
+    load_run(db, "run-opaque")
+    with db.cursor() as cur:
+        cur.execute("SELECT url, headline_only, body, source, published_at IS NOT NULL "
+                    "FROM articles WHERE url LIKE 'https://news.google.com/%' ORDER BY url")
+        kept = cur.fetchall()
+        cur.execute("SELECT count(*) FROM staged_articles WHERE status = 'error'")
+        errors = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM articles WHERE url LIKE %s", (page + "%",))
+        matched = cur.fetchone()[0]
+    # the unmatched ones are kept as flagged headlines, Google never asked (no error); the
+    # fourth is the second again (same outlet, same headline): stored once
+    assert kept == [(OPAQUE.format(n), True, "", "Pacific Wire", True) for n in (2, 3)]
+    assert errors == 0 and matched == 1
 
 
 class HttpsAliasFetcher(Fetcher):

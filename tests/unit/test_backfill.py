@@ -51,9 +51,15 @@ def test_units_are_the_chosen_outlet_feeds_sites() -> None:
     ids = {"Wire": 1, "Shimbun": 2, "Search": 3, "Off": 4}
     request = BackfillRequest(date(2026, 10, 1), date(2026, 10, 31))
     units = plan_units(request, sources, ids)
-    assert [(u["source_id"], u["via"], u["target"]) for u in units] == [
-        (1, "sitemap", "https://wire.example/"), (2, "sitemap", "https://www.shimbun.example/news/")]
-    assert {(u["window_start"], u["window_end"]) for u in units} == {request.window}
+    sitemaps = [u for u in units if u["via"] == "sitemap"]
+    assert [(u["source_id"], u["target"]) for u in sitemaps] == [
+        (1, "https://wire.example/"), (2, "https://www.shimbun.example/news/")]
+    assert {(u["window_start"], u["window_end"]) for u in sitemaps} == {request.window}
+    # the search feed, day by day (its query dated), 31 days of October
+    searches = [u for u in units if u["via"] == "search"]
+    assert len(searches) == 31 and {u["source_id"] for u in searches} == {3}
+    assert searches[0]["target"].endswith("q=x+after%3A2026-09-30+before%3A2026-10-02")
+    assert len(units) == 2 + 31
     japanese = BackfillRequest(date(2026, 10, 1), date(2026, 10, 31), languages=("ja",))
     assert [u["source_id"] for u in plan_units(japanese, sources, ids)] == [2]
     gdelt = Source("GDELT (ru)", "https://api.example/doc#ru", "ru", kind="gdelt")
