@@ -58,7 +58,7 @@ for _ in $(seq 1 120); do
 done
 # The DAGs are active from their creation (is_paused_upon_creation=False). Still check their
 # state through the REST API, and unpause one that an earlier install left paused.
-python - "$url" "$passwords" nichiro_ingest nichiro_digest nichiro_backfill <<'PY' || exit 1
+python - "$url" "$passwords" nichiro_ingest nichiro_digest nichiro_backfill nichiro_alerts <<'PY' || exit 1
 import json, sys, time, urllib.error, urllib.request
 url, passwords, dag_ids = sys.argv[1], sys.argv[2], sys.argv[3:]
 

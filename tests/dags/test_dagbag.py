@@ -41,6 +41,8 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert dag.get_task("migrate").downstream_task_ids == {"load_sources", "run_ok"}
     assert dag.get_task("run_ok").upstream_task_ids == {"migrate", "load_sources", "load"}
     assert dag.get_task("run_ok").trigger_rule == "all_success"
+    alerts = bag.dags["nichiro_alerts"]
+    assert alerts.doc_md and {t.task_id for t in alerts.tasks} == {"check"}
     backfill = bag.dags["nichiro_backfill"]
     assert backfill.schedule is None and backfill.max_active_tasks == 1
     assert {t.task_id for t in backfill.tasks} == {"plan", "fetch", "load", "progress"}
@@ -50,7 +52,8 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
         "nichiro_http", 1, "absolute")
 
 
-@pytest.mark.parametrize("dag_file", ["nichiro_ingest.py", "nichiro_backfill.py"])
+@pytest.mark.parametrize("dag_file", ["nichiro_ingest.py", "nichiro_backfill.py",
+                                      "nichiro_alerts.py"])
 def test_dag_file_parse_is_light(dag_file: str) -> None:
     """Importing the DAG module must not import the scraping stack or touch a database."""
     code = (

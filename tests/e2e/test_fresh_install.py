@@ -89,4 +89,4 @@ def test_an_empty_metadata_database_gets_a_scheduled_run(
     assert runs == [("scheduled",)]
     # nichiro_backfill has no schedule: active, it runs when an operator triggers it
     assert paused == {"nichiro_ingest": False, "nichiro_digest": False,
-                      "nichiro_backfill": False}
+                      "nichiro_backfill": False, "nichiro_alerts": False}

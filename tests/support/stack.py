@@ -128,6 +128,8 @@ def running_stack(site: Any, tmp_path: Path, extra_env: dict[str, str] | None = 
         "PYTHONPATH": str(REPO),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # the hourly alerts check would start a run of its own beside the one under test
+        "NICHIRO_ALERTS_SCHEDULE": "",
         # real task processes, so the deployment's memory cap per fetch task applies
         "NICHIRO_TASK_MEMORY_MB": "4096",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",

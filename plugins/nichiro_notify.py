@@ -1,0 +1,47 @@
+"""The notifier alerts about the news go out through: Airflow's notifier mechanism
+(`BaseNotifier`), posting to the webhook of the Connection `nichiro_alerts`, the one the
+failure callback uses (plugins/nichiro_callbacks.py). Off by default: without the
+Connection nothing is sent and nothing is marked sent.
+
+The body is Slack-compatible: `{"text": ..., "alerts": [{kind, key, title, details}]}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.sdk import BaseNotifier
+
+LOGGER = logging.getLogger("nichiro.alerts")
+
+
+class NewsAlertNotifier(BaseNotifier):
+    """Sends a batch of alerts (dicts with kind, key, title, details) in one message."""
+
+    def __init__(self, alerts: list[dict[str, Any]], conn_id: str | None = None) -> None:
+        super().__init__()
+        self.alerts = alerts
+        self.conn_id = conn_id
+
+    def notify(self, context: Any) -> None:
+        """POST the alerts; raises when the webhook refuses them (so they are not marked
+        sent and go out with the next check)."""
+        import httpx
+
+        from nichiro_callbacks import ALERT_CONN_ID, alert_url, webhook_host
+
+        url = alert_url(self.conn_id or ALERT_CONN_ID)
+        if url is None:
+            raise LookupError("no alert Connection")
+        text = "\n\n".join(
+            "\n".join([a["title"], *(f"- {line}" for line in a["details"])])
+            for a in self.alerts)
+        try:
+            httpx.post(url, json={"text": text, "alerts": self.alerts},
+                       timeout=10).raise_for_status()
+        except httpx.HTTPError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            # the URL is a credential: name its host only
+            raise RuntimeError(f"alert to {webhook_host(url)} failed: "
+                               + (f"HTTP {status}" if status else type(exc).__name__)) from None
