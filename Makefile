@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db reader-role run once demo backfill reprocess relink sources test lint clean-local bench bench-extraction
+.PHONY: help setup venv db reader-role run once demo backfill export reprocess relink sources test lint clean-local bench bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ demo: venv ## one run against the bundled offline sample, then a few rows of art
 backfill: $(if $(SAMPLE),venv,setup) ## past articles from publishers' sitemaps: make backfill FROM=2026-09-01 TO=2026-11-30 [LANG=ja] [SOURCE="A,B"] [MAX=1000] [SAMPLE=1]
 	@LANG_="$(if $(filter command line,$(origin LANG)),$(LANG))" FROM="$(FROM)" TO="$(TO)" \
 	  SOURCE="$(SOURCE)" MAX="$(MAX)" SAMPLE="$(SAMPLE)" scripts/backfill.sh
+
+export: setup ## a date range of articles to CSV or JSON Lines: make export SINCE=2026-11-01 UNTIL=2026-11-30 [FORMAT=jsonl] [OUTPUT=file] [LANG=ja]
+	@$(ENV) $(BIN)/python -m scrapers export --since "$(SINCE)" --until "$(UNTIL)" \
+	  $(if $(FORMAT),--format "$(FORMAT)") --output "$(or $(OUTPUT),-)" \
+	  $(if $(filter command line,$(origin LANG)),--language "$(LANG)")
 
 reprocess: setup ## re-extract stored articles from their kept raw pages (no fetching)
 	@$(ENV) $(BIN)/python -m scrapers reprocess

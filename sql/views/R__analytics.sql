@@ -266,3 +266,9 @@ GROUP BY 1, 2, 3;
 COMMENT ON VIEW analytics.event_coverage IS
     'Per event, language and outlet: reports, distinct stories, and the first report time.';
 
+CREATE OR REPLACE VIEW analytics.daily_digest AS
+SELECT d.day, d.language, d.articles, d.outlets, d.top_tags, d.top_stories, d.refreshed_at
+FROM public.daily_digest d;
+COMMENT ON VIEW analytics.daily_digest IS
+    'Per UTC day and language: relevant articles, outlets, top tags and top stories '
+    '(refreshed by nichiro_digest).';

@@ -443,3 +443,36 @@ def test_docs_query_runs_as_reader(loaded: Any, number: int) -> None:
         urls = {cell for row in result for cell in row if isinstance(cell, str)}
         expected = {ARTICLES[key]["url"] for key in DOC_SEARCH_FINDS[number]}
         assert urls & {a["url"] for a in DATA["articles"]} == expected
+
+
+# --- README.md --------------------------------------------------------------------------
+
+README_MD = REPO / "README.md"
+
+
+def readme_statements() -> list[str]:
+    """Every SQL statement of the README's sql blocks."""
+    blocks = SQL_BLOCK.findall(README_MD.read_text("utf-8"))
+    return [statement.strip() for block in blocks for statement in block.split(";")
+            if statement.strip() and not all(line.lstrip().startswith("--")
+                                              for line in statement.strip().splitlines())]
+
+
+def test_the_readme_has_its_queries() -> None:
+    assert len(readme_statements()) == 7
+
+
+@pytest.mark.parametrize("number", range(1, 8))
+def test_readme_query_runs_as_reader(loaded: Any, number: int) -> None:
+    """The reader role may run every query the README shows (rows or none)."""
+    conn, _ = loaded
+    as_reader(conn, readme_statements()[number - 1])
+
+
+def test_the_reader_reads_what_analysts_need(loaded: Any) -> None:
+    conn, _ = loaded
+    for view in ("analytics.story_clusters", "analytics.events", "analytics.daily_digest",
+                 "analytics.recent_edits", "analytics.weekly_tag_counts"):
+        as_reader(conn, f"SELECT * FROM {view} LIMIT 1")
+    assert as_reader(conn, "SELECT count(*) FROM analytics.articles "
+                           "WHERE cardinality(analyst_tags) > 0")[0][0] > 0
