@@ -46,6 +46,7 @@ RESOURCE_NAME = "Nichiro"
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 PAGE_TEMPLATE = "nichiro_page.html"
 EVENT_TEMPLATE = "nichiro_event.html"
+ARTICLE_TEMPLATE = "nichiro_article.html"
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
         "frame-ancestors 'self'; base-uri 'none'")
 
@@ -117,6 +118,38 @@ def render_event(detail: dict[str, Any], *, user: str) -> str:
         generated=fmt_time(datetime.now(UTC)), user=user, event=event, articles=articles))
 
 
+def unified_diff(before: str, after: str, name: str) -> list[dict[str, str]]:
+    """The unified diff of two texts, line by line, each with its kind (for its colour):
+    "add", "del", "hunk" or "same". Texts are compared by line (a body's paragraphs)."""
+    import difflib
+
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                 f"{name} (before)", f"{name} (after)", lineterm="", n=1)
+    out = []
+    for line in lines:
+        kind = ("hunk" if line.startswith(("@@", "---", "+++")) else
+                "add" if line.startswith("+") else "del" if line.startswith("-") else "same")
+        out.append({"kind": kind, "text": line})
+    return out
+
+
+def render_article(history: dict[str, Any], *, user: str) -> str:
+    """An article's edits as unified diffs, each version against the next (the last
+    against the current text), from scrapers.db.dashboard.article_history() output."""
+    article = history["article"]
+    versions = [*history["revisions"], {**article, "revision": None}]
+    changes = []
+    for before, after in zip(versions, versions[1:], strict=False):
+        changes.append({
+            "revision": before["revision"], "replaced_at": fmt_time(before.get("replaced_at")),
+            "cause": before.get("cause", "edit"),
+            "lines": unified_diff(before["title"], after["title"], "title")
+            + unified_diff(before["body"], after["body"], "body")})
+    return str(_template(ARTICLE_TEMPLATE).render(
+        generated=fmt_time(datetime.now(UTC)), user=user, article=article,
+        href=safe_href(article["url"]), changes=changes))
+
+
 def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str = "",
                 results: list[dict[str, Any]] | None = None, search_error: str | None = None,
                 search_limit: int = 50) -> str:
@@ -153,6 +186,7 @@ def render_page(data: dict[str, Any], *, user: str, query: str = "", lang: str =
         search_limit=search_limit, sources=sources, days=len(data["daily"]["days"]),
         chart=Markup(svg_chart(data["daily"])), events=_event_rows(data["events"]),
         latest=latest, backfills=[_backfill_row(b) for b in data["backfills"]],
+        edits=[{**e, "time": fmt_time(e["edited_at"])} for e in data["edits"]],
     ))
 
 
@@ -279,6 +313,15 @@ def create_app() -> "FastAPI":
         if detail is None:
             raise HTTPException(404, f"no event {event_id}")
         return HTMLResponse(render_event(detail, user=user.get_name()), headers=_headers())
+
+    @app.get("/articles/{article_id}", response_class=HTMLResponse)
+    def article_page(article_id: int, user: Annotated[Any, Depends(page_user)]) -> Response:
+        if isinstance(user, Response):
+            return user
+        history = _with_db(lambda conn: dashboard.article_history(conn, article_id))
+        if history is None:
+            raise HTTPException(404, f"no article {article_id}")
+        return HTMLResponse(render_article(history, user=user.get_name()), headers=_headers())
 
     @app.get("/api/events/{event_id}")
     def api_event(event_id: int, user: Annotated[Any, Depends(api_user)]) -> Response:

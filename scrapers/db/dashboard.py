@@ -128,6 +128,34 @@ def latest_events(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
         return dict_rows(cur)
 
 
+def article_history(conn: Connection, article_id: int) -> dict[str, Any] | None:
+    """One article and its earlier versions, oldest first (its current version last);
+    None if there is no such article."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT id, url, title, body, source, language, updated_count,
+                              first_seen_at, fetched_at
+                       FROM articles WHERE id = %s""", (article_id,))
+        found = dict_rows(cur)
+        if not found:
+            return None
+        cur.execute("""SELECT revision, title, body, seen_from, replaced_at, cause
+                       FROM article_revisions WHERE article_id = %s ORDER BY revision""",
+                    (article_id,))
+        revisions = dict_rows(cur)
+    return {"article": found[0], "revisions": revisions}
+
+
+def recent_edits(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    """The articles whose text changed most recently, newest change first."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT a.id, a.title, a.source, a.updated_count,
+                              max(r.replaced_at) AS edited_at
+                       FROM article_revisions r JOIN articles a ON a.id = r.article_id
+                       GROUP BY a.id ORDER BY max(r.replaced_at) DESC, a.id DESC LIMIT %s""",
+                    (limit,))
+        return dict_rows(cur)
+
+
 def event_detail(conn: Connection, event_id: int) -> dict[str, Any] | None:
     """One event (analytics.events) and its reports in time order; None if there is none."""
     with conn.cursor() as cur:
@@ -210,6 +238,7 @@ def summary(conn: Connection, now: datetime, days: int = 30, limit: int = 50) ->
         "events": latest_events(conn),
         "latest": latest_articles(conn, limit),
         "backfills": backfill.progress(conn, limit=BACKFILLS_SHOWN),
+        "edits": recent_edits(conn),
     }
     conn.rollback()  # read-only: end the transaction the queries opened
     return out

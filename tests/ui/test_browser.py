@@ -1,13 +1,14 @@
 """The Nichiro page as a person sees it: headless Chromium logs in to the real api-server,
 opens Browse → Nichiro (/plugin/nichiro, the page in the UI's frame), reads the Events view
 (one event's English, Japanese and Russian headlines side by side) and its drill-down, and
-takes screenshots.
+opens an edited article's history (a unified diff of title and body), and takes
+screenshots.
 
 Needs Debian's `chromium` (scripts/ensure_chromium.sh installs it): without a browser this
 test fails, it does not skip. Screenshots go to $NICHIRO_SCREENSHOT_DIR (default
 /tmp/nichiro-ui): nichiro-browse-menu.png (the Browse menu with its Nichiro entry),
-nichiro-in-airflow.png (the page in the UI's frame), nichiro-event.png (an event's page) and
-nichiro-page.png (full page, a search).
+nichiro-in-airflow.png (the page in the UI's frame), nichiro-event.png (an event's page),
+nichiro-article-diff.png (an article's edits) and nichiro-page.png (full page, a search).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.ui.cdp import Chromium
-from tests.ui.test_page import SCRIPT_TITLE
+from tests.ui.test_page import SCRIPT_TITLE, add_revision
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -53,6 +54,7 @@ def shots() -> Path:
 def test_log_in_and_open_the_nichiro_page(chromium: str, api_server: Any, dashboard_db: Any,
                                           shots: Path) -> None:
     base = api_server.base_url
+    add_revision(dashboard_db)
     with Chromium(chromium) as browser:
         # not logged in: the page sends the browser to Airflow's login form
         browser.goto(f"{base}/nichiro/")
@@ -113,6 +115,18 @@ def test_log_in_and_open_the_nichiro_page(chromium: str, api_server: Any, dashbo
         assert languages == ["en", "ja", "ru"]
         event = browser.screenshot(shots / "nichiro-event.png", full_page=True)
 
+        # an edited article's history, from the page's "Recent edits": a unified diff
+        browser.goto(f"{base}/nichiro/")
+        browser.wait_for("!!document.querySelector('#recent-edits a')", what="recent edits")
+        browser.js("document.querySelector('#recent-edits a').click()")
+        browser.wait_for("location.pathname === '/nichiro/articles/1' && "
+                         "!!document.querySelector('#diff pre')", what="the article's diff")
+        diff = browser.js("document.querySelector('#diff').innerText")
+        assert "-Japan and Russia to resume treaty talks" in diff
+        assert "+Japan and Russia resume peace treaty talks" in diff
+        assert browser.js("document.querySelectorAll('#diff span.add').length") >= 2
+        edited = browser.screenshot(shots / "nichiro-article-diff.png", full_page=True)
+
         # the page on its own, full length
         browser.goto(f"{base}/nichiro/?q={json.dumps('peace treaty')[1:-1]}&lang=en")
         browser.wait_for("!!document.querySelector('#search-results')", what="search results")
@@ -120,5 +134,5 @@ def test_log_in_and_open_the_nichiro_page(chromium: str, api_server: Any, dashbo
             "document.querySelector('#search-results').innerText")
         page = browser.screenshot(shots / "nichiro-page.png", full_page=True)
         assert browser.dialogs() == []
-    for png in (menu, framed, event, page):
+    for png in (menu, framed, event, edited, page):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000

@@ -131,8 +131,9 @@ def test_json_summary_shape(client: Any, dashboard_db: Any, auth_manager: Any) -
     r = client.get("/api/summary", headers=bearer(mint_token(auth_manager)))
     assert r.status_code == 200
     data = r.json()
-    assert set(data) == {"generated_at", "sources", "daily", "events", "latest", "backfills"}
-    assert data["backfills"] == []
+    assert set(data) == {"generated_at", "sources", "daily", "events", "latest", "backfills",
+                         "edits"}
+    assert data["backfills"] == [] and data["edits"] == []
     got = {s["name"]: (s["status"], s["consecutive_failures"], s["articles_24h"],
                        s["articles_7d"]) for s in data["sources"]}
     assert got == EXPECTED_SOURCES
@@ -247,3 +248,37 @@ def test_a_backfills_progress_is_on_the_page(client: Any, dashboard_db: Any,
     assert f"<td>{request.id}</td><td>2026-09-01 to 2026-09-30</td><td>ja</td>" in table
     assert '<td class="num">0/2</td><td class="num">1</td>' in table
     assert "under way, last step 2026-10-01 09:00" in table
+
+
+def add_revision(db: Any, article_id: int = 1) -> None:
+    """Article 1 was first stored with another headline and a sentence since rewritten."""
+    with db.cursor() as cur:
+        cur.execute(
+            """INSERT INTO article_revisions (article_id, revision, title, body, content_hash,
+                   seen_from, replaced_at, diff_summary)
+               VALUES (%s, 1, 'Japan and Russia to resume treaty talks',
+                       'Tokyo and Moscow may resume peace treaty negotiations.',
+                       'old-hash', now() - interval '3 hours', now() - interval '1 hour',
+                       'title, body')""", (article_id,))
+        cur.execute("UPDATE articles SET updated_count = 1 WHERE id = %s", (article_id,))
+    db.commit()
+
+
+def test_an_articles_edits_are_a_unified_diff(client: Any, dashboard_db: Any,
+                                              auth_manager: Any) -> None:
+    add_revision(dashboard_db)
+    token = mint_token(auth_manager)
+    page = client.get("/", headers=bearer(token)).text
+    edits = page.split('id="recent-edits"')[1].split("</table>")[0]
+    assert '<a href="articles/1">Japan and Russia resume peace treaty talks</a>' in edits
+    r = client.get("/articles/1", headers=bearer(token))
+    assert r.status_code == 200
+    diff = r.text.split('id="diff"')[1]
+    assert '<span class="del">-Japan and Russia to resume treaty talks</span>' in diff
+    assert '<span class="add">+Japan and Russia resume peace treaty talks</span>' in diff
+    assert ('<span class="del">-Tokyo and Moscow may resume peace treaty negotiations.</span>'
+            in diff)
+    assert "Version 1 → current" in diff
+    assert client.get("/articles/999", headers=bearer(token)).status_code == 404
+    unchanged = client.get("/articles/2", headers=bearer(token)).text
+    assert "No earlier version" in unchanged
