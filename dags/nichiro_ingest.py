@@ -34,8 +34,9 @@ Every 30 minutes (`NICHIRO_SCHEDULE` changes it):
    source alone is named in the note (and its shard is red when it is the shard's only
    source), and the run stays green.
 
-A failed task logs one `NICHIRO_TASK_FAILED {json}` line and, if the Connection
-`nichiro_alerts` exists, posts an alert to it.
+A failed task logs one `NICHIRO_TASK_FAILED {json}` line. If the Connection
+`nichiro_alerts` exists, the run's failing sources go to it in one alert from **summary**
+(not one per failed shard), and any other failed task posts its own.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from nichiro_assets import ARTICLES
 from nichiro_pools import HTTP_POOL
 from nichiro_retry import RetryWhenSourceIsDue
 
-from nichiro_callbacks import on_task_failure
+from nichiro_callbacks import log_task_failure, on_task_failure
 
 SCHEDULE = os.environ.get("NICHIRO_SCHEDULE", "*/30 * * * *")
 RETRIES = int(os.environ.get("NICHIRO_TASK_RETRIES", "2"))
@@ -138,8 +139,11 @@ def nichiro_ingest() -> None:
         # multiple_outputs=False wherever a task returns a dict: Airflow would otherwise
         # infer True from the annotation and push one XCom per key as well, a REST call
         # each (docs/benchmarks.md, "The unchanged second run").
+        # A failed shard only logs its line: the summary sends the run's failing sources
+        # in one alert, not one per shard.
         @task(map_index_template="{{ shard_label }}", pool=HTTP_POOL, multiple_outputs=False,
-              retry_policy=RetryWhenSourceIsDue(longest=MAX_RETRY_DELAY))
+              retry_policy=RetryWhenSourceIsDue(longest=MAX_RETRY_DELAY),
+              on_failure_callback=log_task_failure)
         def fetch_feed(shard: dict[str, Any]) -> dict[str, Any]:
             """Fetch, parse and score the feeds of the shard's sources. A failing source is
             recorded and listed, and the others go on; the task fails only when all of its
@@ -169,7 +173,8 @@ def nichiro_ingest() -> None:
                                            "no page to fetch")
             return {"label": shard["label"], "feeds": feeds}
 
-        @task(map_index_template="{{ shard_label }}", pool=HTTP_POOL, multiple_outputs=False)
+        @task(map_index_template="{{ shard_label }}", pool=HTTP_POOL, multiple_outputs=False,
+              on_failure_callback=log_task_failure)
         def fetch_articles(shard: dict[str, Any]) -> list[dict[str, Any]]:
             """Fetch and extract the pages of the relevant entries of the shard's feeds into
             staging; a source whose pages fail is listed, the others go on."""
@@ -237,6 +242,9 @@ def nichiro_ingest() -> None:
                 print("run note written:\n" + note)
         except RunNoteError as exc:  # the note is a convenience; the table above is the record
             logging.getLogger("nichiro.summary").warning("run note not written: %s", exc)
+        from nichiro_notify import alert_run_failures
+
+        alert_run_failures(rows, context)
         return [{k: v for k, v in r.items() if k != "error"} for r in rows]
 
     @task(trigger_rule="all_success")

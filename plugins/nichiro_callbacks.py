@@ -2,7 +2,9 @@
 
 The alert is off by default. Define an Airflow Connection `nichiro_alerts` (e.g.
 `AIRFLOW_CONN_NICHIRO_ALERTS=https://hooks.slack.com/services/...`) and each failed task
-POSTs `{"text": ...}` (Slack-compatible) plus the structured fields to that URL.
+POSTs `{"text": ...}` (Slack-compatible) plus the structured fields to that URL; except
+nichiro_ingest's fetch shards (`log_task_failure`), whose failing sources its summary task
+sends in one alert per run.
 
 A webhook URL is a credential (whoever has Slack's `/services/...` path may post to the
 channel), so logs name only its host, and an alert that fails is logged by its host and
@@ -65,9 +67,16 @@ def _alert_failure(exc: Exception, url: str) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def on_task_failure(context: Any) -> None:
+def log_task_failure(context: Any) -> dict[str, Any]:
+    """The structured line only: for the fetch shards, whose failing sources the run's
+    summary task sends in one grouped alert instead of one per failed task."""
     event = failure_event(context)
     LOGGER.error("NICHIRO_TASK_FAILED %s", json.dumps(event, ensure_ascii=False, default=str))
+    return event
+
+
+def on_task_failure(context: Any) -> None:
+    event = log_task_failure(context)
     url = alert_url()
     if url is None:
         return

@@ -1,7 +1,8 @@
-"""The notifier alerts about the news go out through: Airflow's notifier mechanism
-(`BaseNotifier`), posting to the webhook of the Connection `nichiro_alerts`, the one the
-failure callback uses (plugins/nichiro_callbacks.py). Off by default: without the
-Connection nothing is sent and nothing is marked sent.
+"""The notifier alerts go out through: Airflow's notifier mechanism (`BaseNotifier`),
+posting to the webhook of the Connection `nichiro_alerts`, the one the failure callback
+uses (plugins/nichiro_callbacks.py). Off by default: without the Connection nothing is
+sent and nothing is marked sent. Used by nichiro_alerts (the news) and by nichiro_ingest's
+summary (one alert per run for its failing sources, `alert_run_failures`).
 
 The body is Slack-compatible: `{"text": ..., "alerts": [{kind, key, title, details}]}`.
 """
@@ -45,3 +46,33 @@ class NewsAlertNotifier(BaseNotifier):
             # the URL is a credential: name its host only
             raise RuntimeError(f"alert to {webhook_host(url)} failed: "
                                + (f"HTTP {status}" if status else type(exc).__name__)) from None
+
+
+def alert_run_failures(rows: list[dict[str, Any]], context: Any) -> None:
+    """One alert for the run's failing sources (when the Connection nichiro_alerts is
+    defined), sent once even if the summary is retried."""
+    from datetime import UTC, datetime
+
+    from nichiro_callbacks import alert_url
+    from nichiro_db import news_db
+    from scrapers.alerts import Alert
+    from scrapers.db import alerts
+
+    failed = [r for r in rows if r.get("error")]
+    if not failed or alert_url() is None:
+        return
+    alert = Alert("failures", context["run_id"],
+                  f"Nichiro: {len(failed)} of {len(rows)} sources failed in "
+                  f"{context['dag'].dag_id} run {context['run_id']}",
+                  tuple(f"{r['source']}: {str(r['error'])[:200]}" for r in failed))
+    with news_db() as conn:
+        if not alerts.unsent(conn, [alert]):
+            return
+        try:
+            NewsAlertNotifier([{"kind": alert.kind, "key": alert.key, "title": alert.title,
+                                "details": list(alert.details)}])(context)
+        except RuntimeError as exc:  # the alert is a convenience; the note and log record it
+            logging.getLogger("nichiro.alerts").warning("%s", exc)
+            return
+        alerts.mark_sent(conn, [alert], datetime.now(UTC))
+        conn.commit()
