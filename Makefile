@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 ENV := source scripts/env.sh &&
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup venv db reader-role run once demo backfill export reprocess relink sources test lint clean-local bench bench-extraction
+.PHONY: help setup venv db reader-role run once demo backfill watch export reprocess relink sources test lint clean-local bench bench-extraction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -51,6 +51,15 @@ demo: venv ## one run against the bundled offline sample, then a few rows of art
 backfill: $(if $(SAMPLE),venv,setup) ## past articles from publishers' sitemaps: make backfill FROM=2026-09-01 TO=2026-11-30 [LANG=ja] [SOURCE="A,B"] [MAX=1000] [SAMPLE=1]
 	@LANG_="$(if $(filter command line,$(origin LANG)),$(LANG))" FROM="$(FROM)" TO="$(TO)" \
 	  SOURCE="$(SOURCE)" MAX="$(MAX)" SAMPLE="$(SAMPLE)" scripts/backfill.sh
+
+# TERM and LANG are also the terminal's and the locale's: only the command line's count.
+watch: setup ## watchlists: make watch (list) | make watch ADD=NAME TERM="..." [TAG=theme:x] [LANG=ja] [OUTLETS="A,B"] | make watch REMOVE=NAME
+	@$(ENV) if [ -n "$(ADD)" ]; then $(BIN)/python -m scrapers watch add "$(ADD)" \
+	  $(if $(filter command line,$(origin TERM)),--term "$(TERM)") $(if $(TAG),--tag "$(TAG)") \
+	  $(if $(filter command line,$(origin LANG)),--language "$(LANG)") \
+	  $(if $(OUTLETS),--outlets "$(OUTLETS)"); \
+	elif [ -n "$(REMOVE)" ]; then $(BIN)/python -m scrapers watch remove "$(REMOVE)"; \
+	else $(BIN)/python -m scrapers watch list; fi
 
 export: setup ## a date range of articles to CSV or JSON Lines: make export SINCE=2026-11-01 UNTIL=2026-11-30 [FORMAT=jsonl] [OUTPUT=file] [LANG=ja]
 	@$(ENV) $(BIN)/python -m scrapers export --since "$(SINCE)" --until "$(UNTIL)" \

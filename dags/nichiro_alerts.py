@@ -13,7 +13,8 @@ nothing):
 - **both sides**: an event Japanese and Russian outlets both reported, their first
   reports at most 12 hours apart;
 - **silent source**: a feed that answers but has brought nothing new for four of its
-  usual gaps (and at least a day); **disabled source**: one that health disabled.
+  usual gaps (and at least a day); **disabled source**: one that health disabled;
+- **watch**: an article a watchlist (`make watch`) matches.
 
 Each alert is sent once (`alerts_sent`). The rules: `scrapers/alerts.py`,
 `scrapers/db/alerts.py`.
@@ -66,7 +67,7 @@ def nichiro_alerts() -> None:
         now = datetime.now(UTC)
         with news_db() as conn:
             found = [*alerts.spike_alerts(conn, now), *alerts.both_sides_alerts(conn, now),
-                     *alerts.source_alerts(conn, now)]
+                     *alerts.source_alerts(conn, now), *alerts.watch_alerts(conn, now)]
             new = alerts.unsent(conn, found)
             for alert in new:
                 log.info("alert: %s", alert.title)

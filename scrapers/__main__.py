@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "search-index": ("scrapers.db.search", (), "write missing or stale search rows"),
     "clusters": ("scrapers.dedup.clusters", (), "assign story clusters to articles with none"),
     "relink": ("scrapers.relink", (), "re-cluster stories and re-link events, with progress"),
+    "watch": ("scrapers.watch", (), "analysts' watchlists: list, add, remove"),
     "backfill": ("scrapers.backfill_cli", (),
                  "a backfill request as a run's conf; backfills' progress"),
 }

@@ -146,6 +146,21 @@ def source_alerts(conn: Connection, now: datetime) -> list[Alert]:
     return alerts
 
 
+def watch_alerts(conn: Connection, now: datetime,
+                 lookback: timedelta = timedelta(days=1)) -> list[Alert]:
+    """Each article a watchlist matches, first seen in the last `lookback`."""
+    from scrapers.db import watchlists
+
+    alerts = []
+    for watch in watchlists.all_watches(conn):
+        for match in watchlists.matches(conn, watch, now - lookback, now):
+            alerts.append(Alert(
+                "watch", f"{watch['id']}|{match['id']}",
+                f"Watch {watch['name']}: {match['source']}: {match['title']}",
+                (f"<{match['url']}>",)))
+    return alerts
+
+
 def unsent(conn: Connection, alerts: list[Alert]) -> list[Alert]:
     """The alerts not sent before."""
     if not alerts:
