@@ -6,6 +6,12 @@ changed articles emits an event, and this DAG recomputes `daily_digest` (per UTC
 language: articles, outlets, top tags, top stories) for the last three days. A manual run
 recomputes further back with the `days` parameter (trigger form, or `{"days": 30}`).
 
+Then **editions** writes, for the same days, the digest you could send, per side (the
+Japanese outlets, the Russian outlets, the international ones): top events, tags new that
+day, spikes, as Markdown and HTML (`digest_editions`, `scrapers/digest.py`); and
+**deliver** sends yesterday's editions, once, to the Connection `nichiro_alerts` when it is
+defined (at the first run after midnight UTC that new articles trigger).
+
 Beside it, **search_catch_up** writes the search rows of any article that still lacks an
 up-to-date one (`scrapers.db.search.index_all`). The ingest's load task indexes its own run's
 articles; this catches what a load task that failed after its commit, or a hand edit, left.
@@ -51,6 +57,50 @@ def nichiro_digest() -> None:
             return refresh_digest(conn, days=days)
 
     @task
+    def editions() -> int:
+        """Write the per-side editions (Markdown and HTML) of the same days."""
+        from nichiro_db import news_db
+        from scrapers.db.digest_editions import refresh_editions
+
+        days = get_current_context()["params"]["days"]
+        with news_db() as conn:
+            changed = refresh_editions(conn, datetime.now(UTC), days=days)
+            conn.commit()
+        return changed
+
+    @task
+    def deliver() -> list[str]:
+        """Send yesterday's editions (a complete UTC day) once, through the notifier, when
+        the Connection nichiro_alerts is defined; returns the sides sent."""
+        from airflow.sdk.exceptions import AirflowSkipException
+        from nichiro_notify import NewsAlertNotifier
+
+        from nichiro_callbacks import alert_url
+        from nichiro_db import news_db
+        from scrapers.alerts import Alert
+        from scrapers.db import alerts
+        from scrapers.db.digest_editions import edition
+        from scrapers.digest import SIDES
+
+        now = datetime.now(UTC)
+        day = (now - timedelta(days=1)).date()
+        with news_db() as conn:
+            found = [e for e in (edition(conn, day, side) for side in SIDES) if e]
+            pending = alerts.unsent(conn, [
+                Alert("digest", f"{day.isoformat()}|{e['side']}",
+                      e["markdown"].splitlines()[0].lstrip("# ")) for e in found])
+            if not pending or alert_url() is None:
+                raise AirflowSkipException(f"{len(pending)} edition(s) of {day} to send; "
+                                           "sent only when nichiro_alerts is defined")
+            by_key = {f"{day.isoformat()}|{e['side']}": e for e in found}
+            NewsAlertNotifier([{"kind": a.kind, "key": a.key, "title": a.title, "details": [],
+                                "markdown": by_key[a.key]["markdown"]} for a in pending]
+                              )(get_current_context())
+            alerts.mark_sent(conn, pending, now)
+            conn.commit()
+        return [a.key.split("|")[1] for a in pending]
+
+    @task
     def search_catch_up() -> int:
         """Write missing or stale search rows (all articles); returns how many."""
         from nichiro_db import news_db
@@ -59,7 +109,7 @@ def nichiro_digest() -> None:
         with news_db() as conn:
             return index_all(conn)
 
-    refresh()
+    refresh() >> editions() >> deliver()
     search_catch_up()
 
 

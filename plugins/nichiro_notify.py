@@ -18,7 +18,8 @@ LOGGER = logging.getLogger("nichiro.alerts")
 
 
 class NewsAlertNotifier(BaseNotifier):
-    """Sends a batch of alerts (dicts with kind, key, title, details) in one message."""
+    """Sends a batch of alerts (dicts with kind, key, title, details, and for a digest its
+    `markdown`, sent as written) in one message."""
 
     def __init__(self, alerts: list[dict[str, Any]], conn_id: str | None = None) -> None:
         super().__init__()
@@ -36,7 +37,7 @@ class NewsAlertNotifier(BaseNotifier):
         if url is None:
             raise LookupError("no alert Connection")
         text = "\n\n".join(
-            "\n".join([a["title"], *(f"- {line}" for line in a["details"])])
+            a.get("markdown") or "\n".join([a["title"], *(f"- {line}" for line in a["details"])])
             for a in self.alerts)
         try:
             httpx.post(url, json={"text": text, "alerts": self.alerts},

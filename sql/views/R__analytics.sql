@@ -272,3 +272,10 @@ FROM public.daily_digest d;
 COMMENT ON VIEW analytics.daily_digest IS
     'Per UTC day and language: relevant articles, outlets, top tags and top stories '
     '(refreshed by nichiro_digest).';
+
+CREATE OR REPLACE VIEW analytics.digest_editions AS
+SELECT e.day, e.side, e.articles, e.content, e.markdown, e.html, e.refreshed_at
+FROM public.digest_editions e;
+COMMENT ON VIEW analytics.digest_editions IS
+    'The daily digest you could send, per UTC day and side (japan, russia, international): '
+    'top events, tags new that day and spikes (content), as Markdown and HTML.';

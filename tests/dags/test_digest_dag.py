@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.dags.test_ingest_dag import alert_receiver, task_states  # noqa: F401
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,3 +68,26 @@ def test_conf_reaches_the_task_only_through_params(
     monkeypatch.setenv("AIRFLOW__CORE__DAG_RUN_CONF_OVERRIDES_PARAMS", "False")
     assert digest_dag.test(run_conf={"days": 7}).state == "success"
     assert refreshed == [3]
+
+
+def test_yesterdays_editions_are_sent_once(digest_dag: Any, db: Any,
+                                           alert_receiver: Any) -> None:  # noqa: F811
+    from datetime import UTC, datetime, timedelta
+
+    from tests.integration.test_alerts_db import article
+
+    now = datetime.now(UTC)  # the tasks read the clock: the data is dated from it
+    yesterday = datetime.combine((now - timedelta(days=1)).date(), datetime.min.time(), UTC)
+    article(db, yesterday + timedelta(hours=9), "ja", ("theme:fisheries",), now=now)
+    article(db, yesterday + timedelta(hours=10), "ru", ("theme:fisheries",), "TASS", now=now)
+    db.commit()
+    run = digest_dag.test(run_conf={"days": 2})
+    assert task_states(run.run_id)[("deliver", None)] == "success"
+    [message] = alert_receiver
+    assert sorted(a["key"].split("|")[1] for a in message["alerts"]) == ["japan", "russia"]
+    day = yesterday.date().isoformat()
+    assert f"# Nichiro digest, {day}: Japanese outlets" in message["text"]
+    assert f"# Nichiro digest, {day}: Russian outlets" in message["text"]
+    again = digest_dag.test(run_conf={"days": 2})
+    assert task_states(again.run_id)[("deliver", None)] == "skipped"
+    assert len(alert_receiver) == 1
