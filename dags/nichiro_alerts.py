@@ -11,7 +11,8 @@ nothing):
   above its own daily counts of the 28 days before (z-score ≥ 3, at least 5 articles),
   with the articles behind it;
 - **both sides**: an event Japanese and Russian outlets both reported, their first
-  reports at most 12 hours apart;
+  reports at most 12 hours apart; **wide coverage**: one that five outlets or more reported
+  within 12 hours of its first report;
 - **silent source**: a feed that answers but has brought nothing new for four of its
   usual gaps (and at least a day); **disabled source**: one that health disabled;
 - **watch**: an article a watchlist (`make watch`) matches.
@@ -67,6 +68,7 @@ def nichiro_alerts() -> None:
         now = datetime.now(UTC)
         with news_db() as conn:
             found = [*alerts.spike_alerts(conn, now), *alerts.both_sides_alerts(conn, now),
+                     *alerts.wide_coverage_alerts(conn, now),
                      *alerts.source_alerts(conn, now), *alerts.watch_alerts(conn, now)]
             new = alerts.unsent(conn, found)
             for alert in new:

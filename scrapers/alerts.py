@@ -34,7 +34,8 @@ class Alert:
     """One thing to tell analysts: its kind, what it is about (`key`, unique per kind and
     occurrence), a one-line title and detail lines (the articles behind it, say)."""
 
-    kind: str  # spike | both_sides | silent_source | disabled_source | watch | failures
+    kind: str  # spike | both_sides | wide_coverage | silent_source | disabled_source |
+    #            watch | failures | digest
     key: str
     title: str
     details: tuple[str, ...] = field(default_factory=tuple)

@@ -21,8 +21,10 @@ from scrapers.db.connection import Connection
 
 #: Articles named under a spike.
 SPIKE_ARTICLES = 5
-#: Reports of both sides within this long of each other make a new event worth an alert.
+#: Reports of both sides within this long of each other make a new event worth an alert;
+#: so do `WIDE_OUTLETS` outlets within this long of its first report.
 BOTH_SIDES_WITHIN = timedelta(hours=12)
+WIDE_OUTLETS = 5
 
 
 def spike_alerts(conn: Connection, now: datetime) -> list[Alert]:
@@ -110,6 +112,33 @@ def both_sides_alerts(conn: Connection, now: datetime,
             tuple(f"{language}: {headline}"
                   for language, headline in sorted((headlines or {}).items()))))
     return alerts
+
+
+def wide_coverage_alerts(conn: Connection, now: datetime,
+                         lookback: timedelta = timedelta(days=1)) -> list[Alert]:
+    """An event seen in the last `lookback` that `WIDE_OUTLETS` outlets or more reported
+    within `BOTH_SIDES_WITHIN` of its first report."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT e.id, e.headlines, count(DISTINCT a.source) AS outlets
+               FROM event_threads e
+               JOIN articles a ON a.event_id = e.id
+               CROSS JOIN LATERAL (
+                   SELECT min(coalesce(b.published_at, b.first_seen_at)) AS first_at
+                   FROM articles b WHERE b.event_id = e.id) f
+               WHERE e.last_seen_at >= %(since)s AND e.last_seen_at <= %(now)s
+                 AND coalesce(a.published_at, a.first_seen_at) <= f.first_at + %(within)s
+               GROUP BY e.id HAVING count(DISTINCT a.source) >= %(outlets)s
+               ORDER BY e.id""",
+            {"since": now - lookback, "now": now, "within": BOTH_SIDES_WITHIN,
+             "outlets": WIDE_OUTLETS})
+        rows = cur.fetchall()
+    return [Alert("wide_coverage", str(event_id),
+                  f"Event {event_id} covered by {outlets} outlets within "
+                  f"{BOTH_SIDES_WITHIN.total_seconds() / 3600:.0f} h of its first report",
+                  tuple(f"{language}: {headline}"
+                        for language, headline in sorted((headlines or {}).items())))
+            for event_id, headlines, outlets in rows]
 
 
 def source_alerts(conn: Connection, now: datetime) -> list[Alert]:

@@ -59,3 +59,46 @@ def test_without_the_connection_nothing_is_sent_or_marked(alerts_dag: Any, db: A
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM alerts_sent")
         assert cur.fetchone()[0] == 0
+
+
+def test_every_kind_reaches_the_webhook_in_one_message(alerts_dag: Any, db: Any,
+                                                      alert_receiver: Any) -> None:  # noqa: F811
+    from scrapers.db import watchlists
+
+    now = datetime.now(UTC)
+    baseline(db, "theme:sanctions", now=now)
+    for hour in range(8):  # a spike
+        article(db, now - timedelta(hours=hour + 1), tags=("theme:sanctions",), now=now)
+    with db.cursor() as cur:  # an event both sides and six outlets reported in a few hours
+        cur.execute("""INSERT INTO event_threads (first_seen_at, last_seen_at, languages,
+                           outlets, headlines)
+                       VALUES (%s, %s, '{ja,ru,en}', '{}', '{"ja": "露外相が訪日"}')
+                       RETURNING id""", (now - timedelta(hours=5), now - timedelta(hours=1)))
+        event = cur.fetchone()[0]
+        cur.execute(  # a feed that answers and has brought nothing for a day and a half,
+            # and one health disabled
+            """INSERT INTO sources (name, url, language, outlet, last_success_at,
+                   last_new_entry_at, disabled_reason, disabled_at)
+               VALUES ('Quiet', 'https://q.example/rss', 'ja', 'Quiet', %(ok)s, %(old)s,
+                       NULL, NULL),
+                      ('Gone', 'https://g.example/rss', 'ru', 'Gone', NULL, NULL,
+                       'HTTP 410 Gone', %(ok)s)
+               RETURNING id""",
+            {"ok": now - timedelta(minutes=30), "old": now - timedelta(hours=36)})
+        quiet = cur.fetchone()[0]
+    for n, (language, outlet) in enumerate([("ja", "NHK"), ("ru", "TASS"), ("en", "Kyodo"),
+                                            ("en", "Reuters"), ("ru", "RIA"), ("ja", "Jiji")]):
+        article(db, now - timedelta(hours=5 - n * 0.5), language, source=outlet,
+                event_id=event, now=now)
+    for hours in range(40, 70, 2):
+        article(db, now - timedelta(hours=hours), source_id=quiet, published=False, now=now)
+    watchlists.add(db, "sanctions watch", tag="theme:sanctions", now=now)
+    db.commit()
+    run = alerts_dag.test()
+    assert task_states(run.run_id)[("check", None)] == "success"
+    [message] = alert_receiver
+    kinds = {a["kind"] for a in message["alerts"]}
+    assert kinds == {"spike", "both_sides", "wide_coverage", "silent_source",
+                     "disabled_source", "watch"}
+    assert "Silent source: Quiet answers" in message["text"]
+    assert "Both sides report event" in message["text"]

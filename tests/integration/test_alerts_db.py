@@ -85,6 +85,7 @@ def test_an_event_both_sides_reported_within_hours_fires(db: Any) -> None:
     assert (found.kind, found.key) == ("both_sides", str(both))
     assert "Japan's side first, the other 3.0 h later" in found.title
     assert found.details == ("ja: 露外相が訪日", "ru: Лавров прибыл в Токио")
+    assert alerts.wide_coverage_alerts(db, NOW) == []  # two outlets each: ordinary
 
 
 def test_silent_and_disabled_sources_fire_and_a_lively_one_is_quiet(db: Any) -> None:
