@@ -1,6 +1,6 @@
 """A daily digest you could send: per UTC day and side, the top events, the tags new that
-day and the spikes, as Markdown and as HTML (issue 24). Pure: `scrapers.db.digest_editions`
-gathers the content and stores the editions.
+day, the spikes and the watchlists' new matches, as Markdown and as HTML (issue 24).
+Pure: `scrapers.db.digest_editions` gathers the content and stores the editions.
 
 A side is where the outlets are: the Japanese outlets, the Russian outlets, the
 international ones (scrapers.db.digest_editions says how an article's side is found).
@@ -42,6 +42,10 @@ def markdown(day: date, side: str, articles: int, content: Mapping[str, Any]) ->
     lines += ["", "## Spikes", ""]
     lines += [f"- {_md(s['tag'])}: {s['count']} article(s), usually {s['mean']:.1f} a day "
               f"(z = {s['z']:.1f})" for s in content["spikes"]] or ["- none"]
+    if content.get("watches"):
+        lines += ["", "## Watchlists", ""]
+        lines += [f"- {_md(w['watch'])}: {w['articles']} new: "
+                  + "; ".join(_md(t) for t in w["titles"]) for w in content["watches"]]
     return "\n".join(lines) + "\n"
 
 
@@ -57,11 +61,15 @@ def html_page(day: date, side: str, articles: int, content: Mapping[str, Any]) -
     tags = [f"{esc(t['tag'])} ({t['articles']})" for t in content["new_tags"]]
     spikes = [f"{esc(s['tag'])}: {s['count']} article(s), usually {s['mean']:.1f} a day "
               f"(z = {s['z']:.1f})" for s in content["spikes"]]
+    watches = [f"{esc(w['watch'])}: {w['articles']} new: "
+               + "; ".join(esc(t) for t in w["titles"]) for w in content.get("watches") or []]
     title = f"Nichiro digest, {day.isoformat()}: {SIDES[side]}"
     return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{esc(title)}</title>"
             f"</head><body><h1>{esc(title)}</h1><p>{articles} relevant article(s).</p>"
             f"<h2>Top events</h2>{items(events)}<h2>New tags</h2>{items(tags)}"
-            f"<h2>Spikes</h2>{items(spikes)}</body></html>\n")
+            f"<h2>Spikes</h2>{items(spikes)}"
+            + (f"<h2>Watchlists</h2>{items(watches)}" if watches else "")
+            + "</body></html>\n")
 
 
 def _md(text: str) -> str:

@@ -45,13 +45,15 @@ def refresh_editions(conn: Connection, now: datetime, days: int = 3) -> int:
     changed = 0
     for offset in range(days):
         day = first + timedelta(days=offset)
+        watched = _watch_matches(conn, day)
         for side in SIDES:
             articles = _articles(conn, day, side)
             if not articles:
                 continue
             content = {"events": _events(conn, day, side),
                        "new_tags": _new_tags(tagged, day, side),
-                       "spikes": _spikes(tagged, day, side)}
+                       "spikes": _spikes(tagged, day, side),
+                       "watches": watched.get(side, [])}
             changed += _store(conn, day, side, articles, content, now)
     return changed
 
@@ -86,6 +88,30 @@ def _events(conn: Connection, day: date, side: str) -> list[dict[str, Any]]:
             {**_window(day), "side": side, "top": TOP})
         rows = dict_rows(cur)
     return [{**r, "languages": sorted(r["languages"])} for r in rows]
+
+
+def _watch_matches(conn: Connection, day: date) -> dict[str, list[dict[str, Any]]]:
+    """side -> each watchlist's matches among the articles first seen that day."""
+    from scrapers.db import watchlists
+
+    window = _window(day)
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for watch in watchlists.all_watches(conn):
+        matches = watchlists.matches(conn, watch, window["start"], window["end"])
+        if not matches:
+            continue
+        with conn.cursor() as cur:
+            cur.execute(f"""SELECT a.id, {SIDE_SQL} FROM articles a
+                            LEFT JOIN sources s ON s.id = a.source_id
+                            WHERE a.id = ANY(%(ids)s)""",
+                        {**window, "ids": [m["id"] for m in matches]})
+            side_of = dict(cur.fetchall())
+        for side in SIDES:
+            mine = [m for m in matches if side_of.get(m["id"]) == side]
+            if mine:
+                found[side].append({"watch": watch["name"], "articles": len(mine),
+                                    "titles": [m["title"] for m in mine[:3]]})
+    return found
 
 
 def _tag_days(conn: Connection, start: date, end: date) -> dict[tuple[str, str], dict[date, int]]:

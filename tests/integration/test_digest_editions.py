@@ -50,6 +50,9 @@ def test_editions_per_side_with_events_new_tags_and_spikes(db: Any) -> None:
             nhk_world, event_id=visit, now=NOW)
     article(db, at, "en", ("theme:diplomacy",), "Reuters", reuters, event_id=visit, now=NOW)
     article(db, at, "ja", ("theme:fisheries",), "Hokkaido Shimbun", search, now=NOW)
+    from scrapers.db import watchlists
+
+    watchlists.add(db, "Lavrov", tag="person:sergei_lavrov", now=NOW)
     db.commit()
 
     assert refresh_editions(db, NOW, days=1) == 3
@@ -70,5 +73,9 @@ def test_editions_per_side_with_events_new_tags_and_spikes(db: Any) -> None:
     [spiked] = russia["content"]["spikes"]
     assert (spiked["tag"], spiked["count"]) == ("theme:sanctions", 8)
     assert world["content"]["spikes"] == [] and "<h2>Top events</h2>" in world["html"]
+    # the watchlist's matches, on each side they came from (first seen today)
+    assert [w["articles"] for w in japan["content"]["watches"]] == [1]
+    assert "## Watchlists\n\n- Lavrov: 1 new: Report " in russia["markdown"]
+    assert world["content"]["watches"] == [] and "Watchlists" not in world["html"]
 
     assert refresh_editions(db, NOW + timedelta(minutes=5), days=1) == 0  # nothing new
