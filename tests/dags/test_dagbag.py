@@ -32,8 +32,9 @@ def test_dagbag_has_no_import_errors(capsys: pytest.CaptureFixture[str]) -> None
     }
     assert [a.name for a in dag.get_task("announce").outlets] == ["nichiro_articles"]
     digest = bag.dags["nichiro_digest"]
-    assert digest.doc_md and {t.task_id for t in digest.tasks} == {"refresh",
-                                                                    "search_catch_up"}
+    assert digest.doc_md and {t.task_id for t in digest.tasks} == {
+        "refresh", "editions", "deliver", "search_catch_up"}
+    assert digest.get_task("deliver").upstream_task_ids == {"editions"}
     for task_id in ("shard.fetch_feed", "shard.fetch_articles"):
         task = dag.get_task(task_id)
         assert task.map_index_template == "{{ shard_label }}"
