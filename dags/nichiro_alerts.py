@@ -58,7 +58,7 @@ def nichiro_alerts() -> None:
     def check() -> list[dict[str, Any]]:
         """Find the alerts not sent yet and send them in one message; returns them."""
         from airflow.sdk.exceptions import AirflowSkipException
-        from nichiro_notify import NewsAlertNotifier
+        from nichiro_notify import send_once
 
         from nichiro_callbacks import alert_url
         from nichiro_db import news_db
@@ -78,12 +78,7 @@ def nichiro_alerts() -> None:
             if alert_url() is None:
                 raise AirflowSkipException(f"{len(new)} alert(s), but the Connection "
                                            "nichiro_alerts is not defined: none sent")
-            payload = [{"kind": a.kind, "key": a.key, "title": a.title,
-                        "details": list(a.details)} for a in new]
-            NewsAlertNotifier(payload)(get_current_context())
-            alerts.mark_sent(conn, new, now)
-            conn.commit()
-        return payload
+            return send_once(conn, new, get_current_context(), now)
 
     check()
 

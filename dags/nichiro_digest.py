@@ -73,7 +73,7 @@ def nichiro_digest() -> None:
         """Send yesterday's editions (a complete UTC day) once, through the notifier, when
         the Connection nichiro_alerts is defined; returns the sides sent."""
         from airflow.sdk.exceptions import AirflowSkipException
-        from nichiro_notify import NewsAlertNotifier
+        from nichiro_notify import send_once
 
         from nichiro_callbacks import alert_url
         from nichiro_db import news_db
@@ -92,12 +92,8 @@ def nichiro_digest() -> None:
             if not pending or alert_url() is None:
                 raise AirflowSkipException(f"{len(pending)} edition(s) of {day} to send; "
                                            "sent only when nichiro_alerts is defined")
-            by_key = {f"{day.isoformat()}|{e['side']}": e for e in found}
-            NewsAlertNotifier([{"kind": a.kind, "key": a.key, "title": a.title, "details": [],
-                                "markdown": by_key[a.key]["markdown"]} for a in pending]
-                              )(get_current_context())
-            alerts.mark_sent(conn, pending, now)
-            conn.commit()
+            send_once(conn, pending, get_current_context(), now,
+                      markdown={f"{day.isoformat()}|{e['side']}": e["markdown"] for e in found})
         return [a.key.split("|")[1] for a in pending]
 
     @task

@@ -10,6 +10,7 @@ The body is Slack-compatible: `{"text": ..., "alerts": [{kind, key, title, detai
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseNotifier
@@ -49,6 +50,25 @@ class NewsAlertNotifier(BaseNotifier):
                                + (f"HTTP {status}" if status else type(exc).__name__)) from None
 
 
+def send_once(conn: Any, alerts: Sequence[Any], context: Any, now: Any,
+              markdown: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Send these alerts (`scrapers.alerts.Alert`, not sent before) in one message, then
+    record them as sent and commit; returns what was sent. A message the webhook refuses
+    raises, and nothing is recorded: the alerts go out with the next attempt.
+
+    :param markdown: alert key -> text sent as written (a digest edition).
+    """
+    from scrapers.db.alerts import mark_sent
+
+    payload = [{"kind": a.kind, "key": a.key, "title": a.title, "details": list(a.details),
+                **({"markdown": markdown[a.key]} if markdown and a.key in markdown else {})}
+               for a in alerts]
+    NewsAlertNotifier(payload)(context)
+    mark_sent(conn, list(alerts), now)
+    conn.commit()
+    return payload
+
+
 def alert_run_failures(rows: list[dict[str, Any]], context: Any) -> None:
     """One alert for the run's failing sources (when the Connection nichiro_alerts is
     defined), sent once even if the summary is retried."""
@@ -70,10 +90,6 @@ def alert_run_failures(rows: list[dict[str, Any]], context: Any) -> None:
         if not alerts.unsent(conn, [alert]):
             return
         try:
-            NewsAlertNotifier([{"kind": alert.kind, "key": alert.key, "title": alert.title,
-                                "details": list(alert.details)}])(context)
+            send_once(conn, [alert], context, datetime.now(UTC))
         except RuntimeError as exc:  # the alert is a convenience; the note and log record it
             logging.getLogger("nichiro.alerts").warning("%s", exc)
-            return
-        alerts.mark_sent(conn, [alert], datetime.now(UTC))
-        conn.commit()

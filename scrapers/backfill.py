@@ -1,21 +1,19 @@
-"""History on day one: past articles found in publishers' sitemaps, sent through the path
-live items take (relevance, page fetch, extraction, dedup, load).
+"""History on day one: past articles found in publishers' sitemaps, GDELT and dated search
+feeds, sent through the path live items take (relevance, page fetch, extraction, dedup,
+load).
 
 A backfill is a request (a date range, languages, sources, a page budget) cut into
-units: one per source, way of discovery and time window. A unit is discovered (its
-sitemap entries in the window are stored as feed entries of one `feed_fetches` row,
-marked `discovered_via`), then its candidate pages are fetched into staging under the
-backfill's run id, and the load stores them like any run's. Each step is recorded on the
-unit (`backfill_units`), so a rerun or a retry goes on where the last one stopped, and a
-page staged once is not fetched again. The same request made again is the same backfill
-(`BackfillRequest.id`).
+units: one per source, way of discovery and time window. A unit is discovered
+(`scrapers.discovery`: its entries in the window are stored as feed entries of one
+`feed_fetches` row, marked `discovered_via`), then its candidate pages are fetched into
+staging under the backfill's run id, and the load stores them like any run's. Each step
+is recorded on the unit (`backfill_units`), so a rerun or a retry goes on where the last
+one stopped, and a page staged once is not fetched again. The same request made again is
+the same backfill (`BackfillRequest.id`).
 
 Politeness is the live path's: robots.txt (for sitemaps and pages), the per-host spacing
 kept in PostgreSQL, Retry-After. On top, a page budget per host and UTC day
 (`config.backfill_host_daily_pages`) and the request's own `max_articles`.
-
-Only publisher sitemaps are read for now; GDELT (`scrapers.gdelt`) and dated search feeds
-are to follow (issue 23).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from scrapers.db.connection import Connection, savepoint
 from scrapers.fetch.http import Fetcher, HTTPStatusError
 from scrapers.fetch.politeness import RobotsPolicy
 from scrapers.models import FeedEntry
-from scrapers.pipeline import store_entry
+from scrapers.pipeline import FEED_ACCEPT, store_entry
 
 LOGGER = logging.getLogger(__name__)
 
@@ -172,7 +172,6 @@ def discover_search(conn: Connection, fetcher: Fetcher, unit: Mapping[str, Any],
     published in the window, like a live fetch of the feed would (an opaque Google News
     link is matched to the publisher's entry); returns the fetch's id."""
     from scrapers.feeds import parse_feed_detailed
-    from scrapers.pipeline import FEED_ACCEPT
 
     source = staging.get_source(conn, unit["source_id"])
     start, end = unit["window_start"], unit["window_end"]

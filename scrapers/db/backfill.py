@@ -14,6 +14,25 @@ from typing import Any
 from scrapers.db.connection import Connection
 from scrapers.db.store import Row, dict_rows
 
+# A unit is identified by its backfill, source, way and window start (the primary key).
+_UNIT = ("backfill_id = %(backfill_id)s AND source_id = %(source_id)s AND via = %(via)s "
+         "AND window_start = %(window_start)s")
+# A new unit; one already there keeps its progress, and takes the catalog's current site
+# while it is not discovered yet.
+_INSERT_UNIT = """
+INSERT INTO backfill_units (backfill_id, source_id, via, window_start, window_end, target,
+                            updated_at)
+VALUES (%(backfill_id)s, %(source_id)s, %(via)s, %(window_start)s, %(window_end)s,
+        %(target)s, %(now)s)
+ON CONFLICT (backfill_id, source_id, via, window_start) DO UPDATE
+SET target = EXCLUDED.target, updated_at = EXCLUDED.updated_at
+WHERE backfill_units.state IN ('pending', 'failed')
+  AND backfill_units.target <> EXCLUDED.target"""
+
+
+def _key(unit: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: unit[k] for k in ("backfill_id", "source_id", "via", "window_start")}
+
 
 def ensure_backfill(conn: Connection, backfill_id: str, request: dict[str, Any],
                     units: Iterable[Row], now: datetime) -> None:
@@ -27,16 +46,7 @@ def ensure_backfill(conn: Connection, backfill_id: str, request: dict[str, Any],
                    request = EXCLUDED.request, finished_at = NULL""",
             (backfill_id, json.dumps(request, sort_keys=True), now, now))
         for unit in units:
-            cur.execute(
-                """INSERT INTO backfill_units (backfill_id, source_id, via, window_start,
-                       window_end, target, updated_at)
-                   VALUES (%(backfill_id)s, %(source_id)s, %(via)s, %(window_start)s,
-                       %(window_end)s, %(target)s, %(now)s)
-                   ON CONFLICT (backfill_id, source_id, via, window_start) DO UPDATE
-                   SET target = EXCLUDED.target, updated_at = EXCLUDED.updated_at
-                   WHERE backfill_units.state IN ('pending', 'failed')
-                     AND backfill_units.target <> EXCLUDED.target""",
-                {**unit, "backfill_id": backfill_id, "now": now})
+            cur.execute(_INSERT_UNIT, {**unit, "backfill_id": backfill_id, "now": now})
 
 
 def replace_unit(conn: Connection, unit: Mapping[str, Any], parts: Iterable[Mapping[str, Any]],
@@ -44,17 +54,9 @@ def replace_unit(conn: Connection, unit: Mapping[str, Any], parts: Iterable[Mapp
     """Put `parts` (pending units of the same backfill, source and way, say a window's
     halves) in the place of `unit`."""
     with conn.cursor() as cur:
-        cur.execute("""DELETE FROM backfill_units WHERE backfill_id = %s AND source_id = %s
-                       AND via = %s AND window_start = %s""",
-                    (unit["backfill_id"], unit["source_id"], unit["via"],
-                     unit["window_start"]))
+        cur.execute(f"DELETE FROM backfill_units WHERE {_UNIT}", _key(unit))
         for part in parts:
-            cur.execute(
-                """INSERT INTO backfill_units (backfill_id, source_id, via, window_start,
-                       window_end, target, updated_at)
-                   VALUES (%(backfill_id)s, %(source_id)s, %(via)s, %(window_start)s,
-                       %(window_end)s, %(target)s, %(now)s)""",
-                {**part, "now": now})
+            cur.execute(_INSERT_UNIT, {**part, "now": now})
 
 
 def open_units(conn: Connection, backfill_id: str) -> list[Row]:
@@ -89,12 +91,8 @@ def _update(conn: Connection, unit: Mapping[str, Any], now: datetime, **values: 
     assignments = ", ".join(f"{name} = %({name})s" for name in values)
     with conn.cursor() as cur:
         cur.execute(
-            f"""UPDATE backfill_units SET {assignments}, updated_at = %(now)s
-                WHERE backfill_id = %(backfill_id)s AND source_id = %(source_id)s
-                  AND via = %(via)s AND window_start = %(window_start)s""",
-            {**values, "now": now, "backfill_id": unit["backfill_id"],
-             "source_id": unit["source_id"], "via": unit["via"],
-             "window_start": unit["window_start"]})
+            f"UPDATE backfill_units SET {assignments}, updated_at = %(now)s WHERE {_UNIT}",
+            {**values, "now": now, **_key(unit)})
 
 
 def staged_pages(conn: Connection, run_id: str, fetch_id: int | None = None) -> int:
