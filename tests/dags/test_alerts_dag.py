@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.dags.test_ingest_dag import alert_receiver, task_states  # noqa: F401
+from tests.dags.test_ingest_dag import task_states
 from tests.integration.test_alerts_db import article, baseline
 
 pytestmark = [pytest.mark.integration]
@@ -27,7 +27,7 @@ def alerts_dag(airflow_db: None) -> Any:
 
 
 def test_a_spike_is_sent_once_and_an_ordinary_hour_is_quiet(
-        alerts_dag: Any, db: Any, alert_receiver: Any) -> None:  # noqa: F811
+        alerts_dag: Any, db: Any, alert_receiver: Any) -> None:
     now = datetime.now(UTC)  # the DAG reads the clock: the data is dated from it
     baseline(db, "theme:sanctions", now=now)
     db.commit()
@@ -62,7 +62,7 @@ def test_without_the_connection_nothing_is_sent_or_marked(alerts_dag: Any, db: A
 
 
 def test_every_kind_reaches_the_webhook_in_one_message(alerts_dag: Any, db: Any,
-                                                      alert_receiver: Any) -> None:  # noqa: F811
+                                                      alert_receiver: Any) -> None:
     from scrapers.db import watchlists
 
     now = datetime.now(UTC)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.dags.test_ingest_dag import alert_receiver, task_states  # noqa: F401
+from tests.dags.test_ingest_dag import task_states
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +71,7 @@ def test_conf_reaches_the_task_only_through_params(
 
 
 def test_yesterdays_editions_are_sent_once(digest_dag: Any, db: Any,
-                                           alert_receiver: Any) -> None:  # noqa: F811
+                                           alert_receiver: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
     from tests.integration.test_alerts_db import article
