@@ -112,10 +112,24 @@ def running_stack(site: Any, tmp_path: Path, extra_env: dict[str, str] | None = 
     # Earlier tests in the session may have registered nichiro_ingest with its real schedule;
     # the scheduler would then start a scheduled run from that stale next-run date. Start
     # from a clean slate so this stack registers the DAG with the test schedule below.
+    # An earlier stack stopped while a task of its ran (the digest its last ingest
+    # triggered, say) leaves that task instance "running" with no process behind it, and
+    # Airflow refuses to delete a DAG with running tasks: it is marked failed first.
     from airflow.api.common.delete_dag import delete_dag
     from airflow.exceptions import DagNotFound
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import update
 
-    for dag_id in ("nichiro_ingest", "nichiro_digest"):
+    dag_ids = ("nichiro_ingest", "nichiro_digest")
+    with create_session() as session:
+        session.execute(update(TaskInstance)
+                        .where(TaskInstance.dag_id.in_(dag_ids),
+                               TaskInstance.state == TaskInstanceState.RUNNING)
+                        .values(state=TaskInstanceState.FAILED)
+                        .execution_options(synchronize_session=False))
+    for dag_id in dag_ids:
         try:
             delete_dag(dag_id)
         except DagNotFound:
